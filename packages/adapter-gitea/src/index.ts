@@ -1,0 +1,6 @@
+/**
+ * `@conveyor/adapter-gitea` (not built yet).
+ *
+ * @packageDocumentation
+ */
+export {};

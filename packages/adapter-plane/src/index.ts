@@ -1,0 +1,6 @@
+/**
+ * `@conveyor/adapter-plane` (not built yet).
+ *
+ * @packageDocumentation
+ */
+export {};

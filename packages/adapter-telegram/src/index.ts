@@ -1,0 +1,6 @@
+/**
+ * `@conveyor/adapter-telegram` (not built yet).
+ *
+ * @packageDocumentation
+ */
+export {};

@@ -1,0 +1,1 @@
+export type { InboundEvent, WebhookReceipt } from './inbound.js';

@@ -1,0 +1,1 @@
+export type { EdgeVerdict, Finding, Gate, GateContext, GateOutcome, GateVerdict, VerdictStatus } from './types.js';

@@ -1,0 +1,97 @@
+import type { Task } from '../ports/domain.js';
+import type { Logger } from '../ports/runtime.js';
+
+/**
+ * A gate's decision. `error` (the gate could not decide: it threw, timed out,
+ * or its report was unreadable) always counts as `fail`: gates fail closed.
+ */
+export type VerdictStatus = 'pass' | 'fail' | 'defer' | 'error';
+
+/** One thing a gate found. Secrets appear only redacted. */
+export interface Finding {
+  /** rule or check id */
+  readonly rule?: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly commit?: string;
+  /** one line a developer can act on; never a secret in clear */
+  readonly message: string;
+  /** a stable, redacted identifier (e.g. `commit:file:rule:line`) */
+  readonly fingerprint?: string;
+  readonly severity: 'error' | 'warning' | 'info';
+}
+
+/** What a gate's `run` returns; the registry adds id and duration. */
+export interface GateOutcome {
+  readonly status: VerdictStatus;
+  /** one line; never a secret */
+  readonly summary: string;
+  readonly findings?: readonly Finding[];
+  readonly warnings?: readonly string[];
+  /** with `defer`: how long to wait before deciding again */
+  readonly deferMs?: number;
+  /** the report the verdict was read back from */
+  readonly reportPath?: string;
+}
+
+/** A gate's verdict as recorded by the registry. */
+export interface GateVerdict extends GateOutcome {
+  readonly gateId: string;
+  readonly findings: readonly Finding[];
+  readonly warnings: readonly string[];
+  readonly durationMs: number;
+}
+
+/** The decision of an edge: the folded status and every verdict that ran, in order. */
+export interface EdgeVerdict {
+  /** `from->to` */
+  readonly edge: string;
+  /** `pass` only when every enabled gate passed; `error` is folded to `fail` */
+  readonly status: 'pass' | 'fail' | 'defer';
+  readonly verdicts: readonly GateVerdict[];
+  /** the gate that stopped the edge, if any */
+  readonly decidedBy?: string;
+  /** one line */
+  readonly summary: string;
+  /** the stopping gate's findings rendered as text: what the next developer job receives verbatim */
+  readonly findingsText: string;
+  readonly deferMs?: number;
+  readonly durationMs: number;
+}
+
+/** What a gate is given. Gates capture their own dependencies in their factory. */
+export interface GateContext {
+  readonly task: Task;
+  /** `from->to` */
+  readonly edge: string;
+  /** aborted when the gate's timeout passes; a gate should stop promptly */
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  /** epoch ms */
+  now(): number;
+  /**
+   * true when called by the reconciler: decide from what is already there
+   * (e.g. "is it merged?") and change nothing.
+   */
+  readonly readOnly: boolean;
+  /** a working directory for the task's checkout, when the host provides one */
+  readonly workdir?: string;
+  /** where gates write report artifacts */
+  readonly reportDir?: string;
+}
+
+/**
+ * A deterministic check that decides an edge.
+ *
+ * @example
+ * ```ts
+ * const alwaysGreen: Gate = { id: 'noop', run: async () => ({ status: 'pass', summary: 'nothing to check' }) };
+ * ```
+ */
+export interface Gate {
+  /** unique per edge */
+  readonly id: string;
+  /** default timeout for this gate; the registration may override it */
+  readonly timeoutMs?: number;
+  run(ctx: GateContext): Promise<GateOutcome>;
+}

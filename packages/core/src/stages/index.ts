@@ -1,0 +1,9 @@
+export type {
+  EdgeDefinition,
+  StageDefinition,
+  StageEffect,
+  StageEvent,
+  StagesSpec,
+  StagesSpecInput,
+  TransitionResult,
+} from './types.js';

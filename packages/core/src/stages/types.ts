@@ -1,0 +1,101 @@
+import type { EdgeVerdict } from '../gates/types.js';
+import type { StageSnapshot } from '../ports/domain.js';
+
+/** One stage of a pipeline. */
+export interface StageDefinition {
+  readonly id: string;
+  /** the agent whose job runs in this stage; none for the final stage */
+  readonly agent?: string;
+  /** the stage waits for a person's approval after its job */
+  readonly approval?: boolean;
+  /** an action stage (deploy…) that is expected to commit nothing */
+  readonly action?: boolean;
+  /** the tracker state to show while the task is in this stage */
+  readonly trackerState?: string;
+  /** how long a task may sit here with no active job before the reconciler looks at it */
+  readonly graceMs?: number;
+}
+
+/** A forward edge. Its id is `from->to`. */
+export interface EdgeDefinition {
+  readonly from: string;
+  readonly to: string;
+  /** where a failed gate sends the task; `undefined` means the task fails */
+  readonly rollbackTo?: string;
+}
+
+/** Input of `defineStages`. */
+export interface StagesSpecInput {
+  readonly stages: readonly StageDefinition[];
+  /** forward edges; default: each stage to the next, in order */
+  readonly edges?: readonly EdgeDefinition[];
+  /** the developer stage failed gates roll back to (default `development`) */
+  readonly rollbackStage?: string;
+  readonly maxDeveloperRetries?: number;
+  readonly maxDeferrals?: number;
+  readonly deferDelayMs?: number;
+  /** non-zero exits of one stage's job before the task fails */
+  readonly maxJobAttempts?: number;
+  /** tracker states that count as approval / rejection */
+  readonly trackerStates?: { readonly approve?: readonly string[]; readonly reject?: readonly string[] };
+}
+
+/** A validated, frozen pipeline definition. */
+export interface StagesSpec {
+  readonly stages: readonly StageDefinition[];
+  readonly edges: readonly EdgeDefinition[];
+  readonly rollbackStage: string;
+  /** the last stage: reaching it means done */
+  readonly finalStage: string;
+  readonly maxDeveloperRetries: number;
+  readonly maxDeferrals: number;
+  readonly deferDelayMs: number;
+  readonly maxJobAttempts: number;
+  readonly trackerStates: { readonly approve: readonly string[]; readonly reject: readonly string[] };
+}
+
+/** What happened to a task. */
+export type StageEvent =
+  | { readonly type: 'task.created' }
+  | {
+      readonly type: 'job.finished';
+      readonly stage: string;
+      readonly exitCode: number | null;
+      readonly reason?: string;
+    }
+  | { readonly type: 'gates.decided'; readonly edge: string; readonly verdict: EdgeVerdict }
+  | { readonly type: 'tracker.status_changed'; readonly state: string }
+  | { readonly type: 'approved'; readonly by?: string }
+  | { readonly type: 'rejected'; readonly reason?: string };
+
+/** What the runtime must do after a transition. Effects are idempotent. */
+export type StageEffect =
+  | {
+      readonly type: 'enqueue_job';
+      readonly stage: string;
+      readonly agent: string;
+      readonly kind: 'agent' | 'gates';
+      /** the snapshot's step for this job: the idempotency key */
+      readonly step: number;
+      readonly attempt: number;
+      readonly delayMs: number;
+      /** for `gates` jobs */
+      readonly edge?: string;
+      /** the failing gate's findings, verbatim */
+      readonly findings?: string;
+    }
+  | { readonly type: 'run_gates'; readonly edge: string }
+  | { readonly type: 'notify' }
+  | { readonly type: 'set_tracker_state'; readonly state: string }
+  | { readonly type: 'release_leases' }
+  | { readonly type: 'cancel_jobs'; readonly reason: string };
+
+/** The output of `transition`. */
+export interface TransitionResult {
+  readonly snapshot: StageSnapshot;
+  readonly effects: readonly StageEffect[];
+  /** false when the event did not apply in this state (the snapshot is unchanged, no effects) */
+  readonly changed: boolean;
+  /** why the event was ignored, when it was */
+  readonly ignoredReason?: string;
+}

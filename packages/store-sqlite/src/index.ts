@@ -1,0 +1,6 @@
+/**
+ * `@conveyor/store-sqlite` (not built yet).
+ *
+ * @packageDocumentation
+ */
+export {};

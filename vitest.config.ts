@@ -1,0 +1,33 @@
+import { defineConfig } from 'vitest/config';
+import { conveyorAliases } from './vitest.shared.js';
+
+const packages = ['core', 'testkit', 'store-sqlite', 'gates', 'adapter-plane', 'adapter-gitea', 'adapter-telegram'];
+const examples = ['server', 'local-pipeline'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      ...packages.map((name) => ({
+        resolve: { alias: conveyorAliases },
+        test: {
+          name,
+          root: `./packages/${name}`,
+          include: ['test/**/*.test.ts'],
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      })),
+      ...examples.map((name) => ({
+        resolve: { alias: conveyorAliases },
+        test: {
+          name: `example-${name}`,
+          root: `./examples/${name}`,
+          include: ['test/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      })),
+    ],
+    passWithNoTests: false,
+  },
+});
