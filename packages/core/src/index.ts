@@ -7,6 +7,7 @@
 export * from './daemons/index.js';
 export * from './events/index.js';
 export * from './gates/index.js';
+export * from './http/index.js';
 export * from './launcher/index.js';
 export * from './leases/index.js';
 export * from './pipeline/index.js';

@@ -13,6 +13,7 @@ export type ConveyorErrorCode =
   | 'already_exists'
   | 'api_refused'
   | 'unauthorized'
+  | 'too_large'
   | 'rate_limited'
   | 'network'
   | 'timeout'

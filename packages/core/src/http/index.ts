@@ -1,0 +1,20 @@
+export {
+  createHttpClient,
+  type HttpClient,
+  type HttpClientOptions,
+  type HttpRequest,
+  type HttpResponse,
+  retryAfterMs,
+} from './http-client.js';
+export {
+  checkBodySize,
+  DEFAULT_WEBHOOK_MAX_BYTES,
+  getHeader,
+  parseJsonBody,
+  readRawBody,
+  verifyHmacSha256Hex,
+  type WebhookHeaders,
+  type WebhookReceiver,
+  type WebhookRequest,
+  webhookErrorStatus,
+} from './webhook.js';
