@@ -6,6 +6,7 @@
  */
 export { FIXTURES_MISSING_MESSAGE, sharedFixturesDir } from './fixtures.js';
 export * from './gitea/index.js';
+export * from './http/index.js';
 export * from './plane/index.js';
 export * from './store/index.js';
 export * from './telegram/index.js';
