@@ -1,1 +1,14 @@
-export {};
+export {
+  createMemoryStore,
+  type MemoryStore,
+  type MemoryStoreMethod,
+  type MemoryStoreOptions,
+} from './memory-store.js';
+export {
+  type RacerOutcome,
+  type RacerRequest,
+  type StoreConformanceOptions,
+  type StoreFactory,
+  type StoreUnderTest,
+  storeConformance,
+} from './store-conformance.js';
