@@ -1,1 +1,3 @@
-export {};
+export { createFileLeaseManager, type FileLeaseOptions, type FileLeaseRecord } from './file-lease.js';
+export { createStoreLeaseManager, type StoreLeaseOptions } from './store-lease.js';
+export type { LeaseManager } from './types.js';
