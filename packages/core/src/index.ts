@@ -14,5 +14,6 @@ export * from './pipeline/index.js';
 export * from './ports/index.js';
 export * from './reports/index.js';
 export * from './result/index.js';
+export * from './runtime/index.js';
 export * from './settings/index.js';
 export * from './stages/index.js';

@@ -1,1 +1,10 @@
+export { findingsText, renderFinding } from './findings.js';
+export {
+  createGateRegistry,
+  DEFAULT_GATE_TIMEOUT_MS,
+  type EdgeRunContext,
+  type GateRegistration,
+  type GateRegistry,
+  type GateRegistryOptions,
+} from './registry.js';
 export type { EdgeVerdict, Finding, Gate, GateContext, GateOutcome, GateVerdict, VerdictStatus } from './types.js';

@@ -1,0 +1,9 @@
+export { createManualClock, type ManualClock, systemClock } from './clock.js';
+export {
+  type ConsoleLoggerOptions,
+  createConsoleLogger,
+  type LogLevel,
+  type LogSink,
+  safeLogger,
+  silentLogger,
+} from './logger.js';
