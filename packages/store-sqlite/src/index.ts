@@ -1,6 +1,15 @@
 /**
- * `@conveyor/store-sqlite` (not built yet).
+ * `@conveyor/store-sqlite`: the embedded SQLite `Store` (better-sqlite3), safe
+ * to share between processes on one host.
  *
  * @packageDocumentation
  */
-export {};
+export { PKG as STORE_SQLITE_PACKAGE } from './errors.js';
+export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './schema.js';
+export type { SqliteDatabase, SqliteDatabaseFactory, SqliteStatement } from './sqlite-database.js';
+export {
+  createSqliteStore,
+  type SqliteStore,
+  type SqliteStoreOptions,
+  type SqliteSynchronous,
+} from './sqlite-store.js';

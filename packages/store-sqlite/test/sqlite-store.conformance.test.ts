@@ -1,0 +1,36 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type StoreUnderTest, storeConformance } from '@conveyor/testkit';
+import { afterAll } from 'vitest';
+import { createSqliteStore, type SqliteStore } from '../src/index.js';
+import { spawnSqliteRacers } from './support/spawn-racers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'conveyor-sqlite-conformance-'));
+let n = 0;
+
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function pathOf(store: StoreUnderTest): string {
+  return (store as SqliteStore).path;
+}
+
+storeConformance(
+  'sqlite',
+  () => {
+    n += 1;
+    const opened = createSqliteStore({ path: join(dir, `store-${n}.db`) });
+    if (!opened.ok) throw opened.error;
+    return opened.value;
+  },
+  {
+    cleanup: (store) => {
+      const path = pathOf(store);
+      for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+    },
+    spawnRacers: (store, request, count) => spawnSqliteRacers(pathOf(store), request, count),
+    racers: 4,
+  },
+);
