@@ -1,1 +1,12 @@
-export {};
+export { buildTaskCard } from './card.js';
+export { createPipeline, mergeLeaseName, stepKey, taskLeaseHolder } from './pipeline.js';
+export type {
+  ApplyOutcome,
+  EdgeDecision,
+  EdgeGateRunner,
+  HandleOutcome,
+  JobFinishedEvent,
+  Pipeline,
+  PipelineOptions,
+  TaskRoute,
+} from './types.js';

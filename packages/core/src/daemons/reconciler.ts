@@ -1,0 +1,260 @@
+import type { ConveyorEventBus } from '../events/bus.js';
+import { buildTaskCard } from '../pipeline/card.js';
+import { describeError, guardLogger } from '../pipeline/guard-logger.js';
+import { stepKey, taskLeaseHolder } from '../pipeline/pipeline.js';
+import type { Pipeline } from '../pipeline/types.js';
+import { type Task, TERMINAL_TASK_STATUSES } from '../ports/domain.js';
+import type { Notifier } from '../ports/notifier.js';
+import type { Clock, Logger } from '../ports/runtime.js';
+import type { Store } from '../ports/store.js';
+import type { Tracker } from '../ports/tracker.js';
+import { findStage } from '../stages/define.js';
+import { createDaemonLoop, type Daemon } from './loop.js';
+import { decideReconcile, type ReconcileAction } from './reconciler-decision.js';
+
+/** Options of {@link createReconciler}. */
+export interface ReconcilerOptions {
+  readonly store: Store;
+  readonly pipeline: Pick<
+    Pipeline,
+    'advance' | 'apply' | 'decideEdge' | 'runGates' | 'enqueueCurrentStep' | 'isDeciding' | 'handle' | 'stages'
+  >;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly notifier?: Notifier;
+  readonly events?: Pick<ConveyorEventBus, 'emit'>;
+  /** default 60000 ms */
+  readonly intervalMs?: number;
+  /** grace per stage id in seconds; else the stage's `graceMs`; else `defaultGraceSeconds` */
+  readonly graceSeconds?: Readonly<Record<string, number>>;
+  /** default 300 s */
+  readonly defaultGraceSeconds?: number;
+  /**
+   * When the read-only evaluation of a gating task is red, run its gates for real
+   * once (the `run_gates` effect a crash lost) and apply the verdict. Default true;
+   * false keeps a red task silent and untouched.
+   */
+  readonly rerunLostGates?: boolean;
+  /** poll the tracker and replay what no webhook delivered */
+  readonly tracker?: Tracker;
+  /** tracker states to poll (e.g. the start and approval states); polling is off when empty */
+  readonly pollStates?: readonly string[];
+  readonly pollPerPage?: number;
+  /** tasks read per store page (default 500) */
+  readonly pageSize?: number;
+}
+
+/**
+ * The reconciler, level-triggered: each tick reads every task that is not
+ * terminal, has no queued or running job and was not updated for its stage's
+ * grace, and repairs what a crash lost: a task never started, an enqueue never
+ * done, a finished job never advanced, a gate decision never applied (a green
+ * read-only evaluation advances; a red one stays silent, or re-runs the lost
+ * gates when `rerunLostGates`). It frees leases held by tasks that are over,
+ * and polls the tracker (cursor pagination) replaying each issue through
+ * `pipeline.handle`, the same handler webhooks use. Every unblocked task gets
+ * a log line, a card update and a count in the status.
+ *
+ * @example
+ * ```ts
+ * const reconciler = createReconciler({ store, pipeline, clock: systemClock, logger, tracker, pollStates: ['Todo', 'Approved'] });
+ * reconciler.start();
+ * ```
+ */
+export function createReconciler(options: ReconcilerOptions): Daemon {
+  const { store, pipeline, clock } = options;
+  const spec = pipeline.stages;
+  const logger = guardLogger(options.logger).child({ daemon: 'reconciler' });
+  const pageSize = options.pageSize ?? 500;
+  const rerunLostGates = options.rerunLostGates ?? true;
+
+  const graceOf = (stage: string): number => {
+    const configured = options.graceSeconds?.[stage];
+    if (configured !== undefined) return configured * 1000;
+    return findStage(spec, stage)?.graceMs ?? (options.defaultGraceSeconds ?? 300) * 1000;
+  };
+  const minGrace = Math.min(...spec.stages.map((s) => graceOf(s.id)));
+
+  async function notifyUnblocked(taskId: string, how: string): Promise<void> {
+    logger.info('unblocked a task', { taskId, how });
+    if (!options.notifier) return;
+    const task = await store.getTask(taskId);
+    if (!task.ok || task.value === undefined) return;
+    const card = await options.notifier.upsertCard(buildTaskCard(spec, task.value, clock.now()));
+    if (!card.ok) logger.warn('cannot update the card of an unblocked task', { taskId, error: card.error.message });
+  }
+
+  async function perform(action: ReconcileAction): Promise<'unblocked' | 'red' | 'none'> {
+    switch (action.type) {
+      case 'start': {
+        const r = await pipeline.advance(action.taskId);
+        if (!r.ok) throw r.error;
+        return r.value.changed ? 'unblocked' : 'none';
+      }
+      case 'enqueue': {
+        const r = await pipeline.enqueueCurrentStep(action.taskId);
+        if (!r.ok) throw r.error;
+        return r.value === undefined ? 'none' : 'unblocked';
+      }
+      case 'advance': {
+        const r = await pipeline.advance(action.taskId, action.job);
+        if (!r.ok) throw r.error;
+        return r.value.changed ? 'unblocked' : 'none';
+      }
+      case 'decide': {
+        if (pipeline.isDeciding(action.taskId)) return 'none';
+        const decision = await pipeline.decideEdge(action.taskId, { readOnly: true });
+        if (!decision.ok) throw decision.error;
+        const { edge, verdict } = decision.value;
+        if (verdict.status === 'pass') {
+          const r = await pipeline.apply(action.taskId, { type: 'gates.decided', edge, verdict });
+          if (!r.ok) throw r.error;
+          return r.value.changed ? 'unblocked' : 'none';
+        }
+        if (!rerunLostGates) return 'red';
+        logger.info('read-only gates are red; running the gates a crash lost', { taskId: action.taskId, edge });
+        const r = await pipeline.runGates(action.taskId);
+        if (!r.ok) throw r.error;
+        return r.value.changed ? 'unblocked' : 'red';
+      }
+    }
+  }
+
+  async function reconcileTasks(counts: Record<string, number>): Promise<void> {
+    const now = clock.now();
+    const active = await store.listJobs({ statuses: ['queued', 'running'] });
+    if (!active.ok) throw active.error;
+    const busy = new Set(active.value.map((j) => j.taskId));
+    let afterId: string | undefined;
+    for (;;) {
+      const page = await store.listTasks({
+        excludeStatuses: TERMINAL_TASK_STATUSES,
+        updatedBefore: now - minGrace + 1,
+        limit: pageSize,
+        ...(afterId === undefined ? {} : { afterId }),
+      });
+      if (!page.ok) throw page.error;
+      for (const task of page.value) {
+        counts.examined = (counts.examined ?? 0) + 1;
+        try {
+          await reconcileOne(task, busy.has(task.id), now, counts);
+        } catch (thrown) {
+          counts.failed = (counts.failed ?? 0) + 1;
+          logger.error('reconciling one task failed; skipped', { taskId: task.id, error: describeError(thrown) });
+        }
+      }
+      if (page.value.length < pageSize) break;
+      afterId = page.value[page.value.length - 1]?.id;
+    }
+  }
+
+  async function reconcileOne(task: Task, hasActiveJob: boolean, now: number, counts: Record<string, number>) {
+    const grace = graceOf(task.snapshot.stage);
+    let action = decideReconcile({ task, hasActiveJob }, now, grace);
+    if (action?.type === 'enqueue') {
+      // Is there a job for the step after all (finished, not yet advanced)?
+      const jobs = await store.listJobs({ taskId: task.id });
+      if (!jobs.ok) throw jobs.error;
+      const stepJob = jobs.value.find((j) => j.stepKey === stepKey(task.id, task.snapshot.step));
+      action = decideReconcile(
+        stepJob === undefined ? { task, hasActiveJob } : { task, hasActiveJob, stepJob },
+        now,
+        grace,
+      );
+    }
+    if (action === undefined) return;
+    counts.stuck = (counts.stuck ?? 0) + 1;
+    const outcome = await perform(action);
+    if (outcome === 'unblocked') {
+      counts.unblocked = (counts.unblocked ?? 0) + 1;
+      await notifyUnblocked(task.id, action.type);
+    } else if (outcome === 'red') {
+      counts.red = (counts.red ?? 0) + 1;
+    }
+  }
+
+  async function releaseOrphanLeases(counts: Record<string, number>): Promise<void> {
+    const leases = await store.listLeases();
+    if (!leases.ok) throw leases.error;
+    for (const lease of leases.value) {
+      if (!lease.holder.startsWith('task:')) continue;
+      const taskId = lease.holder.slice('task:'.length);
+      const task = await store.getTask(taskId);
+      if (!task.ok) continue;
+      if (task.value !== undefined && !TERMINAL_TASK_STATUSES.includes(task.value.snapshot.status)) continue;
+      const released = await store.releaseLease({
+        name: lease.name,
+        holder: taskLeaseHolder(taskId),
+        token: lease.token,
+      });
+      if (released.ok && released.value.released) {
+        counts.leasesReleased = (counts.leasesReleased ?? 0) + 1;
+        logger.warn('released a lease held by a task that is over', { name: lease.name, taskId });
+      }
+    }
+  }
+
+  async function pollTracker(counts: Record<string, number>): Promise<void> {
+    const tracker = options.tracker;
+    if (!tracker) return;
+    for (const state of options.pollStates ?? []) {
+      let cursor: string | undefined;
+      do {
+        const page = await tracker.listIssuesByState(state, {
+          ...(cursor === undefined ? {} : { cursor }),
+          ...(options.pollPerPage === undefined ? {} : { perPage: options.pollPerPage }),
+        });
+        if (!page.ok) {
+          logger.warn('tracker poll failed', { state, error: page.error.message });
+          counts.pollErrors = (counts.pollErrors ?? 0) + 1;
+          break;
+        }
+        for (const issue of page.value.items) {
+          counts.polled = (counts.polled ?? 0) + 1;
+          const handled = await pipeline.handle({ kind: 'tracker.issue', action: 'updated', issue });
+          if (!handled.ok) {
+            logger.warn('replaying a polled issue failed; skipped', {
+              issueId: issue.id,
+              error: handled.error.message,
+            });
+            continue;
+          }
+          if (handled.value.action === 'created' || handled.value.action === 'advanced') {
+            counts.replayed = (counts.replayed ?? 0) + 1;
+            logger.info('replayed a tracker change no webhook delivered', {
+              issueId: issue.id,
+              state: issue.state,
+              action: handled.value.action,
+            });
+          }
+        }
+        cursor = page.value.nextCursor;
+      } while (cursor !== undefined);
+    }
+  }
+
+  return createDaemonLoop({
+    name: 'reconciler',
+    intervalMs: options.intervalMs ?? 60_000,
+    clock,
+    logger: options.logger,
+    ...(options.events === undefined ? {} : { events: options.events }),
+    async tick() {
+      const counts: Record<string, number> = { examined: 0, stuck: 0, unblocked: 0, red: 0 };
+      const parts: [string, (c: Record<string, number>) => Promise<void>][] = [
+        ['tracker poll', pollTracker],
+        ['tasks', reconcileTasks],
+        ['leases', releaseOrphanLeases],
+      ];
+      for (const [name, part] of parts) {
+        try {
+          await part(counts);
+        } catch (thrown) {
+          counts.failed = (counts.failed ?? 0) + 1;
+          logger.error(`reconciling ${name} failed`, { error: describeError(thrown) });
+        }
+      }
+      return counts;
+    },
+  });
+}

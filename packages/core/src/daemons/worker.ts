@@ -1,0 +1,180 @@
+import type { ConveyorEventBus } from '../events/bus.js';
+import { describeError, guardLogger } from '../pipeline/guard-logger.js';
+import type { Pipeline } from '../pipeline/types.js';
+import type { Job, Task } from '../ports/domain.js';
+import type { Clock, LaunchedProcess, Launcher, LaunchSpec, Logger, ProcessExit } from '../ports/runtime.js';
+import type { Store } from '../ports/store.js';
+import { createDaemonLoop, type Daemon } from './loop.js';
+
+/** Options of {@link createWorker}. */
+export interface WorkerOptions {
+  readonly store: Store;
+  readonly pipeline: Pick<Pipeline, 'advance'>;
+  readonly launcher: Launcher;
+  /** what to run for an agent job (the worker fills in `jobId`) */
+  readonly commandFor: (job: Job, task: Task) => Omit<LaunchSpec, 'jobId'>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly events?: Pick<ConveyorEventBus, 'emit'>;
+  /** running jobs across every worker sharing the store (default 2) */
+  readonly maxConcurrency?: number;
+  /** default 1000 ms */
+  readonly intervalMs?: number;
+  /** `stop()` kills running processes instead of waiting for them (they then fail and are retried) */
+  readonly killOnStop?: boolean;
+}
+
+/** The worker daemon, plus a way to wait for the jobs it started. */
+export interface Worker extends Daemon {
+  /** Resolves when every job this worker started has finished and advanced. */
+  idle(): Promise<void>;
+  /** Jobs of this worker still running. */
+  running(): number;
+}
+
+/**
+ * The worker: each tick claims queued jobs up to `maxConcurrency`, starts each
+ * agent job through the `Launcher`, stamps its pid right after the start, and
+ * when the process ends performs the terminal flip (succeeded iff exit 0);
+ * only the winner of the flip asks the pipeline to advance. A `gates` job
+ * (a deferred edge) starts no process: the pipeline decides its edge again.
+ *
+ * @example
+ * ```ts
+ * const worker = createWorker({ store, pipeline, launcher, clock: systemClock, logger, maxConcurrency: 2,
+ *   commandFor: (job) => ({ command: 'node', args: ['agents/run.js', job.agent] }) });
+ * worker.start();
+ * ```
+ */
+export function createWorker(options: WorkerOptions): Worker {
+  const { store, pipeline, launcher, clock } = options;
+  const logger = guardLogger(options.logger).child({ daemon: 'worker' });
+  const maxConcurrency = options.maxConcurrency ?? 2;
+  const jobs = new Map<string, { promise: Promise<void>; process?: LaunchedProcess }>();
+  let stopping = false;
+
+  async function finish(job: Job, exit: ProcessExit | undefined, reason?: string): Promise<void> {
+    const succeeded = exit !== undefined && exit.exitCode === 0;
+    const flip = await store.finishJob({
+      jobId: job.id,
+      status: succeeded ? 'succeeded' : 'failed',
+      exitCode: exit === undefined ? null : exit.exitCode,
+      ...(reason === undefined ? {} : { reason }),
+      now: clock.now(),
+    });
+    if (!flip.ok) {
+      logger.error('cannot record the end of a job; the reaper will', { jobId: job.id, error: flip.error.message });
+      return;
+    }
+    if (!flip.value.won) {
+      logger.info('job was already finished by someone else', { jobId: job.id, status: flip.value.job.status });
+      return;
+    }
+    try {
+      options.events?.emit('job.finished', {
+        jobId: job.id,
+        taskId: job.taskId,
+        status: flip.value.job.status,
+        exitCode: flip.value.job.exitCode ?? null,
+      });
+    } catch {
+      /* observers never break the worker */
+    }
+    const advanced = await pipeline.advance(job.taskId, flip.value.job);
+    if (!advanced.ok) logger.error('advance after a job failed', { jobId: job.id, error: advanced.error.message });
+  }
+
+  async function runJob(job: Job): Promise<void> {
+    const entry = jobs.get(job.id);
+    if (job.kind === 'gates') {
+      await finish(job, { exitCode: 0, signal: null, timedOut: false });
+      return;
+    }
+    const task = await store.getTask(job.taskId);
+    if (!task.ok || task.value === undefined) {
+      await finish(job, undefined, task.ok ? `task ${job.taskId} does not exist` : task.error.message);
+      return;
+    }
+    let spec: Omit<LaunchSpec, 'jobId'>;
+    try {
+      spec = options.commandFor(job, task.value);
+    } catch (thrown) {
+      await finish(job, undefined, `commandFor threw: ${describeError(thrown)}`);
+      return;
+    }
+    const started = await launcher.launch({ ...spec, jobId: job.id });
+    if (!started.ok) {
+      logger.error('cannot start a job', { jobId: job.id, error: started.error.message });
+      await finish(job, undefined, `cannot start: ${started.error.message}`);
+      return;
+    }
+    const proc = started.value;
+    if (entry) entry.process = proc;
+    const stamped = await store.setJobPid(job.id, proc.pid);
+    if (!stamped.ok)
+      logger.warn('cannot stamp the pid', { jobId: job.id, pid: proc.pid, error: stamped.error.message });
+    logger.info('job started', {
+      jobId: job.id,
+      taskId: job.taskId,
+      stage: job.stage,
+      agent: job.agent,
+      pid: proc.pid,
+    });
+    try {
+      options.events?.emit('job.started', { jobId: job.id, taskId: job.taskId, pid: proc.pid });
+    } catch {
+      /* observers never break the worker */
+    }
+    const exit = await proc.exited;
+    const reason = exit.timedOut
+      ? 'timed out'
+      : exit.exitCode === null
+        ? `killed by ${exit.signal ?? 'a signal'}`
+        : exit.exitCode === 0
+          ? undefined
+          : `exit code ${exit.exitCode}`;
+    await finish(job, exit, reason);
+  }
+
+  function track(job: Job): void {
+    const entry: { promise: Promise<void>; process?: LaunchedProcess } = { promise: Promise.resolve() };
+    jobs.set(job.id, entry);
+    entry.promise = runJob(job)
+      .catch((thrown: unknown) => logger.error('job runner threw', { jobId: job.id, error: describeError(thrown) }))
+      .finally(() => {
+        jobs.delete(job.id);
+      });
+  }
+
+  const loop = createDaemonLoop({
+    name: 'worker',
+    intervalMs: options.intervalMs ?? 1000,
+    clock,
+    logger: options.logger,
+    ...(options.events === undefined ? {} : { events: options.events }),
+    async tick() {
+      if (stopping) return { claimed: 0, running: jobs.size };
+      const claimed = await store.claimJobs({ maxConcurrency, now: clock.now() });
+      if (!claimed.ok) throw claimed.error;
+      for (const job of claimed.value) track(job);
+      return { claimed: claimed.value.length, running: jobs.size };
+    },
+    async onStop() {
+      stopping = true;
+      if (options.killOnStop) for (const entry of jobs.values()) entry.process?.kill('SIGTERM');
+      await Promise.all([...jobs.values()].map((e) => e.promise));
+    },
+  });
+
+  return {
+    ...loop,
+    start() {
+      stopping = false;
+      loop.start();
+    },
+    async idle() {
+      while (jobs.size > 0) await Promise.all([...jobs.values()].map((e) => e.promise));
+    },
+    running: () => jobs.size,
+  };
+}
