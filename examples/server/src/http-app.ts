@@ -1,0 +1,142 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  type ConveyorError,
+  type HandleOutcome,
+  type InboundEvent,
+  type Logger,
+  type Result,
+  readRawBody,
+  type Store,
+  type WebhookReceiver,
+  webhookErrorStatus,
+} from '@conveyor/core';
+
+const PKG = '@conveyor/example-server';
+
+/** What the HTTP layer needs from the rest of the host. */
+export interface HostHttpOptions {
+  /** one receiver per webhook source: `POST /webhooks/<source>` */
+  readonly receivers: Readonly<Record<string, WebhookReceiver>>;
+  readonly handle: (event: InboundEvent) => Promise<Result<HandleOutcome, ConveyorError>>;
+  readonly store: Pick<Store, 'recordDelivery'>;
+  readonly now: () => number;
+  readonly logger: Logger;
+  /** webhook bodies over this are refused with 413 */
+  readonly maxBodyBytes: number;
+  /** the body of `GET /queue` */
+  readonly queue: () => Promise<unknown>;
+  /** the body of `GET /healthz`; `ok: false` answers 503 */
+  readonly health: () => { readonly ok: boolean } & Record<string, unknown>;
+}
+
+/** The request handler plus what graceful shutdown needs. */
+export interface HostHttpHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** stop taking webhooks (answer 503) while in-flight ones finish */
+  drain(): void;
+  /** resolves when no request is in flight */
+  idle(): Promise<void>;
+}
+
+const send = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(`${JSON.stringify(body)}\n`);
+};
+
+/**
+ * Routes `POST /webhooks/<source>`, `GET /queue` and `GET /healthz`.
+ *
+ * A webhook is read with a size limit (413), verified over its raw bytes (401),
+ * parsed (400 with the parser's message), de-duplicated by delivery id (a
+ * repeat answers 200 and does nothing), then handed to the pipeline. When the
+ * pipeline fails after the delivery was recorded the answer is 500 and the
+ * reconciler repairs the state (it is level-triggered and polls the tracker).
+ */
+export function createHostHttpHandler(options: HostHttpOptions): HostHttpHandler {
+  let inFlight = 0;
+  let draining = false;
+  let waiters: (() => void)[] = [];
+
+  const settle = () => {
+    inFlight -= 1;
+    if (inFlight === 0) {
+      for (const wake of waiters) wake();
+      waiters = [];
+    }
+  };
+
+  const webhook = async (source: string, req: IncomingMessage, res: ServerResponse) => {
+    const receiver = options.receivers[source];
+    if (!receiver) return send(res, 404, { error: `no webhook source "${source}"` });
+    if (draining) return send(res, 503, { error: 'shutting down; deliver again later' });
+    const raw = await readRawBody(req, options.maxBodyBytes, PKG);
+    if (!raw.ok) return send(res, webhookErrorStatus(raw.error), { error: raw.error.message });
+    const received = receiver.receive({ headers: req.headers, rawBody: raw.value });
+    if (!received.ok) {
+      const status = webhookErrorStatus(received.error);
+      options.logger.warn('webhook refused', {
+        source,
+        status,
+        code: received.error.code,
+        reason: received.error.message,
+      });
+      return send(res, status, { error: received.error.message });
+    }
+    const receipt = received.value;
+    const first = await options.store.recordDelivery({ source, deliveryId: receipt.deliveryId, now: options.now() });
+    if (!first.ok) {
+      options.logger.error('delivery log failed', {
+        source,
+        deliveryId: receipt.deliveryId,
+        error: first.error.message,
+      });
+      return send(res, 500, { error: 'could not record the delivery' });
+    }
+    if (!first.value.firstSeen) {
+      options.logger.info('duplicate delivery ignored', { source, deliveryId: receipt.deliveryId });
+      return send(res, 200, { duplicate: true, deliveryId: receipt.deliveryId });
+    }
+    if (receipt.event.kind === 'ignored') {
+      options.logger.info('webhook ignored', { source, event: receipt.eventName, reason: receipt.event.reason });
+      return send(res, 202, { ignored: receipt.event.reason, deliveryId: receipt.deliveryId });
+    }
+    const handled = await options.handle(receipt.event);
+    if (!handled.ok) {
+      options.logger.error('webhook handling failed', {
+        source,
+        deliveryId: receipt.deliveryId,
+        code: handled.error.code,
+        error: handled.error.message,
+      });
+      return send(res, 500, { error: handled.error.message, deliveryId: receipt.deliveryId });
+    }
+    return send(res, 200, { deliveryId: receipt.deliveryId, outcome: handled.value });
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://host.invalid');
+    const match = /^\/webhooks\/([a-z0-9-]+)\/?$/.exec(url.pathname);
+    if (match?.[1] && req.method === 'POST') return webhook(match[1], req, res);
+    if (match) return send(res, 405, { error: 'use POST' });
+    if (url.pathname === '/healthz' && req.method === 'GET') {
+      const health = options.health();
+      return send(res, health.ok ? 200 : 503, health);
+    }
+    if (url.pathname === '/queue' && req.method === 'GET') return send(res, 200, await options.queue());
+    return send(res, 404, { error: `no route for ${req.method} ${url.pathname}` });
+  };
+
+  const handler = ((req: IncomingMessage, res: ServerResponse) => {
+    inFlight += 1;
+    route(req, res)
+      .catch((thrown: unknown) => {
+        options.logger.error('request failed', { error: thrown instanceof Error ? thrown.message : String(thrown) });
+        if (!res.headersSent) send(res, 500, { error: 'internal error' });
+      })
+      .finally(settle);
+  }) as HostHttpHandler;
+  handler.drain = () => {
+    draining = true;
+  };
+  handler.idle = () => (inFlight === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve)));
+  return handler;
+}
