@@ -1,4 +1,5 @@
 export { findingsText, renderFinding } from './findings.js';
+export { type CheckResult, type FoldedChecks, type FoldPolicy, foldChecks } from './fold-checks.js';
 export {
   createGateRegistry,
   DEFAULT_GATE_TIMEOUT_MS,

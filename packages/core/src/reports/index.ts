@@ -1,1 +1,1 @@
-export {};
+export { type Report, type ReportProblem, readReport, verdictFromReport, writeReport } from './report.js';
