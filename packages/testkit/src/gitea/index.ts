@@ -1,1 +1,18 @@
-export {};
+export {
+  type FakeGitea,
+  type FakeGiteaOptions,
+  type FakeGiteaPull,
+  type FakeGiteaStatus,
+  startFakeGitea,
+} from './fake-gitea.js';
+export { type ForgeSubject, type ForgeSubjectFactory, forgeConformance } from './forge-conformance.js';
+export {
+  BUILTIN_GITEA_SPEC,
+  commitStateEnum,
+  type GiteaSpecSource,
+  loadGiteaSpec,
+  type SwaggerParameter,
+  type SwaggerSchema,
+  type SwaggerSpec,
+  validateRequestBody,
+} from './swagger-validator.js';
