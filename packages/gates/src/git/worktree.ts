@@ -51,18 +51,17 @@ export async function removeWorktree(
       cwd: options.repoDir,
       ...common,
     });
-    if (!removed.ok) {
-      // Not a registered worktree (or half-created): delete the directory itself.
-      try {
-        rmSync(options.path, { recursive: true, force: true });
-      } catch (thrown) {
-        return err(
-          new ConveyorError(GATES_PKG, 'git_failed', `cannot remove worktree ${options.path}`, {
-            cause: thrown,
-            details: { path: options.path },
-          }),
-        );
-      }
+    if (removed.ok) return ok();
+    // Not a registered worktree (or half-created): delete the directory itself.
+    try {
+      rmSync(options.path, { recursive: true, force: true });
+    } catch (thrown) {
+      return err(
+        new ConveyorError(GATES_PKG, 'git_failed', `cannot remove worktree ${options.path}`, {
+          cause: thrown,
+          details: { path: options.path },
+        }),
+      );
     }
   }
   const pruned = await git(['worktree', 'prune'], { cwd: options.repoDir, ...common });

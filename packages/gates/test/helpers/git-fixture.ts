@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import type { GateContext, LogFields, Logger, Task } from '@conveyor/core';
 
 /** An environment that never reads the machine's git config and names the author explicitly. */
 export const GIT_TEST_ENV: Readonly<Record<string, string>> = Object.freeze({
@@ -63,23 +64,32 @@ export function createGitFixture(initial: Readonly<Record<string, string>>, pref
   gitSync(root, 'init', '--bare', '--quiet', origin);
   gitSync(root, 'init', '--quiet', work);
   gitSync(work, 'remote', 'add', 'origin', origin);
-  writeFiles(work, initial);
-  gitSync(work, 'add', '-A');
-  gitSync(work, 'commit', '--quiet', '-m', 'initial');
-  gitSync(work, 'push', '--quiet', 'origin', 'HEAD:refs/heads/main');
   const fixture: GitFixture = {
     root,
     origin,
     work,
     commit(branch, files, message = `change on ${branch}`, from = 'main') {
-      const exists = fixture.head(branch) !== undefined;
-      gitSync(work, 'fetch', '--quiet', 'origin', '+refs/heads/*:refs/remotes/origin/*');
-      gitSync(work, 'checkout', '--quiet', '--detach', exists ? `origin/${branch}` : `origin/${from}`);
-      writeFiles(work, files);
-      gitSync(work, 'add', '-A');
-      gitSync(work, 'commit', '--quiet', '-m', message);
-      gitSync(work, 'push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`);
-      return gitSync(work, 'rev-parse', 'HEAD');
+      // Plumbing straight into origin: no clone, fetch or push (fast on a loaded machine).
+      const parent = fixture.head(branch) ?? fixture.head(from);
+      const index = join(root, `index-${process.pid}`);
+      const opts = {
+        cwd: origin,
+        env: { ...process.env, ...GIT_TEST_ENV, GIT_INDEX_FILE: index },
+        encoding: 'utf8' as const,
+      };
+      if (parent === undefined) rmSync(index, { force: true });
+      else execFileSync('git', ['read-tree', parent], opts);
+      const entries = Object.entries(files).map(([name, content]) => {
+        const oid = execFileSync('git', ['hash-object', '-w', '--stdin'], { ...opts, input: content }).trim();
+        return `100644 ${oid}\t${name}`;
+      });
+      execFileSync('git', ['update-index', '--index-info'], { ...opts, input: `${entries.join('\n')}\n` });
+      const tree = execFileSync('git', ['write-tree'], opts).trim();
+      const parents = parent === undefined ? [] : ['-p', parent];
+      const sha = execFileSync('git', ['commit-tree', tree, ...parents, '-m', message], opts).trim();
+      execFileSync('git', ['update-ref', `refs/heads/${branch}`, sha], opts);
+      rmSync(index, { force: true });
+      return sha;
     },
     head(branch) {
       try {
@@ -101,6 +111,7 @@ export function createGitFixture(initial: Readonly<Record<string, string>>, pref
       rmSync(root, { recursive: true, force: true });
     },
   };
+  fixture.commit('main', initial, 'initial');
   return fixture;
 }
 
@@ -111,4 +122,52 @@ export function writeFiles(dir: string, files: Readonly<Record<string, string>>)
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, content);
   }
+}
+
+/** A logger that keeps lines in memory (tests read them when they need to). */
+export function memoryLogger(lines: string[] = []): Logger {
+  const make = (bindings: LogFields): Logger => {
+    const write = (level: string) => (message: string, fields?: LogFields) => {
+      lines.push(`${level} ${message} ${JSON.stringify({ ...bindings, ...(fields ?? {}) })}`);
+    };
+    return {
+      debug: write('debug'),
+      info: write('info'),
+      warn: write('warn'),
+      error: write('error'),
+      child: (more) => make({ ...bindings, ...more }),
+    };
+  };
+  return make({});
+}
+
+/** A task on `repo`/`branch` in the `deploy-staging` stage. */
+export function makeTask(id: string, branch: string, overrides: Partial<Task> = {}, repo = 'acme/app'): Task {
+  return {
+    id,
+    project: 'acme',
+    issueId: id,
+    repo,
+    branch,
+    title: `Task ${id}`,
+    description: '',
+    snapshot: { stage: 'deploy-staging', status: 'gating', step: 3, developerRetries: 0, deferrals: 0, jobAttempts: 0 },
+    version: 1,
+    createdAt: 0,
+    updatedAt: 0,
+    ...overrides,
+  };
+}
+
+/** A gate context for `task` on the `deploy-staging->deploy` edge. */
+export function makeContext(task: Task, extra: Partial<GateContext> = {}): GateContext {
+  return {
+    task,
+    edge: 'deploy-staging->deploy',
+    signal: new AbortController().signal,
+    logger: memoryLogger(),
+    now: () => Date.now(),
+    readOnly: false,
+    ...extra,
+  };
 }

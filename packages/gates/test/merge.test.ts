@@ -1,0 +1,407 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AcquireLease, Forge, GateOutcome, ReleaseLease, RenewLease, Store, Task } from '@conveyor/core';
+import { conveyorError, err } from '@conveyor/core';
+import { createMemoryStore } from '@conveyor/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  createLocalGitForge,
+  createMergeGate,
+  type MergeSettingsInput,
+  mergeLeaseHolder,
+  mergeLeaseName,
+  parseMergeSettings,
+  releaseMergeLease,
+} from '../src/merge/index.js';
+import {
+  createGitFixture,
+  GIT_TEST_ENV,
+  type GitFixture,
+  gitSync,
+  makeContext,
+  makeTask,
+} from './helpers/git-fixture.js';
+
+const REPO = 'acme/app';
+const fixtures: GitFixture[] = [];
+afterAll(() => {
+  for (const fx of fixtures) fx.cleanup();
+});
+
+interface LeaseEvent {
+  readonly kind: 'acquire' | 'release';
+  readonly holder: string;
+  readonly token: number;
+}
+
+/** Records every granted acquire and every effective release, in order. */
+function trackLeases(store: Store) {
+  const events: LeaseEvent[] = [];
+  let acquireCalls = 0;
+  const tracked = {
+    acquireLease: async (input: AcquireLease) => {
+      acquireCalls += 1;
+      const out = await store.acquireLease(input);
+      if (out.ok && out.value.acquired)
+        events.push({ kind: 'acquire', holder: input.holder, token: out.value.lease.token });
+      return out;
+    },
+    renewLease: (input: RenewLease) => store.renewLease(input),
+    releaseLease: async (input: ReleaseLease) => {
+      const out = await store.releaseLease(input);
+      if (out.ok && out.value.released)
+        events.push({ kind: 'release', holder: input.holder, token: input.token ?? -1 });
+      return out;
+    },
+  };
+  return { tracked, events, acquireCalls: () => acquireCalls };
+}
+
+function setup(
+  initial: Record<string, string>,
+  settings: Partial<MergeSettingsInput> & { retestCommand: string },
+  retestEnv: Record<string, string> = {},
+) {
+  const fx = createGitFixture(initial, 'conveyor-merge-');
+  fixtures.push(fx);
+  const store = createMemoryStore();
+  const leases = trackLeases(store);
+  const forge = createLocalGitForge({ bareRepo: fx.origin, env: GIT_TEST_ENV });
+  const makeGate = (over: Partial<MergeSettingsInput> = {}, forgeOverride: Forge = forge, hostId = 'host-a') =>
+    createMergeGate({
+      store: leases.tracked,
+      forge: forgeOverride,
+      remoteUrl: () => fx.origin,
+      hostId,
+      gitEnv: GIT_TEST_ENV,
+      retestEnv: { ...GIT_TEST_ENV, ...retestEnv },
+      settings: {
+        worktreeRoot: join(fx.root, 'worktrees'),
+        deferMs: 10,
+        leaseTtlMs: 5_000,
+        mergeHeadRetries: 0,
+        ...settings,
+        ...over,
+      },
+    });
+  return { fx, store, leases, forge, gate: makeGate(), makeGate };
+}
+
+/** Runs the check script on `ref`'s tree in a fresh checkout; returns its exit code. */
+function runOnTree(fx: GitFixture, ref: string, command: string, env: Record<string, string> = {}): number {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-tree-'));
+  try {
+    gitSync(fx.root, 'clone', '--quiet', '--no-checkout', fx.origin, dir);
+    gitSync(dir, 'checkout', '--quiet', '--detach', `origin/${ref}`);
+    execFileSync('sh', ['-c', command], {
+      cwd: dir,
+      stdio: 'ignore',
+      env: { ...process.env, ...GIT_TEST_ENV, ...env },
+    });
+    return 0;
+  } catch (thrown) {
+    return (thrown as { status?: number }).status ?? 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runUntilDecided(run: (deferrals: number) => Promise<GateOutcome>): Promise<GateOutcome> {
+  for (let deferrals = 0; ; deferrals += 1) {
+    const out = await run(deferrals);
+    if (out.status !== 'defer') return out;
+    await new Promise((r) => setTimeout(r, out.deferMs ?? 10));
+  }
+}
+
+const SUM_CHECK = 'echo "sum is $(( $(cat a.txt) + $(cat b.txt) ))"; test $(( $(cat a.txt) + $(cat b.txt) )) -le 1';
+
+describe('merge gate on real git', () => {
+  it('rebases a branch that is behind, retests, pushes, merges, releases the lease; a re-run does nothing', async () => {
+    const { fx, store, leases, forge, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { retestCommand: SUM_CHECK });
+    fx.commit('task/one', { 'one.txt': 'one\n' });
+    fx.commit('main', { 'main.txt': 'main moved\n' });
+    const task = makeTask('t1', 'task/one');
+
+    const out = await gate.run(makeContext(task));
+    expect(out.status, out.summary).toBe('pass');
+    expect(fx.show('main', 'one.txt')).toBe('one');
+    expect(fx.show('main', 'main.txt')).toBe('main moved');
+    // the branch on origin is the rebased head, and main's tree is that head's tree
+    const branchHead = fx.head('task/one') ?? '';
+    expect(gitSync(fx.origin, 'merge-base', '--is-ancestor', `${branchHead}~1`, 'main')).toBe('');
+    expect(fx.tree('main')).toBe(fx.tree(branchHead));
+    const prs = await forge.listPullRequests(REPO);
+    expect(prs.map((p) => [p.number, p.merged, p.headSha])).toEqual([[1, true, branchHead]]);
+    expect((await store.getLease(mergeLeaseName(REPO))).unwrapOr('x')).toBeUndefined();
+    expect(leases.events).toEqual([
+      { kind: 'acquire', holder: mergeLeaseHolder('host-a', 't1'), token: 1 },
+      { kind: 'release', holder: mergeLeaseHolder('host-a', 't1'), token: 1 },
+    ]);
+
+    const mainBefore = fx.head('main');
+    const calls = leases.acquireCalls();
+    const again = await gate.run(makeContext(task));
+    expect(again.status).toBe('pass');
+    expect(again.summary).toMatch(/already merged/);
+    expect(leases.acquireCalls()).toBe(calls);
+    expect(fx.head('main')).toBe(mainBefore);
+  });
+
+  it('two branches green alone that break each other: the second is rebased, fails its retest, main stays green', async () => {
+    const { fx, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { retestCommand: SUM_CHECK });
+    fx.commit('task/a', { 'a.txt': '1\n' });
+    const bSha = fx.commit('task/b', { 'b.txt': '1\n' });
+    expect(runOnTree(fx, 'task/a', SUM_CHECK)).toBe(0);
+    expect(runOnTree(fx, 'task/b', SUM_CHECK)).toBe(0);
+
+    const first = await gate.run(makeContext(makeTask('ta', 'task/a')));
+    expect(first.status, first.summary).toBe('pass');
+    const mainAfterA = fx.head('main');
+
+    const second = await gate.run(makeContext(makeTask('tb', 'task/b')));
+    expect(second.status).toBe('fail');
+    expect(second.summary).toMatch(/retest of task\/b rebased on main exited 1/);
+    expect(second.findings?.[0]?.rule).toBe('merge/retest-failed');
+    expect(second.findings?.[0]?.message).toContain('sum is 2');
+
+    expect(fx.head('main')).toBe(mainAfterA);
+    expect(fx.head('task/b')).toBe(bSha);
+    expect(runOnTree(fx, 'main', SUM_CHECK)).toBe(0);
+  });
+
+  it('a rebase conflict fails with the conflicting files, releases the lease and leaves main alone', async () => {
+    const { fx, store, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { retestCommand: 'true' });
+    const branchSha = fx.commit('task/c', { 'a.txt': 'branch\n' });
+    const mainSha = fx.commit('main', { 'a.txt': 'main\n' });
+    const out = await gate.run(makeContext(makeTask('tc', 'task/c')));
+    expect(out.status).toBe('fail');
+    expect(out.findings).toEqual([
+      {
+        rule: 'merge/rebase-conflict',
+        file: 'a.txt',
+        message: 'a.txt conflicts with the current main',
+        severity: 'error',
+      },
+    ]);
+    expect(fx.head('main')).toBe(mainSha);
+    expect(fx.head('task/c')).toBe(branchSha);
+    expect((await store.getLease(mergeLeaseName(REPO))).unwrapOr('x')).toBeUndefined();
+  });
+
+  it('defers while another holder has the lease, and fails once the deferral cap is reached', async () => {
+    const { fx, store, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    fx.commit('task/d', { 'd.txt': 'd\n' });
+    const held = await store.acquireLease({
+      name: mergeLeaseName(REPO),
+      holder: 'other-host/t9',
+      ttlMs: 60_000,
+      now: Date.now(),
+    });
+    expect(held.ok && held.value.acquired).toBe(true);
+    const gate = makeGate({ deferMs: 1234, maxDeferrals: 3 });
+
+    const deferred = await gate.run(makeContext(makeTask('td', 'task/d')));
+    expect(deferred).toMatchObject({ status: 'defer', deferMs: 1234 });
+    expect(deferred.summary).toContain('other-host/t9');
+
+    const capped = await gate.run(
+      makeContext(makeTask('td', 'task/d', { snapshot: { ...makeTask('x', 'y').snapshot, deferrals: 3 } })),
+    );
+    expect(capped.status).toBe('fail');
+    const lease = await store.getLease(mergeLeaseName(REPO));
+    expect(lease.ok && lease.value?.holder).toBe('other-host/t9');
+
+    // only the holder can release it
+    expect((await releaseMergeLease(store, REPO, mergeLeaseHolder('host-a', 'td'))).unwrapOr(undefined)).toEqual({
+      released: false,
+    });
+    expect((await releaseMergeLease(store, REPO, 'other-host/t9')).unwrapOr(undefined)).toEqual({ released: true });
+    const after = await gate.run(makeContext(makeTask('td', 'task/d')));
+    expect(after.status, after.summary).toBe('pass');
+  });
+
+  it('someone pushes to the task branch during the retest: the push is refused, the gate fails safe, their commit stays', async () => {
+    const fxInit = { 'a.txt': '0\n' };
+    const { fx, makeGate } = setup(fxInit, { retestCommand: 'true' });
+    fx.commit('task/e', { 'e.txt': 'mine\n' });
+    fx.commit('main', { 'm.txt': 'main moved\n' });
+    // their commit, prepared now and pushed by the retest command itself
+    gitSync(fx.work, 'fetch', '--quiet', 'origin', '+refs/heads/*:refs/remotes/origin/*');
+    gitSync(fx.work, 'checkout', '--quiet', '--detach', 'origin/task/e');
+    writeFileSync(join(fx.work, 'e.txt'), 'theirs\n');
+    gitSync(fx.work, 'commit', '--quiet', '-am', 'their change');
+    const theirs = gitSync(fx.work, 'rev-parse', 'HEAD');
+    const mainBefore = fx.head('main');
+    const gate = makeGate({
+      retestCommand: `git -C '${fx.work}' push --quiet origin ${theirs}:refs/heads/task/e && echo pushed`,
+    });
+
+    const out = await gate.run(makeContext(makeTask('te', 'task/e')));
+    expect(out.status).toBe('fail');
+    expect(out.summary).toMatch(/changed on origin while the gate ran; nothing was overwritten/);
+    expect(fx.head('task/e')).toBe(theirs);
+    expect(fx.head('main')).toBe(mainBefore);
+  });
+
+  it('a branch that needs no rebase but moves before the merge is refused by the forge (head pinned)', async () => {
+    const { fx, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    fx.commit('task/f', { 'f.txt': 'mine\n' });
+    gitSync(fx.work, 'fetch', '--quiet', 'origin', '+refs/heads/*:refs/remotes/origin/*');
+    gitSync(fx.work, 'checkout', '--quiet', '--detach', 'origin/task/f');
+    writeFileSync(join(fx.work, 'f.txt'), 'theirs\n');
+    gitSync(fx.work, 'commit', '--quiet', '-am', 'their change');
+    const theirs = gitSync(fx.work, 'rev-parse', 'HEAD');
+    const mainBefore = fx.head('main');
+    const gate = makeGate({ retestCommand: `git -C '${fx.work}' push --quiet origin ${theirs}:refs/heads/task/f` });
+    const out = await gate.run(makeContext(makeTask('tf', 'task/f')));
+    expect(out.status).toBe('fail');
+    expect(out.findings?.[0]?.rule).toBe('merge/branch-moved');
+    expect(fx.head('main')).toBe(mainBefore);
+    expect(fx.head('task/f')).toBe(theirs);
+  });
+
+  it('a re-run at a head already retested green skips the retest', async () => {
+    const counter = join(mkdtempSync(join(tmpdir(), 'conveyor-count-')), 'runs');
+    writeFileSync(counter, '');
+    const { fx, forge, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: `echo run >> '${counter}'` });
+    fx.commit('task/g', { 'g.txt': 'g\n' });
+    fx.commit('main', { 'm.txt': 'moved\n' });
+    let failMerge = true;
+    const flaky: Forge = {
+      ...forge,
+      mergePullRequest: async (repo, number, input) => {
+        if (failMerge) {
+          failMerge = false;
+          return err(conveyorError('@conveyor/gates', 'network', 'forge unreachable'));
+        }
+        return forge.mergePullRequest(repo, number, input);
+      },
+    };
+    const gate = makeGate({}, flaky);
+    const first = await gate.run(makeContext(makeTask('tg', 'task/g')));
+    expect(first.status).toBe('error');
+    expect(readFileSync(counter, 'utf8')).toBe('run\n');
+    const second = await gate.run(makeContext(makeTask('tg', 'task/g')));
+    expect(second.status, second.summary).toBe('pass');
+    expect(readFileSync(counter, 'utf8')).toBe('run\n');
+    expect(fx.show('main', 'g.txt')).toBe('g');
+  });
+
+  it('read-only mode only asks the forge, and invalid settings answer error', async () => {
+    const { fx, gate, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    fx.commit('task/h', { 'h.txt': 'h\n' });
+    const task = makeTask('th', 'task/h');
+    const mainBefore = fx.head('main');
+    const ro = await gate.run(makeContext(task, { readOnly: true }));
+    expect(ro.status).toBe('fail');
+    expect(fx.head('main')).toBe(mainBefore);
+    expect((await gate.run(makeContext(task))).status).toBe('pass');
+    expect((await gate.run(makeContext(task, { readOnly: true }))).status).toBe('pass');
+
+    const bad = makeGate({ leaseTtlMs: -1, retestCommand: '' });
+    const out = await bad.run(makeContext(task));
+    expect(out.status).toBe('error');
+    expect(out.summary).toMatch(/retestCommand/);
+    expect(out.summary).toMatch(/leaseTtlMs/);
+    const parsed = parseMergeSettings({ retestCommand: 'npm test', worktreeRoot: '/tmp/x' });
+    expect(parsed.ok && parsed.value).toMatchObject({ baseBranch: 'main', enabled: true, mergeMethod: 'merge' });
+  });
+
+  it('a host killed while holding the lease: the lease is reclaimed after its TTL, the gate re-runs and finishes idempotently', async () => {
+    const { fx, store, leases, gate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    fx.commit('task/k', { 'k.txt': 'k\n' });
+    const dead = await store.acquireLease({
+      name: mergeLeaseName(REPO),
+      holder: 'dead-host/tk',
+      ttlMs: 300,
+      now: Date.now(),
+    });
+    expect(dead.ok && dead.value.acquired).toBe(true);
+    const task = makeTask('tk', 'task/k');
+
+    expect((await gate.run(makeContext(task))).status).toBe('defer');
+    await new Promise((r) => setTimeout(r, 350));
+    const out = await gate.run(makeContext(task));
+    expect(out.status, out.summary).toBe('pass');
+    expect(fx.show('main', 'k.txt')).toBe('k');
+    expect(leases.events).toEqual([
+      { kind: 'acquire', holder: mergeLeaseHolder('host-a', 'tk'), token: 2 },
+      { kind: 'release', holder: mergeLeaseHolder('host-a', 'tk'), token: 2 },
+    ]);
+    const mainAfter = fx.head('main');
+    const again = await gate.run(makeContext(task));
+    expect(again.status).toBe('pass');
+    expect(again.summary).toMatch(/already merged/);
+    expect(fx.head('main')).toBe(mainAfter);
+    expect(leases.events).toHaveLength(2);
+  });
+});
+
+describe('merge gate under concurrency', () => {
+  it('N callers merging N overlapping branches: main only receives retested trees, the lease is never shared', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'conveyor-conc-'));
+    const passedLog = join(scratch, 'passed');
+    const overlapLog = join(scratch, 'overlap');
+    writeFileSync(passedLog, '');
+    writeFileSync(overlapLog, '');
+    const check = [
+      "const fs = require('node:fs');",
+      "const cp = require('node:child_process');",
+      'const lock = process.env.CRIT_LOCK;',
+      "try { fs.mkdirSync(lock); } catch { fs.appendFileSync(process.env.OVERLAP_LOG, 'overlap\\n'); }",
+      "const lines = fs.readFileSync('shared.txt', 'utf8').trim().split('\\n');",
+      "let green = lines.length === 30 && !(fs.existsSync('f1.txt') && fs.existsSync('f4.txt'));",
+      "if (green) fs.appendFileSync(process.env.PASSED_LOG, cp.execFileSync('git', ['rev-parse', 'HEAD^{tree}']).toString());",
+      'setTimeout(() => { fs.rmdirSync(lock); process.exit(green ? 0 : 1); }, 20);',
+    ].join('\n');
+    const shared = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
+    const { fx, leases, makeGate } = setup(
+      { 'shared.txt': `${shared}\n`, 'check.cjs': `${check}\n` },
+      { retestCommand: 'node check.cjs' },
+      { CRIT_LOCK: join(scratch, 'lock'), PASSED_LOG: passedLog, OVERLAP_LOG: overlapLog },
+    );
+    const start = fx.head('main') ?? '';
+    const n = 5;
+    for (let i = 0; i < n; i += 1) {
+      const lines = shared.split('\n');
+      lines[i * 5] = `line ${i * 5} edited by branch ${i}`;
+      fx.commit(`task/c${i}`, { 'shared.txt': `${lines.join('\n')}\n`, [`f${i}.txt`]: `${i}\n` });
+    }
+    const outcomes = await Promise.all(
+      Array.from({ length: n }, (_, i) => {
+        const gate = makeGate({ maxDeferrals: 10_000 }, undefined, `host-${i}`);
+        const task: Task = makeTask(`c${i}`, `task/c${i}`);
+        return runUntilDecided((deferrals) =>
+          gate.run(makeContext({ ...task, snapshot: { ...task.snapshot, deferrals } })),
+        );
+      }),
+    );
+    const passed = new Set(readFileSync(passedLog, 'utf8').split('\n').filter(Boolean));
+    // f1 and f4 break each other: exactly one of them fails, everything else merges
+    expect(outcomes.filter((o) => o.status === 'pass')).toHaveLength(n - 1);
+    expect(outcomes.filter((o) => o.status === 'fail')).toHaveLength(1);
+
+    const chain = fx.firstParents('main');
+    const newCommits = chain.slice(0, chain.indexOf(start));
+    expect(newCommits).toHaveLength(n - 1);
+    for (const commit of newCommits) expect(passed.has(fx.tree(commit)), commit).toBe(true);
+    const verify = join(scratch, 'verify');
+    expect(
+      runOnTree(fx, 'main', 'node check.cjs', { CRIT_LOCK: `${verify}-lock`, PASSED_LOG: verify, OVERLAP_LOG: verify }),
+    ).toBe(0);
+
+    expect(readFileSync(overlapLog, 'utf8')).toBe('');
+    // acquire/release strictly alternate, by the same holder with the same token, tokens growing
+    for (let i = 0; i < leases.events.length; i += 2) {
+      const acquire = leases.events[i];
+      const release = leases.events[i + 1];
+      expect(acquire?.kind).toBe('acquire');
+      expect(release).toEqual({ kind: 'release', holder: acquire?.holder, token: acquire?.token });
+      if (i > 0) expect(acquire?.token).toBeGreaterThan(leases.events[i - 2]?.token ?? 0);
+    }
+    rmSync(scratch, { recursive: true, force: true });
+  });
+});
