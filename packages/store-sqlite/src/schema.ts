@@ -73,8 +73,9 @@ CREATE TABLE jobs (
   finished_at INTEGER,
   reason TEXT
 );
-CREATE INDEX jobs_claim ON jobs (available_at, seq) WHERE status = 'queued';
-CREATE INDEX jobs_status ON jobs (status);
+-- serves the claim (status = 'queued', available_at <= now, ORDER BY available_at, seq),
+-- the running count and listJobs by status
+CREATE INDEX jobs_claim ON jobs (status, available_at, seq);
 CREATE INDEX jobs_task ON jobs (task_id);
 
 CREATE TABLE leases (
