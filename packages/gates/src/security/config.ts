@@ -1,0 +1,311 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { ConveyorError, err, ok, type Result } from '@conveyor/core';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
+import { compileSecretRegex } from './regex.js';
+import type { SecretAllowlist, SecretRegex, SecretRule, SecretsConfig } from './types.js';
+
+const PKG = '@conveyor/gates';
+
+const rawAllowlistSchema = z
+  .object({
+    description: z.string().optional(),
+    condition: z.enum(['OR', 'AND', 'or', 'and']).optional(),
+    commits: z.array(z.string()).optional(),
+    paths: z.array(z.string()).optional(),
+    regexes: z.array(z.string()).optional(),
+    regexTarget: z.enum(['secret', 'match', 'line']).optional(),
+    stopwords: z.array(z.string()).optional(),
+    targetRules: z.array(z.string()).optional(),
+  })
+  .loose();
+
+const rawRuleSchema = z
+  .object({
+    id: z.string().min(1),
+    description: z.string().optional(),
+    regex: z.string().optional(),
+    secretGroup: z.number().int().min(0).optional(),
+    entropy: z.number().min(0).optional(),
+    keywords: z.array(z.string()).optional(),
+    path: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    allowlists: z.array(rawAllowlistSchema).optional(),
+    /** legacy single rule allowlist */
+    allowlist: rawAllowlistSchema.optional(),
+  })
+  .loose();
+
+const rawConfigSchema = z
+  .object({
+    title: z.string().optional(),
+    extend: z
+      .object({
+        useDefault: z.boolean().optional(),
+        path: z.string().optional(),
+        disabledRules: z.array(z.string()).optional(),
+      })
+      .loose()
+      .optional(),
+    rules: z.array(rawRuleSchema).optional(),
+    allowlists: z.array(rawAllowlistSchema).optional(),
+    /** legacy single global allowlist */
+    allowlist: rawAllowlistSchema.optional(),
+  })
+  .loose();
+
+/** A gitleaks v8 allowlist as written in TOML. */
+export type RawSecretAllowlist = z.input<typeof rawAllowlistSchema>;
+/** A gitleaks v8 rule as written in TOML. */
+export type RawSecretRule = z.input<typeof rawRuleSchema>;
+/** A gitleaks v8 configuration file as written in TOML. */
+export type RawSecretsConfig = z.input<typeof rawConfigSchema>;
+
+function invalid(where: string, message: string, file?: string): ConveyorError {
+  const prefix = file ? `${file}: ` : '';
+  return new ConveyorError(PKG, 'invalid_config', `${prefix}${where}: ${message}`, {
+    details: { where, ...(file ? { file } : {}) },
+  });
+}
+
+function ruleLabel(rules: readonly RawSecretRule[] | undefined, index: number): string {
+  const id = rules?.[index]?.id;
+  return typeof id === 'string' && id !== '' ? `rule ${index} (id '${id}')` : `rule ${index}`;
+}
+
+function describeIssuePath(raw: RawSecretsConfig, path: readonly PropertyKey[]): string {
+  const [head, index, ...rest] = path;
+  if (head === 'rules' && typeof index === 'number') {
+    const field = rest.map(String).join('.');
+    return `${ruleLabel(raw.rules, index)}${field ? `, field '${field}'` : ''}`;
+  }
+  if (head === 'allowlists' && typeof index === 'number') {
+    const field = rest.map(String).join('.');
+    return `global allowlist ${index}${field ? `, field '${field}'` : ''}`;
+  }
+  return `field '${path.map(String).join('.')}'`;
+}
+
+function compileRegexField(source: string, where: string, file?: string): Result<SecretRegex, ConveyorError> {
+  const re = compileSecretRegex(source);
+  return typeof re === 'string' ? err(invalid(where, `invalid regex ${JSON.stringify(source)}: ${re}`, file)) : ok(re);
+}
+
+function compileAllowlist(
+  raw: RawSecretAllowlist,
+  where: string,
+  file?: string,
+): Result<SecretAllowlist, ConveyorError> {
+  const paths: SecretRegex[] = [];
+  for (const [i, p] of (raw.paths ?? []).entries()) {
+    const re = compileRegexField(p, `${where}, field 'paths[${i}]'`, file);
+    if (!re.ok) return err(re.error);
+    paths.push(re.value);
+  }
+  const regexes: SecretRegex[] = [];
+  for (const [i, p] of (raw.regexes ?? []).entries()) {
+    const re = compileRegexField(p, `${where}, field 'regexes[${i}]'`, file);
+    if (!re.ok) return err(re.error);
+    regexes.push(re.value);
+  }
+  const commits = raw.commits ?? [];
+  const stopwords = (raw.stopwords ?? []).map((s) => s.toLowerCase());
+  if (commits.length + paths.length + regexes.length + stopwords.length === 0) {
+    return err(invalid(where, 'an allowlist needs at least one of commits, paths, regexes or stopwords', file));
+  }
+  return ok(
+    Object.freeze({
+      ...(raw.description === undefined ? {} : { description: raw.description }),
+      condition: raw.condition?.toUpperCase() === 'AND' ? 'AND' : 'OR',
+      commits,
+      paths,
+      regexes,
+      regexTarget: raw.regexTarget ?? 'secret',
+      stopwords,
+      targetRules: raw.targetRules ?? [],
+    } satisfies SecretAllowlist),
+  );
+}
+
+function compileRule(raw: RawSecretRule, index: number, file?: string): Result<SecretRule, ConveyorError> {
+  const label = `rule ${index} (id '${raw.id}')`;
+  if (raw.regex === undefined && raw.path === undefined) {
+    return err(invalid(label, "field 'regex': a rule needs a regex or a path", file));
+  }
+  let regex: SecretRegex | undefined;
+  if (raw.regex !== undefined) {
+    const re = compileRegexField(raw.regex, `${label}, field 'regex'`, file);
+    if (!re.ok) return err(re.error);
+    regex = re.value;
+  }
+  let path: SecretRegex | undefined;
+  if (raw.path !== undefined) {
+    const re = compileRegexField(raw.path, `${label}, field 'path'`, file);
+    if (!re.ok) return err(re.error);
+    path = re.value;
+  }
+  const rawLists = [...(raw.allowlists ?? []), ...(raw.allowlist ? [raw.allowlist] : [])];
+  const allowlists: SecretAllowlist[] = [];
+  for (const [i, a] of rawLists.entries()) {
+    const compiled = compileAllowlist(a, `${label}, allowlist ${i}`, file);
+    if (!compiled.ok) return err(compiled.error);
+    if (compiled.value.targetRules.length > 0) {
+      return err(invalid(`${label}, allowlist ${i}`, "field 'targetRules' is only valid in a global allowlist", file));
+    }
+    allowlists.push(compiled.value);
+  }
+  return ok(
+    Object.freeze({
+      id: raw.id,
+      description: raw.description ?? raw.id,
+      ...(regex === undefined ? {} : { regex }),
+      ...(raw.secretGroup === undefined ? {} : { secretGroup: raw.secretGroup }),
+      ...(raw.entropy === undefined ? {} : { entropy: raw.entropy }),
+      keywords: (raw.keywords ?? []).map((k) => k.toLowerCase()),
+      ...(path === undefined ? {} : { path }),
+      tags: raw.tags ?? [],
+      allowlists,
+    }),
+  );
+}
+
+/**
+ * Validates a raw configuration (already resolved: no `[extend]`) and compiles
+ * every regex with RE2 semantics. An invalid config is an `invalid_config`
+ * error naming the rule (index and id) and the field.
+ *
+ * @example
+ * ```ts
+ * const cfg = compileSecretsConfig({ rules: [{ id: 'x', regex: 'tok_[a-z0-9]{16}', keywords: ['tok_'] }] });
+ * ```
+ */
+export function compileSecretsConfig(raw: unknown, file?: string): Result<SecretsConfig, ConveyorError> {
+  const parsed = rawConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? describeIssuePath((raw ?? {}) as RawSecretsConfig, issue.path) : 'config';
+    return err(invalid(where, issue?.message ?? 'invalid configuration', file));
+  }
+  const cfg = parsed.data;
+  const rules: SecretRule[] = [];
+  const seen = new Set<string>();
+  for (const [i, r] of (cfg.rules ?? []).entries()) {
+    if (seen.has(r.id)) return err(invalid(`rule ${i} (id '${r.id}')`, "field 'id': duplicate rule id", file));
+    seen.add(r.id);
+    const compiled = compileRule(r, i, file);
+    if (!compiled.ok) return err(compiled.error);
+    rules.push(compiled.value);
+  }
+  const rawGlobal = [...(cfg.allowlists ?? []), ...(cfg.allowlist ? [cfg.allowlist] : [])];
+  const allowlists: SecretAllowlist[] = [];
+  for (const [i, a] of rawGlobal.entries()) {
+    const compiled = compileAllowlist(a, `global allowlist ${i}`, file);
+    if (!compiled.ok) return err(compiled.error);
+    allowlists.push(compiled.value);
+  }
+  return ok(Object.freeze({ ...(cfg.title === undefined ? {} : { title: cfg.title }), rules, allowlists }));
+}
+
+/** Merges an extending config onto its base the way gitleaks does: same-id rules are replaced, allowlists add up. */
+function mergeRaw(base: RawSecretsConfig, top: RawSecretsConfig, disabled: readonly string[]): RawSecretsConfig {
+  const topIds = new Set((top.rules ?? []).map((r) => r.id));
+  const baseRules = (base.rules ?? []).filter((r) => !disabled.includes(r.id) && !topIds.has(r.id));
+  const globals = (c: RawSecretsConfig) => [...(c.allowlists ?? []), ...(c.allowlist ? [c.allowlist] : [])];
+  return {
+    ...(top.title === undefined ? (base.title === undefined ? {} : { title: base.title }) : { title: top.title }),
+    rules: [...baseRules, ...(top.rules ?? [])],
+    allowlists: [...globals(base), ...globals(top)],
+  };
+}
+
+async function resolveRaw(
+  text: string,
+  file: string | undefined,
+  depth: number,
+): Promise<Result<RawSecretsConfig, ConveyorError>> {
+  if (depth > 4) return err(invalid("field 'extend.path'", 'extend chain deeper than 4 files', file));
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (thrown) {
+    return err(invalid('TOML', thrown instanceof Error ? thrown.message : String(thrown), file));
+  }
+  const shape = rawConfigSchema.safeParse(raw);
+  if (!shape.success) {
+    const issue = shape.error.issues[0];
+    const where = issue ? describeIssuePath(raw as RawSecretsConfig, issue.path) : 'config';
+    return err(invalid(where, issue?.message ?? 'invalid configuration', file));
+  }
+  const cfg = shape.data as RawSecretsConfig;
+  const extend = cfg.extend;
+  if (!extend) return ok(cfg);
+  let base: RawSecretsConfig = { rules: [] };
+  if (extend.useDefault) base = mergeRaw(base, DEFAULT_SECRETS_CONFIG, []);
+  if (extend.path !== undefined) {
+    const target = resolve(file ? dirname(file) : process.cwd(), extend.path);
+    let baseText: string;
+    try {
+      baseText = await readFile(target, 'utf8');
+    } catch (thrown) {
+      return err(
+        invalid("field 'extend.path'", `cannot read ${target}: ${thrown instanceof Error ? thrown.message : ''}`, file),
+      );
+    }
+    const nested = await resolveRaw(baseText, target, depth + 1);
+    if (!nested.ok) return nested;
+    base = mergeRaw(base, nested.value, []);
+  }
+  const { extend: _ignored, ...top } = cfg;
+  return ok(mergeRaw(base, top, extend.disabledRules ?? []));
+}
+
+/**
+ * Parses `.gitleaks.toml` text (gitleaks v8 format, `[extend]` resolved:
+ * `useDefault` starts from {@link DEFAULT_SECRETS_CONFIG}, `path` from another
+ * file relative to this one, `disabledRules` drops base rules).
+ *
+ * @example
+ * ```ts
+ * const cfg = await parseSecretsConfig(await readFile('.gitleaks.toml', 'utf8'), '.gitleaks.toml');
+ * if (!cfg.ok) console.error(cfg.error.message);
+ * ```
+ */
+export async function parseSecretsConfig(text: string, file?: string): Promise<Result<SecretsConfig, ConveyorError>> {
+  const raw = await resolveRaw(text, file, 0);
+  if (!raw.ok) return err(raw.error);
+  return compileSecretsConfig(raw.value, file);
+}
+
+/**
+ * Loads the secrets configuration: `configPath` when given (it must exist),
+ * else `<repo>/.gitleaks.toml` when present, else the built-in rules.
+ *
+ * @example
+ * ```ts
+ * const cfg = await loadSecretsConfig({ repoDir: '/src/app' });
+ * ```
+ */
+export async function loadSecretsConfig(options: {
+  repoDir: string;
+  configPath?: string;
+}): Promise<Result<SecretsConfig, ConveyorError>> {
+  const explicit = options.configPath !== undefined;
+  const file = resolve(options.repoDir, options.configPath ?? '.gitleaks.toml');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (thrown) {
+    if (explicit) {
+      return err(
+        new ConveyorError(PKG, 'invalid_config', `secrets config ${file} cannot be read`, {
+          cause: thrown,
+          details: { file },
+        }),
+      );
+    }
+    return compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
+  }
+  return parseSecretsConfig(text, file);
+}

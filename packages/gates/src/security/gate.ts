@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import type { Finding, Gate, GateContext, GateOutcome } from '@conveyor/core';
+import type { AdvisorySource } from './audit/sources.js';
+import { readSecurityReport, SECURITY_REPORT_FILE, writeSecurityReport } from './report.js';
+import { describeSecretFinding, describeVulnerability, runSecurityScan } from './run-scan.js';
+import { type SecuritySettingsInput, securitySettingsSchema } from './settings.js';
+
+/** Options of {@link createSecurityGate}: the settings plus what a host wires in. */
+export interface SecurityGateOptions extends SecuritySettingsInput {
+  /** the checkout to scan; default the context's `workdir` */
+  readonly repoDir?: string;
+  /** overrides the advisory sources named in the settings (e.g. a test server) */
+  readonly sources?: readonly AdvisorySource[];
+}
+
+function errorOutcome(summary: string, reportPath?: string): GateOutcome {
+  return { status: 'error', summary, findings: [], ...(reportPath ? { reportPath } : {}) };
+}
+
+/**
+ * The security gate: first on `deploy-staging → deploy`. Scans the task
+ * branch's own commits (`origin/main..HEAD`, resolved before any rebase) for
+ * secrets and its lockfile changes for known-vulnerable packages, writes
+ * `17-security-report.md`, and returns the verdict READ BACK from that
+ * report's frontmatter (missing or broken → error, which fails closed).
+ * Findings carry rule, file, line, commit and fingerprint, never a secret.
+ *
+ * @example
+ * ```ts
+ * const gate = createSecurityGate({ securityBaseRef: 'origin/main', securityDepAuditFailClosed: true });
+ * registry.register('deploy-staging->deploy', gate);
+ * ```
+ */
+export function createSecurityGate(options: SecurityGateOptions = {}): Gate {
+  const { repoDir, sources, ...settingsInput } = options;
+  const settings = Object.freeze(securitySettingsSchema.parse(settingsInput));
+  return Object.freeze({
+    id: 'security',
+    timeoutMs: settings.securityTimeoutMs,
+    async run(ctx: GateContext): Promise<GateOutcome> {
+      const dir = repoDir ?? ctx.workdir;
+      if (!dir) return errorOutcome('security: no repository checkout (set repoDir or provide ctx.workdir)');
+      const reportDir = settings.securityReportDir ?? ctx.reportDir;
+      if (!reportDir)
+        return errorOutcome('security: no report directory (set securityReportDir or provide ctx.reportDir)');
+      const reportPath = join(reportDir, SECURITY_REPORT_FILE);
+      const outcome = await runSecurityScan({
+        repoDir: dir,
+        settings,
+        signal: ctx.signal,
+        now: () => ctx.now(),
+        ...(sources ? { sources } : {}),
+        onProgress: (line) => ctx.logger.debug(`security: ${line}`, { taskId: ctx.task.id }),
+      });
+      const written = await writeSecurityReport(reportPath, outcome.report, outcome.body);
+      if (!written.ok) return errorOutcome(`security: ${written.error.message}`);
+      const readBack = await readSecurityReport(reportPath);
+      if (!readBack.ok)
+        return errorOutcome(`security: report unreadable, failing closed: ${readBack.error.message}`, reportPath);
+      const r = readBack.value;
+      const findings: Finding[] = [
+        ...outcome.secrets.map(
+          (f): Finding => ({
+            rule: f.RuleID,
+            file: f.File,
+            line: f.StartLine,
+            commit: f.Commit,
+            fingerprint: f.Fingerprint,
+            message: describeSecretFinding(f),
+            severity: 'error',
+          }),
+        ),
+        ...outcome.vulnerabilities.map(
+          (v): Finding => ({
+            rule: v.id,
+            file: v.lockfile,
+            message: describeVulnerability(v),
+            severity: v.status === 'introduced' ? 'error' : 'warning',
+          }),
+        ),
+      ];
+      const parts = [
+        `${r.counts.secrets} secret${r.counts.secrets === 1 ? '' : 's'}`,
+        `${r.counts.vulnerabilities} vulnerable dependenc${r.counts.vulnerabilities === 1 ? 'y' : 'ies'}`,
+        ...(r.counts.inheritedVulnerabilities > 0 ? [`${r.counts.inheritedVulnerabilities} inherited`] : []),
+        ...(r.counts.unreachableFeeds > 0 ? [`${r.counts.unreachableFeeds} advisory feed(s) unreachable`] : []),
+      ];
+      const summary = r.error
+        ? `security: error: ${r.error}`
+        : `security ${r.verdict}: ${parts.join(', ')} in ${r.counts.commitsScanned} commits`;
+      ctx.logger.info('security gate decided', {
+        taskId: ctx.task.id,
+        verdict: r.verdict,
+        secrets: r.counts.secrets,
+        vulnerabilities: r.counts.vulnerabilities,
+        reportPath,
+      });
+      for (const w of r.warnings) ctx.logger.warn(`security: ${w}`, { taskId: ctx.task.id });
+      return {
+        status: r.verdict,
+        summary,
+        findings,
+        warnings: r.warnings,
+        reportPath,
+      };
+    },
+  });
+}

@@ -1,0 +1,237 @@
+import type { ConveyorError } from '@conveyor/core';
+import { auditDependencies, type DependencyAuditResult, type DependencyVulnerability } from './audit/audit.js';
+import {
+  type AdvisorySource,
+  embeddedAdvisorySource,
+  npmBulkAdvisorySource,
+  osvBatchSource,
+  osvDirectorySource,
+  pipAuditSource,
+} from './audit/sources.js';
+import { resolveSecurityRange, type SecurityRange } from './git-range.js';
+import { runGitleaksEngine } from './gitleaks-engine.js';
+import { redactFinding } from './redact.js';
+import type { SecurityReport } from './report.js';
+import { type SecretsScanResult, scanSecrets } from './secrets.js';
+import type { SecuritySettings } from './settings.js';
+import type { SecretFinding } from './types.js';
+
+/** Options of {@link runSecurityScan}. */
+export interface SecurityScanOptions {
+  readonly repoDir: string;
+  /** `BASE..HEAD`; default `<securityBaseRef>..<securityHeadRef>` */
+  readonly range?: string;
+  readonly settings: SecuritySettings;
+  /** overrides the sources named in the settings */
+  readonly sources?: readonly AdvisorySource[];
+  readonly signal?: AbortSignal;
+  /** progress lines (never a secret) */
+  readonly onProgress?: (line: string) => void;
+  /** epoch ms, for the report */
+  readonly now?: () => number;
+}
+
+/** The outcome of a whole security scan: everything in it is already redacted. */
+export interface SecurityScanOutcome {
+  /** the report frontmatter (its `verdict` is what was decided) */
+  readonly report: SecurityReport;
+  /** secrets found, redacted (`Secret` is a preview) */
+  readonly secrets: readonly SecretFinding[];
+  readonly vulnerabilities: readonly DependencyVulnerability[];
+  /** the markdown body of the report */
+  readonly body: string;
+  /** set when the scan could not decide (verdict `error`) */
+  readonly error?: ConveyorError;
+}
+
+/** Builds the advisory sources a settings object names. */
+export function advisorySourcesFromSettings(settings: SecuritySettings): AdvisorySource[] {
+  return settings.securityAdvisorySources.map((name) => {
+    switch (name) {
+      case 'osv-dir':
+        return osvDirectorySource(settings.securityAdvisoryDir ?? 'advisories');
+      case 'osv-api':
+        return osvBatchSource({ baseUrl: settings.securityOsvApiUrl });
+      case 'npm-bulk':
+        return npmBulkAdvisorySource({ baseUrl: settings.securityNpmRegistryUrl });
+      case 'pip-audit':
+        return pipAuditSource(settings.securityPipAuditPath ? { command: settings.securityPipAuditPath } : {});
+      default:
+        return embeddedAdvisorySource();
+    }
+  });
+}
+
+const short = (sha: string) => sha.slice(0, 12);
+
+/** One line per (already redacted) secret finding, safe to show anywhere. */
+export function describeSecretFinding(f: SecretFinding): string {
+  return `secret (${f.RuleID}) in ${f.File}:${f.StartLine}, commit ${short(f.Commit)}, preview ${f.Secret}; fingerprint ${f.Fingerprint}`;
+}
+
+/** One line per vulnerable dependency. */
+export function describeVulnerability(v: DependencyVulnerability): string {
+  const fix = v.fixed ? `, fixed in ${v.fixed}` : '';
+  const what = v.status === 'inherited' ? 'already vulnerable at the merge base' : 'introduced by this branch';
+  return `${v.pkg.ecosystem} ${v.pkg.name}@${v.pkg.version} (${v.lockfile}): ${v.id} ${v.summary}${fix}; ${what}`;
+}
+
+function renderBody(o: Omit<SecurityScanOutcome, 'body'>): string {
+  const r = o.report;
+  const lines: string[] = [
+    `# Security report: ${r.verdict.toUpperCase()}`,
+    '',
+    `Range \`${r.range.base}..${r.range.head}\` (${short(r.range.baseSha)}..${short(r.range.headSha)}), engine ${r.engine}, ${r.counts.commitsScanned} commits scanned.`,
+    '',
+  ];
+  if (o.error) lines.push('## Error', '', o.error.message, '');
+  lines.push(`## Secrets (${o.secrets.length})`, '');
+  if (o.secrets.length === 0) lines.push('None found.', '');
+  else {
+    lines.push('| rule | file | line | commit | preview | fingerprint |', '|---|---|---|---|---|---|');
+    for (const f of o.secrets) {
+      lines.push(
+        `| ${f.RuleID} | ${f.File} | ${f.StartLine} | ${short(f.Commit)} | \`${f.Secret}\` | \`${f.Fingerprint}\` |`,
+      );
+    }
+    lines.push(
+      '',
+      'Remove each secret from the branch history (rewrite the commits) and rotate it: it has been pushed.',
+      '',
+    );
+  }
+  const introduced = o.vulnerabilities.filter((v) => v.status === 'introduced');
+  const inherited = o.vulnerabilities.filter((v) => v.status === 'inherited');
+  lines.push(`## Vulnerable dependencies (${introduced.length})`, '');
+  if (introduced.length === 0) lines.push('None introduced by this branch.', '');
+  else for (const v of introduced) lines.push(`- ${describeVulnerability(v)}`);
+  if (inherited.length > 0) {
+    lines.push('', `## Inherited from main (${inherited.length}, warnings)`, '');
+    for (const v of inherited) lines.push(`- ${describeVulnerability(v)}`);
+  }
+  if (r.warnings.length > 0) {
+    lines.push('', '## Warnings', '');
+    for (const w of r.warnings) lines.push(`- **${w}**`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Runs the whole security check on a repository: resolves and verifies the
+ * range, scans the added lines for secrets (built-in engine or gitleaks), and
+ * audits the lockfile changes against the advisory sources. Decides the
+ * verdict (secrets or introduced vulnerabilities → fail; an unreachable feed
+ * → a warning, or fail when strict; anything undecidable → error). Every
+ * secret in the outcome is already redacted. Never rejects.
+ *
+ * @example
+ * ```ts
+ * const outcome = await runSecurityScan({ repoDir: '/repo', settings: securitySettingsSchema.parse({}) });
+ * console.log(outcome.report.verdict);
+ * ```
+ */
+export async function runSecurityScan(options: SecurityScanOptions): Promise<SecurityScanOutcome> {
+  const t0 = performance.now();
+  const s = options.settings;
+  const rangeText = options.range ?? `${s.securityBaseRef}..${s.securityHeadRef}`;
+  const progress = options.onProgress ?? (() => {});
+  const warnings: string[] = [];
+  const [baseName = '', headName = 'HEAD'] = rangeText.split(/\.\.\.?/);
+  let range: SecurityRange = { baseRef: baseName, headRef: headName, baseSha: '', headSha: '', mergeBaseSha: '' };
+  let scan: SecretsScanResult | undefined;
+  let audit: DependencyAuditResult | undefined;
+  let error: ConveyorError | undefined;
+
+  progress(`resolving range ${rangeText}`);
+  const resolved = await resolveSecurityRange(options.repoDir, rangeText, options.signal);
+  if (!resolved.ok) error = resolved.error;
+  else {
+    range = resolved.value;
+    progress(`scanning ${range.baseSha.slice(0, 12)}..${range.headSha.slice(0, 12)} for secrets (${s.securityEngine})`);
+    const common = {
+      repoDir: options.repoDir,
+      range,
+      timeoutMs: s.securityTimeoutMs,
+      ...(s.securityConfigPath ? { configPath: s.securityConfigPath } : {}),
+      ...(s.securityBaselinePath ? { baselinePath: s.securityBaselinePath } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    };
+    const secrets =
+      s.securityEngine === 'gitleaks'
+        ? await runGitleaksEngine({
+            ...common,
+            ...(s.securityGitleaksPath ? { binaryPath: s.securityGitleaksPath } : {}),
+          })
+        : await scanSecrets(common);
+    if (!secrets.ok) error = secrets.error;
+    else {
+      scan = secrets.value;
+      warnings.push(...scan.notes.filter((n) => !n.startsWith('engine:')));
+      progress(`secrets: ${scan.findings.length} found in ${scan.commitsScanned} commits (${scan.bytesScanned} bytes)`);
+      if (s.securityDepAuditEnabled) {
+        progress('auditing lockfile changes');
+        const audited = await auditDependencies({
+          repoDir: options.repoDir,
+          baseSha: range.mergeBaseSha,
+          headSha: range.headSha,
+          sources: options.sources ?? advisorySourcesFromSettings(s),
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        if (!audited.ok) error = audited.error;
+        else {
+          audit = audited.value;
+          for (const u of audit.unreachable) {
+            warnings.push(
+              `ADVISORY FEED UNREACHABLE (${s.securityDepAuditFailClosed ? 'strict: failing' : 'passing without it'}): ${u}`,
+            );
+          }
+          for (const v of audit.vulnerabilities.filter((x) => x.status === 'inherited')) {
+            warnings.push(`inherited vulnerability: ${describeVulnerability(v)}`);
+          }
+        }
+      }
+    }
+  }
+
+  const secrets = (scan?.findings ?? []).map(redactFinding);
+  const vulnerabilities = audit?.vulnerabilities ?? [];
+  const introduced = vulnerabilities.filter((v) => v.status === 'introduced').length;
+  const unreachable = audit?.unreachable.length ?? 0;
+  const verdict: SecurityReport['verdict'] = error
+    ? 'error'
+    : secrets.length > 0 || introduced > 0 || (s.securityDepAuditFailClosed && unreachable > 0)
+      ? 'fail'
+      : 'pass';
+  const report: SecurityReport = {
+    gate: 'security',
+    verdict,
+    engine: s.securityEngine,
+    range: {
+      base: range.baseRef,
+      head: range.headRef,
+      baseSha: range.baseSha,
+      headSha: range.headSha,
+      mergeBaseSha: range.mergeBaseSha,
+    },
+    counts: {
+      secrets: secrets.length,
+      vulnerabilities: introduced,
+      inheritedVulnerabilities: vulnerabilities.length - introduced,
+      unreachableFeeds: unreachable,
+      commitsScanned: scan?.commitsScanned ?? 0,
+      changedPackages: audit?.changed.length ?? 0,
+    },
+    durations: {
+      gitMs: scan?.gitMs ?? 0,
+      scanMs: scan?.scanMs ?? 0,
+      auditMs: audit?.durationMs ?? 0,
+      totalMs: Math.round(performance.now() - t0),
+    },
+    strictAudit: s.securityDepAuditFailClosed,
+    warnings,
+    ...(error ? { error: error.message } : {}),
+    generatedAt: new Date(options.now ? options.now() : Date.now()).toISOString(),
+  };
+  const partial = { report, secrets, vulnerabilities, ...(error ? { error } : {}) };
+  return { ...partial, body: renderBody(partial) };
+}

@@ -1,0 +1,237 @@
+import { shannonEntropy } from './entropy.js';
+import type { PatchFragment } from './patch.js';
+import type { SecretAllowlist, SecretFinding, SecretRule, SecretsConfig } from './types.js';
+
+const INLINE_ALLOW = 'gitleaks:allow';
+
+/** What an allowlist is checked against for one candidate finding. */
+interface Candidate {
+  readonly commit: string;
+  readonly file: string;
+  readonly secret: string;
+  readonly match: string;
+  readonly line: string;
+}
+
+function allowlistApplies(al: SecretAllowlist, c: Candidate): boolean {
+  const checks: boolean[] = [];
+  if (al.commits.length > 0) {
+    checks.push(
+      c.commit !== '' && al.commits.some((sha) => sha !== '' && (c.commit.startsWith(sha) || sha.startsWith(c.commit))),
+    );
+  }
+  if (al.paths.length > 0) checks.push(al.paths.some((p) => p.test(c.file)));
+  if (al.regexes.length > 0) {
+    const target = al.regexTarget === 'match' ? c.match : al.regexTarget === 'line' ? c.line : c.secret;
+    checks.push(al.regexes.some((r) => r.test(target)));
+  }
+  if (al.stopwords.length > 0) {
+    const lower = c.secret.toLowerCase();
+    checks.push(al.stopwords.some((w) => lower.includes(w)));
+  }
+  if (checks.length === 0) return false;
+  return al.condition === 'AND' ? checks.every(Boolean) : checks.some(Boolean);
+}
+
+/** Only commit and path criteria: decides before any regex runs whether a whole file is allowed. */
+function pathOrCommitOnly(al: SecretAllowlist): boolean {
+  return al.regexes.length === 0 && al.stopwords.length === 0;
+}
+
+function pickSecret(rule: SecretRule, text: string, groups: readonly (string | undefined)[]): string {
+  if (rule.secretGroup !== undefined) {
+    if (rule.secretGroup === 0) return text;
+    return groups[rule.secretGroup - 1] ?? '';
+  }
+  for (const g of groups) if (g !== undefined && g !== '') return g;
+  return text;
+}
+
+/** Index of the line holding `offset`, by binary search over line start offsets. */
+function lineIndexAt(starts: readonly number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((starts[mid] as number) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * A specific rule and a generic (tag `generic`) rule often match the same
+ * secret (`token = "ghp_…"`); keep only the specific finding.
+ */
+function dropGenericOverlaps(out: SecretFinding[], from: number, config: SecretsConfig): void {
+  const generic = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
+  if (generic.size === 0 || out.length - from < 2) return;
+  const specific = out.slice(from).filter((f) => !generic.has(f.RuleID));
+  for (let i = out.length - 1; i >= from; i -= 1) {
+    const f = out[i] as SecretFinding;
+    if (!generic.has(f.RuleID)) continue;
+    const overlaps = specific.some(
+      (s) =>
+        s.StartLine <= f.EndLine &&
+        f.StartLine <= s.EndLine &&
+        (s.Secret.includes(f.Secret) || f.Secret.includes(s.Secret)),
+    );
+    if (overlaps) out.splice(i, 1);
+  }
+}
+
+/** Options of {@link scanFragments}. */
+export interface ScanFragmentsOptions {
+  /** fingerprints to ignore (`.gitleaksignore`) */
+  readonly ignoredFingerprints?: ReadonlySet<string>;
+  /** findings already known (a baseline report): not reported again */
+  readonly baseline?: readonly SecretFinding[];
+}
+
+function baselineKey(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit' | 'StartLine' | 'Secret'>): string {
+  return `${f.Commit}\u0000${f.File}\u0000${f.RuleID}\u0000${f.StartLine}\u0000${f.Secret}`;
+}
+
+/**
+ * Scans added lines with a compiled configuration and returns gitleaks-shaped
+ * findings (secrets in clear: redact before showing them). Applies the
+ * keyword prefilter, path restrictions, entropy thresholds, rule and global
+ * allowlists, the `gitleaks:allow` marker, ignored fingerprints and a baseline.
+ *
+ * @example
+ * ```ts
+ * const findings = scanFragments(config, parsePatchLog(stdout).fragments);
+ * ```
+ */
+export function scanFragments(
+  config: SecretsConfig,
+  fragments: readonly PatchFragment[],
+  options: ScanFragmentsOptions = {},
+): SecretFinding[] {
+  const ignored = options.ignoredFingerprints ?? new Set<string>();
+  const baseline = new Set((options.baseline ?? []).map(baselineKey));
+  const globalFileLevel = config.allowlists.filter((a) => pathOrCommitOnly(a) && a.targetRules.length === 0);
+  const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
+  const out: SecretFinding[] = [];
+
+  for (const fragment of fragments) {
+    const firstOfFragment = out.length;
+    const fileCandidate: Candidate = {
+      commit: fragment.commit.sha,
+      file: fragment.file,
+      secret: '',
+      match: '',
+      line: '',
+    };
+    if (globalFileLevel.some((a) => allowlistApplies(a, fileCandidate))) continue;
+    const starts: number[] = [];
+    let length = 0;
+    for (const l of fragment.lines) {
+      starts.push(length);
+      length += l.text.length + 1;
+    }
+    const text = fragment.lines.map((l) => l.text).join('\n');
+    const lower = text.toLowerCase();
+
+    for (const rule of config.rules) {
+      if (rule.path && !rule.path.test(fragment.file)) continue;
+      if (rule.keywords.length > 0 && !rule.keywords.some((k) => lower.includes(k))) continue;
+      const listsForRule = [
+        ...rule.allowlists,
+        ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
+      ];
+      const emit = (f: Omit<SecretFinding, 'Fingerprint'>) => {
+        const Fingerprint = `${f.Commit}:${f.File}:${f.RuleID}:${f.StartLine}`;
+        if (ignored.has(Fingerprint) || ignored.has(`${f.File}:${f.RuleID}:${f.StartLine}`)) return;
+        const finding = { ...f, Fingerprint };
+        if (baseline.has(baselineKey(finding))) return;
+        out.push(finding);
+      };
+      const base = {
+        File: fragment.file,
+        Commit: fragment.commit.sha,
+        Author: fragment.commit.author,
+        Email: fragment.commit.email,
+        Date: fragment.commit.date,
+        Message: fragment.commit.message,
+        RuleID: rule.id,
+        Description: rule.description,
+        Tags: [...rule.tags],
+      };
+      if (!rule.regex) {
+        // a path-only rule: the file itself is the finding
+        if (listsForRule.some((a) => allowlistApplies(a, fileCandidate))) continue;
+        const first = fragment.lines[0];
+        emit({
+          ...base,
+          StartLine: first?.lineNo ?? 1,
+          EndLine: first?.lineNo ?? 1,
+          StartColumn: 1,
+          EndColumn: 1,
+          Match: `file detected: ${fragment.file}`,
+          Secret: '',
+          Entropy: 0,
+        });
+        continue;
+      }
+      for (const m of rule.regex.findAll(text)) {
+        const secret = pickSecret(rule, m.text, m.groups);
+        if (secret === '') continue;
+        const entropy = shannonEntropy(secret);
+        if (rule.entropy !== undefined && entropy < rule.entropy) continue;
+        const startIdx = lineIndexAt(starts, m.start);
+        const endIdx = lineIndexAt(starts, Math.max(m.start, m.end - 1));
+        const lineText = fragment.lines
+          .slice(startIdx, endIdx + 1)
+          .map((l) => l.text)
+          .join('\n');
+        if (lineText.includes(INLINE_ALLOW)) continue;
+        const candidate: Candidate = { ...fileCandidate, secret, match: m.text, line: lineText };
+        if (listsForRule.some((a) => allowlistApplies(a, candidate))) continue;
+        const startLine = fragment.lines[startIdx];
+        const endLine = fragment.lines[endIdx];
+        emit({
+          ...base,
+          StartLine: startLine?.lineNo ?? 0,
+          EndLine: endLine?.lineNo ?? 0,
+          StartColumn: m.start - (starts[startIdx] ?? 0) + 1,
+          EndColumn: m.end - (starts[endIdx] ?? 0),
+          Match: m.text,
+          Secret: secret,
+          Entropy: Math.round(entropy * 1e4) / 1e4,
+        });
+      }
+    }
+    dropGenericOverlaps(out, firstOfFragment, config);
+  }
+  return out;
+}
+
+/**
+ * Scans one piece of text (not a git history) as if it were a file added in a
+ * commit: handy for table tests and for scanning a single file.
+ *
+ * @example
+ * ```ts
+ * const found = scanText(config, 'const t = "…";', { file: 'src/a.ts' });
+ * ```
+ */
+export function scanText(
+  config: SecretsConfig,
+  text: string,
+  where: { file?: string; commit?: string } = {},
+  options: ScanFragmentsOptions = {},
+): SecretFinding[] {
+  const lines = text.split('\n').map((t, i) => ({ lineNo: i + 1, text: t }));
+  return scanFragments(
+    config,
+    [
+      {
+        commit: { sha: where.commit ?? '', parents: [], author: '', email: '', date: '', message: '' },
+        file: where.file ?? 'input',
+        lines,
+      },
+    ],
+    options,
+  );
+}

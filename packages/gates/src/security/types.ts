@@ -1,0 +1,90 @@
+/**
+ * One secret found by a scan, with the field names of the gitleaks JSON report
+ * so existing tooling reads it. `Match` and `Secret` hold the secret in clear:
+ * never log or render a {@link SecretFinding} without {@link redactFinding}.
+ */
+export interface SecretFinding {
+  RuleID: string;
+  Description: string;
+  StartLine: number;
+  EndLine: number;
+  StartColumn: number;
+  EndColumn: number;
+  Match: string;
+  Secret: string;
+  File: string;
+  Commit: string;
+  Entropy: number;
+  Author: string;
+  Email: string;
+  Date: string;
+  Message: string;
+  Tags: string[];
+  /** `commit:file:rule:line` (gitleaks' format) */
+  Fingerprint: string;
+}
+
+/** How an allowlist combines its criteria. */
+export type AllowlistCondition = 'OR' | 'AND';
+
+/** What an allowlist's `regexes` are matched against. */
+export type RegexTarget = 'secret' | 'match' | 'line';
+
+/** One match of a {@link SecretRegex}: offsets in UTF-16 code units and the capture groups. */
+export interface RegexMatch {
+  readonly start: number;
+  readonly end: number;
+  readonly text: string;
+  /** capture groups 1..n (`undefined` when a group did not take part) */
+  readonly groups: readonly (string | undefined)[];
+}
+
+/** A compiled regular expression with RE2 semantics (linear time). */
+export interface SecretRegex {
+  /** the source pattern, as written in the config */
+  readonly source: string;
+  /** `true` when the pattern matches somewhere in `input` */
+  test(input: string): boolean;
+  /** every non-overlapping match, left to right */
+  findAll(input: string): RegexMatch[];
+}
+
+/** A compiled allowlist (rule-level or global). */
+export interface SecretAllowlist {
+  readonly description?: string;
+  readonly condition: AllowlistCondition;
+  /** commit shas (full or prefix) */
+  readonly commits: readonly string[];
+  readonly paths: readonly SecretRegex[];
+  readonly regexes: readonly SecretRegex[];
+  readonly regexTarget: RegexTarget;
+  /** lowercase substrings that, found in the secret, allow it */
+  readonly stopwords: readonly string[];
+  /** for a global allowlist: the rule ids it applies to (empty = all) */
+  readonly targetRules: readonly string[];
+}
+
+/** A compiled detection rule. */
+export interface SecretRule {
+  readonly id: string;
+  readonly description: string;
+  /** matched against the content; absent for path-only rules */
+  readonly regex?: SecretRegex;
+  /** which capture group holds the secret (0 = whole match; default: first non-empty group) */
+  readonly secretGroup?: number;
+  /** minimum Shannon entropy of the secret */
+  readonly entropy?: number;
+  /** lowercase keywords; the rule runs only when one occurs in the fragment */
+  readonly keywords: readonly string[];
+  /** restricts the rule to matching file paths */
+  readonly path?: SecretRegex;
+  readonly tags: readonly string[];
+  readonly allowlists: readonly SecretAllowlist[];
+}
+
+/** A validated secrets configuration: rules plus global allowlists. */
+export interface SecretsConfig {
+  readonly title?: string;
+  readonly rules: readonly SecretRule[];
+  readonly allowlists: readonly SecretAllowlist[];
+}
