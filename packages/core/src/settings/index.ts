@@ -1,1 +1,12 @@
-export {};
+export { type CoreSettings, coreSettingsSchema, type LoadCoreSettingsOptions, loadCoreSettings } from './core.js';
+export {
+  DEFAULT_ENV_PREFIX,
+  describeSettings,
+  type EnvSettingsOptions,
+  envName,
+  type ParsedEnvSettings,
+  parseEnvSettings,
+  renderEnvExample,
+  type SettingDescription,
+  type SettingKind,
+} from './env.js';

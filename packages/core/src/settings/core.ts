@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import type { ConveyorError } from '../result/errors.js';
+import type { Result } from '../result/result.js';
+import { DEFAULT_STAGES } from '../stages/defaults.js';
+import { type EnvSettingsOptions, parseEnvSettings } from './env.js';
+
+const int = (min: number) => z.number().int().min(min);
+const enabled = (what: string) => z.boolean().default(true).describe(`kill-switch of ${what}`);
+const repos = (what: string) =>
+  z
+    .array(z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'expected owner/name'))
+    .default([])
+    .describe(`repositories (owner/name) ${what} runs for; empty = the host's own repository only`);
+
+/** Reconciler grace per stage, in seconds, from the default stages' `graceMs`. */
+const DEFAULT_GRACE_SECONDS: Record<string, number> = Object.fromEntries(
+  DEFAULT_STAGES.stages.filter((s) => s.graceMs !== undefined).map((s) => [s.id, Math.round((s.graceMs ?? 0) / 1000)]),
+);
+
+/**
+ * The settings of the core runtime: daemons, caps, gates' kill-switches and
+ * repository scopes. Read with {@link loadCoreSettings} from `ORCH_*`
+ * variables; `describeSettings(coreSettingsSchema)` lists them for docs.
+ */
+export const coreSettingsSchema = z.object({
+  hostRepo: z
+    .string()
+    .regex(/^[^/\s]+\/[^/\s]+$/, 'expected owner/name')
+    .optional()
+    .describe("the host's own repository (owner/name): what an empty gate scope means"),
+  maxConcurrency: int(1).default(2).describe('jobs running at the same time'),
+
+  workerEnabled: enabled('the worker daemon'),
+  workerIntervalMs: int(100).default(2_000).describe('worker tick interval (ms)'),
+
+  reaperEnabled: enabled('the reaper daemon'),
+  reaperIntervalMs: int(100).default(30_000).describe('reaper tick interval (ms)'),
+  reaperDeadTicks: int(1).default(3).describe('ticks a running job\u2019s pid must be dead before it is reaped'),
+  reaperMaxRunningSeconds: int(1).default(3_600).describe('a job running longer than this is reaped (s)'),
+  reaperLeaseReclaimEnabled: enabled('stale lease reclaiming by the reaper'),
+
+  reconcilerEnabled: enabled('the reconciler daemon'),
+  reconcilerIntervalMs: int(100).default(60_000).describe('reconciler tick interval (ms)'),
+  reconcilerTrackerPollingEnabled: enabled('tracker polling by the reconciler (replays missed webhooks)'),
+  reconcilerGraceSeconds: z
+    .record(z.string(), int(0))
+    .default(DEFAULT_GRACE_SECONDS)
+    .describe('per stage: seconds a task may sit with no active job before the reconciler looks (stage=seconds,…)'),
+
+  maxDeveloperRetries: int(0).default(3).describe('rollbacks to development before a task fails'),
+  maxDeferrals: int(0).default(5).describe('consecutive defer verdicts on an edge before they count as a fail'),
+  deferDelayMs: int(0).default(60_000).describe('delay before a deferred edge is decided again (ms)'),
+  gateTimeoutMs: int(1).default(600_000).describe('default gate timeout (ms); a gate past it yields error'),
+
+  securityGateEnabled: enabled('the security gate'),
+  securityGateRepos: repos('the security gate'),
+  mergeGateEnabled: enabled('the merge gate'),
+  mergeGateRepos: repos('the merge gate'),
+  stagingGateEnabled: enabled('the staging verdict gate'),
+  stagingGateRepos: repos('the staging verdict gate'),
+  freshnessGateEnabled: enabled('the image freshness gate'),
+  freshnessGateRepos: repos('the image freshness gate'),
+});
+
+/** The parsed core settings. */
+export type CoreSettings = z.output<typeof coreSettingsSchema>;
+
+/** Options of {@link loadCoreSettings}. */
+export interface LoadCoreSettingsOptions extends EnvSettingsOptions {
+  /** receives each warning (unknown `ORCH_*` variables) */
+  readonly onWarning?: (warning: string) => void;
+}
+
+/**
+ * Reads the core settings from an environment object (`ORCH_*` by default).
+ * Every bad value is listed in one `invalid_config` error.
+ *
+ * @example
+ * ```ts
+ * const settings = loadCoreSettings(process.env, { onWarning: (w) => logger.warn(w) });
+ * if (!settings.ok) { console.error(settings.error.message); process.exit(1); }
+ * const registry = createGateRegistry({ hostRepo: settings.value.hostRepo, defaultTimeoutMs: settings.value.gateTimeoutMs });
+ * ```
+ */
+export function loadCoreSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  options: LoadCoreSettingsOptions = {},
+): Result<CoreSettings, ConveyorError> {
+  const { onWarning, ...rest } = options;
+  return parseEnvSettings(coreSettingsSchema, env, rest).map(({ settings, warnings }) => {
+    for (const warning of warnings) {
+      try {
+        onWarning?.(warning);
+      } catch {
+        // a failing warning sink must not lose the settings
+      }
+    }
+    return settings;
+  });
+}
