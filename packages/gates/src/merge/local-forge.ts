@@ -298,7 +298,9 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
   }
 
   const forge: LocalGitForge = {
-    async setCommitStatus(_repo, sha, status) {
+    async setCommitStatus(repo, sha, status) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       return exclusive(async () => {
         const loaded = load();
         if (!loaded.ok) return err(loaded.error);
@@ -307,13 +309,17 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
         return save(loaded.value);
       });
     },
-    async getCombinedStatus(_repo, sha) {
+    async getCombinedStatus(repo, sha) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       const loaded = load();
       if (!loaded.ok) return err(loaded.error);
       const statuses = loaded.value.statuses[sha] ?? [];
       return ok<CombinedStatus>({ sha, state: combine(statuses), statuses });
     },
     async findPullRequest(repo, base, head) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       const loaded = load();
       if (!loaded.ok) return err(loaded.error);
       const matching = loaded.value.pulls.filter((p) => p.repo === repo && p.base === base && p.head === head);
@@ -322,6 +328,8 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
       return view(pick);
     },
     async createPullRequest(repo, input: NewPullRequest) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       return exclusive(async () => {
         const loaded = load();
         if (!loaded.ok) return err(loaded.error);
@@ -368,15 +376,21 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
       });
     },
     async mergePullRequest(repo, number, input) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       return exclusive(() => mergeLocked(repo, number, input));
     },
     async isMerged(repo, number) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       const loaded = load();
       if (!loaded.ok) return err(loaded.error);
       const pr = loaded.value.pulls.find((p) => p.repo === repo && p.number === number);
       return pr === undefined ? err(notFound(repo, number)) : ok(pr.merged);
     },
     async compare(repo, base, head) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       const b = await resolveRev(repo, base);
       if (!b.ok) return err(b.error);
       const h = await resolveRev(repo, head);
@@ -389,6 +403,8 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
       return ok<Comparison>({ aheadBy, behindBy, commits: list.value.stdout.split('\n').filter((l) => l.length > 0) });
     },
     async resolveShaToBranch(repo, sha) {
+      const badRepo = checkRepo(repo);
+      if (badRepo) return err(badRepo);
       const out = await run(repo, [
         'for-each-ref',
         `--points-at=${sha}`,
@@ -406,6 +422,15 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
     },
   };
   return Object.freeze(forge);
+}
+
+const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+function checkRepo(repo: string): ConveyorError | undefined {
+  if (REPO_PATTERN.test(repo) && !repo.split('/').some((part) => part === '.' || part === '..')) return undefined;
+  return new ConveyorError(GATES_PKG, 'invalid_input', `repo must be "owner/name", got "${repo}"`, {
+    details: { repo },
+  });
 }
 
 function combine(statuses: readonly CommitStatus[]): CommitState {

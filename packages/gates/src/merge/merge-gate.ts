@@ -184,13 +184,13 @@ async function mergeUnderLease(
   const remoteBase = `${remote}/${base}`;
   const remoteBranch = `${remote}/${task.branch}`;
 
-  const clone = await ensureLocalClone({
-    dir: paths.clone,
-    remoteUrl: config.remoteUrl(task.repo),
-    remote,
-    ...gitOptions,
-  });
-  if (!clone.ok) return errorOutcome('cannot prepare the local clone', clone.error);
+  const remoteUrl = config.remoteUrl(task.repo);
+  const cloneKey = `${paths.clone}\0${remoteUrl}`;
+  if (!preparedClones.has(cloneKey) || !existsSync(paths.clone)) {
+    const clone = await ensureLocalClone({ dir: paths.clone, remoteUrl, remote, ...gitOptions });
+    if (!clone.ok) return errorOutcome('cannot prepare the local clone', clone.error);
+    preparedClones.add(cloneKey);
+  }
   const fetched = await fetch({ cwd: paths.clone, remote, branches: [base, task.branch], ...gitOptions });
   if (!fetched.ok) return errorOutcome('cannot fetch', fetched.error);
   if (fetched.value.missing.includes(base))
