@@ -191,6 +191,38 @@ describe('createSqliteStore: opening and migrations', () => {
     expect(missingDir.ok).toBe(false);
   });
 
+  it('applies the synchronous and busy_timeout options to the connection', async () => {
+    const seen: SqliteDatabase[] = [];
+    const opened = createSqliteStore({
+      path: freshPath(),
+      synchronous: 'FULL',
+      busyTimeoutMs: 1234,
+      database: (p): SqliteDatabase => {
+        const db = new Database(p);
+        seen.push(db);
+        return db;
+      },
+    });
+    if (!opened.ok) throw opened.error;
+    const db = seen[0];
+    expect(db?.pragma('synchronous', { simple: true })).toBe(2);
+    expect(db?.pragma('busy_timeout', { simple: true })).toBe(1234);
+    expect(db?.pragma('journal_mode', { simple: true })).toBe('wal');
+    await opened.value.close();
+    const normal = createSqliteStore({
+      path: freshPath(),
+      database: (p) => {
+        const d = new Database(p);
+        seen.push(d);
+        return d;
+      },
+    });
+    if (!normal.ok) throw normal.error;
+    expect(seen[1]?.pragma('synchronous', { simple: true })).toBe(1);
+    expect(seen[1]?.pragma('busy_timeout', { simple: true })).toBe(5000);
+    await normal.value.close();
+  });
+
   it('accepts an open database instance or a factory', async () => {
     const path = freshPath();
     let factoryPath = '';

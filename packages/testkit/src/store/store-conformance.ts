@@ -43,6 +43,8 @@ export interface StoreConformanceOptions {
   readonly spawnRacers?: (store: StoreUnderTest, request: RacerRequest, racers: number) => Promise<RacerOutcome[]>;
   /** How many racers to start (default 4). */
   readonly racers?: number;
+  /** Time limit of each cross-process case, process start-up included (default 120 000 ms). */
+  readonly racerTimeoutMs?: number;
 }
 
 function snapshotOf(stage = 'development', status: StageSnapshot['status'] = 'active'): StageSnapshot {
@@ -107,6 +109,7 @@ function failure<T>(result: Result<T, ConveyorError>): ConveyorError {
  */
 export function storeConformance(name: string, makeStore: StoreFactory, options: StoreConformanceOptions = {}): void {
   const racers = options.racers ?? 4;
+  const racerTimeout = { timeout: options.racerTimeoutMs ?? 120_000 };
 
   describe(`store conformance: ${name}`, () => {
     let store: StoreUnderTest;
@@ -734,7 +737,7 @@ export function storeConformance(name: string, makeStore: StoreFactory, options:
     describe('cross-process', () => {
       const canRace = (): boolean => store.capabilities.crossProcess && options.spawnRacers !== undefined;
 
-      it('creates exactly one task when several processes race on one issue', async (ctx) => {
+      it('creates exactly one task when several processes race on one issue', racerTimeout, async (ctx) => {
         // Only stores shared between processes can race across them; the test file provides the racers.
         if (!canRace() || !options.spawnRacers) return ctx.skip();
         const input = newTask({ issueId: 'XPROC-1' });
@@ -747,7 +750,7 @@ export function storeConformance(name: string, makeStore: StoreFactory, options:
         expect(new Set(outcomes.map((o) => o.taskId))).toEqual(new Set([listed[0]?.id]));
       });
 
-      it('lets exactly one of several processes win the terminal flip', async (ctx) => {
+      it('lets exactly one of several processes win the terminal flip', racerTimeout, async (ctx) => {
         // Only stores shared between processes can race across them; the test file provides the racers.
         if (!canRace() || !options.spawnRacers) return ctx.skip();
         const task = await createTask();
