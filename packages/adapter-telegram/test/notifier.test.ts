@@ -141,6 +141,26 @@ describe('telegram notifier over real HTTP', () => {
       expect(visible()[0]?.edits).toBe(1);
     });
 
+    it('"message can\'t be edited" replaces the card with a new one', async () => {
+      const notifier = make();
+      expect((await notifier.upsertCard(card('T-1', 'Frozen', 0))).ok).toBe(true);
+      const old = visible()[0]?.messageId ?? 0;
+      tg.injectError('editMessageText', 400, "Bad Request: message can't be edited");
+      expect((await notifier.upsertCard(card('T-1', 'Frozen', 1))).ok).toBe(true);
+      expect(visible().map((m) => m.messageId)).toEqual([old + 1]);
+      expect(await refOf('T-1')).toBe(String(old + 1));
+    });
+
+    it('an edit Telegram refuses for another reason is reported with its words', async () => {
+      const notifier = make();
+      expect((await notifier.upsertCard(card('T-1', 'Refused', 0))).ok).toBe(true);
+      tg.injectError('editMessageText', 403, 'Forbidden: bot was kicked from the supergroup chat');
+      const res = await notifier.upsertCard(card('T-1', 'Refused', 1));
+      expect(res.ok ? undefined : res.error.code).toBe('unauthorized');
+      expect(res.ok ? '' : res.error.message).toContain('bot was kicked');
+      expect(visible()).toHaveLength(1);
+    });
+
     it('a store that cannot keep the ref takes the new card back', async () => {
       const notifier = make();
       storeFault = 'setCardRef';

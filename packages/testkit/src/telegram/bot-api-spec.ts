@@ -106,6 +106,11 @@ export function loadBotApiSpec(fixturesDir: string | undefined = sharedFixturesD
  * Checks request parameters against a method's fields: required ones present,
  * every value of a listed type (nested objects checked one level against the
  * spec's types), no unknown parameter. Returns the problem, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * validateBotApiParams(loadBotApiSpec(), 'sendMessage', { chat_id: 1 }); // 'parameter "text" is required'
+ * ```
  */
 export function validateBotApiParams(
   spec: BotApiSpec,
