@@ -222,7 +222,8 @@ export function createGiteaForge(options: GiteaForgeOptions): GiteaForge {
       if (!ref.ok) return err(ref.error);
       if (!Number.isInteger(number) || number <= 0)
         return err(invalid(`number must be a positive integer, got ${number}`, 'number'));
-      const head = checkSha(input.headSha, 'input.headSha');
+      // Gitea compares head_commit_id as a string: an abbreviated sha would always be "head out of date".
+      const head = checkSha(input.headSha, 'input.headSha', true);
       if (!head.ok) return err(head.error);
       const res = await http.request({
         method: 'POST',

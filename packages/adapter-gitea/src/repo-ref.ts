@@ -70,11 +70,17 @@ export function checkBranch(branch: string, field: string): Result<string, Conve
   return ok(branch);
 }
 
-/** Refuses anything but a hex commit sha (7 to 64 digits) with `invalid_input` naming `field`. */
-export function checkSha(sha: string, field: string): Result<string, ConveyorError> {
-  if (typeof sha !== 'string' || !/^[0-9a-fA-F]{7,64}$/.test(sha)) {
+/**
+ * Refuses anything but a hex commit sha (7 to 64 digits; exactly 40 or 64 when
+ * `full`) with `invalid_input` naming `field`.
+ */
+export function checkSha(sha: string, field: string, full = false): Result<string, ConveyorError> {
+  const valid =
+    typeof sha === 'string' && (full ? /^(?:[0-9a-fA-F]{40}|[0-9a-fA-F]{64})$/ : /^[0-9a-fA-F]{7,64}$/).test(sha);
+  if (!valid) {
+    const what = full ? 'a full (40 or 64 digit) hex commit sha' : 'a hex commit sha';
     return err(
-      new ConveyorError(PKG, 'invalid_input', `${field} is not a hex commit sha: ${JSON.stringify(sha)}`, {
+      new ConveyorError(PKG, 'invalid_input', `${field} is not ${what}: ${JSON.stringify(sha)}`, {
         details: { field },
       }),
     );

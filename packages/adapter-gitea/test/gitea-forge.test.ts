@@ -203,6 +203,7 @@ describe('createGiteaForge on the wire', () => {
       await forge.setCommitStatus(REPO, 'a'.repeat(40), { context: '', state: 'success' }),
       await forge.mergePullRequest(REPO, 0, { headSha: 'a'.repeat(40) }),
       await forge.mergePullRequest(REPO, 1, { headSha: 'zz' }),
+      await forge.mergePullRequest(REPO, 1, { headSha: 'abcdef1' }),
       await forge.isMerged(REPO, 1.5),
       await forge.compare(REPO, 'main', 'bad..name'),
       await forge.createPullRequest(REPO, { base: 'main', head: 'x', title: '  ' }),
