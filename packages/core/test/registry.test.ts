@@ -10,6 +10,7 @@ import {
   type GateContext,
   type GateOutcome,
   initialSnapshot,
+  loadCoreSettings,
   silentLogger,
   type Task,
 } from '../src/index.js';
@@ -382,5 +383,18 @@ describe('runEdge', () => {
       ['t1', EDGE, 'b', 'fail'],
     ]);
     expect(decided).toEqual([{ taskId: 't1', verdict }]);
+  });
+});
+
+describe('options from settings', () => {
+  it('accept an unset hostRepo straight from CoreSettings', async () => {
+    const settings = loadCoreSettings({});
+    if (!settings.ok) throw settings.error;
+    const registry = createGateRegistry({
+      hostRepo: settings.value.hostRepo,
+      defaultTimeoutMs: settings.value.gateTimeoutMs,
+    });
+    registry.register(EDGE, gate('everywhere', pass()));
+    expect((await registry.runEdge(EDGE, ctx('any/repo'))).verdicts.map((v) => v.gateId)).toEqual(['everywhere']);
   });
 });

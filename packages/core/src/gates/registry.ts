@@ -29,13 +29,13 @@ export interface GateRegistration {
 /** Options of {@link createGateRegistry}. */
 export interface GateRegistryOptions {
   /** the host's own repository: what an empty scope means */
-  readonly hostRepo?: string;
+  readonly hostRepo?: string | undefined;
   /** default 10 minutes */
-  readonly defaultTimeoutMs?: number;
+  readonly defaultTimeoutMs?: number | undefined;
   /** measures durations (default `Date.now`) */
-  readonly clock?: Clock;
+  readonly clock?: Clock | undefined;
   /** receives a `verdict` event per gate and an `edge.decided` event per run */
-  readonly events?: ConveyorEventBus;
+  readonly events?: ConveyorEventBus | undefined;
 }
 
 /** What `runEdge` needs: a gate context without the edge and signal, which the registry supplies. */
