@@ -45,6 +45,7 @@ export {
 } from './config.js';
 export { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 export { shannonEntropy } from './entropy.js';
+export { formatSecurityOutcome, type SecurityOutputFormat } from './formats.js';
 export { createSecurityGate, type SecurityGateOptions } from './gate.js';
 export { readRangePatch, resolveSecurityRange, type SecurityRange } from './git-range.js';
 export { type GitleaksEngineOptions, runGitleaksEngine } from './gitleaks-engine.js';
