@@ -23,10 +23,6 @@ describe('the local end-to-end pipeline (npm run demo)', () => {
   });
 
   it('never lets the leaked token reach any commit reachable from main', () => {
-    const everything = execFileSync('git', ['log', '-p', '--all', '--no-color', 'main'], {
-      cwd: result.origin,
-      encoding: 'utf8',
-    });
     const reachable = execFileSync('git', ['log', '-p', '--no-color', 'main'], {
       cwd: result.origin,
       encoding: 'utf8',
