@@ -68,7 +68,17 @@ export interface PlaneState {
   readonly group?: string;
 }
 
-/** The Plane {@link Tracker}, plus state look-ups a host needs for webhook events. */
+/**
+ * The Plane `Tracker`, plus the state look-ups a host needs for webhook
+ * events that carry only a state id.
+ *
+ * @example
+ * ```ts
+ * if (event.kind === 'tracker.issue' && event.issue.stateId === event.issue.state) {
+ *   const name = await tracker.stateName(event.issue.stateId);
+ * }
+ * ```
+ */
 export interface PlaneTracker extends Tracker {
   /**
    * The project's states, from the per-client cache (loaded on first use;
@@ -90,7 +100,7 @@ interface StateCache {
 const CURSOR = /^(\d+(?:\.\d+)?):(-?\d+):([01])$/;
 
 /**
- * Creates a {@link Tracker} over Plane's REST API (`/api/v1/workspaces/{slug}/projects/{project_id}/`),
+ * Creates a `Tracker` over Plane's REST API (`/api/v1/workspaces/{slug}/projects/{project_id}/`),
  * authenticated with `X-API-Key`. State names are resolved to uuids through the
  * project's states list, cached per client and reloaded once on a miss.
  * Listing follows Plane's cursor pagination (`per_page`, `cursor`) and stops
@@ -386,7 +396,18 @@ export interface NormaliseIssueContext {
   readonly projectIdentifier?: string;
 }
 
-/** Maps a Plane issue body (REST or webhook) to a core {@link TrackerIssue}. */
+/**
+ * Maps a Plane issue body (REST or webhook) to a core `TrackerIssue`: the
+ * description is `description_html` (else `description`, else the stripped
+ * text), the project is the body's (else `context.project`), and `key` is
+ * `<projectIdentifier>-<sequence_id>` when both are known.
+ *
+ * @example
+ * ```ts
+ * const issue = normaliseIssue({ id: 'i1', name: 'Fix login', sequence_id: 7 }, { project: 'p1', state: 'Todo', projectIdentifier: 'WEB' });
+ * // { id: 'i1', project: 'p1', key: 'WEB-7', title: 'Fix login', description: '', state: 'Todo' }
+ * ```
+ */
 export function normaliseIssue(
   body: {
     readonly id: string;

@@ -49,7 +49,7 @@ export interface PlaneWebhookOptions {
 type ReceiptEvent = WebhookReceipt['event'];
 
 /**
- * Creates a {@link WebhookReceiver} for Plane webhooks. The order is fixed:
+ * Creates a `WebhookReceiver` for Plane webhooks. The order is fixed:
  * size limit, then `X-Plane-Signature` (hex HMAC-SHA256 of the RAW body, in
  * constant time, current or previous secret), then JSON, then zod, then the
  * normalised event. Never throws.

@@ -68,7 +68,7 @@ async function listAll(tracker: Tracker, state: string, perPage: number): Promis
 }
 
 /**
- * The contract every {@link Tracker} adapter must meet, as a vitest suite:
+ * The contract every `Tracker` adapter must meet, as a vitest suite:
  * reading an issue, listing by state across several pages with no duplicate
  * and nothing missed, setting a state and reading it back, commenting,
  * `not_found` for an unknown issue, and — when the subject exposes its fake
