@@ -159,6 +159,52 @@ async function claimLatency(): Promise<{ p50: number; p99: number; max: number; 
   return { p50: percentile(samples, 50), p99: percentile(samples, 99), max: samples.at(-1) ?? 0, fillMs };
 }
 
+/** What the reconciler and reaper read per tick: 100,000 tasks with 1,000 not terminal, 10,000 running jobs. */
+async function tickReads(): Promise<{ tasksMs: number[]; found: number; jobsMs: number[]; running: number }> {
+  const store = freshStore();
+  const db = new Database(store.path);
+  db.pragma('busy_timeout = 5000');
+  const insertTask = db.prepare(
+    `INSERT INTO tasks (project, issue_id, repo, branch, title, description, stage, status, snapshot, version, created_at, updated_at)
+     VALUES ('web', ?, 'acme/web', ?, 'title', '', ?, ?, ?, 1, 0, ?)`,
+  );
+  const insertJob = db.prepare(ENQUEUE_SQL);
+  db.transaction(() => {
+    for (let i = 0; i < 100_000; i += 1) {
+      const stuck = i % 100 === 0;
+      const status = stuck ? 'active' : 'done';
+      const snapshot = { stage: 'review', status, step: 1, developerRetries: 0, deferrals: 0, jobAttempts: 0 };
+      insertTask.run(`I-${i}`, `task/I-${i}`, 'review', status, JSON.stringify(snapshot), stuck ? 0 : 5_000);
+    }
+    for (let i = 0; i < 10_000; i += 1) {
+      const j = newJob(i, 0);
+      insertJob.get(j.taskId, j.stage, j.agent, j.kind, j.attempt, j.stepKey, null, '{"description":""}', 0, 0);
+    }
+  })();
+  db.close();
+  const claimed = await store.claimJobs({ maxConcurrency: 10_000, now: 1 });
+  if (!claimed.ok) throw claimed.error;
+
+  const tasksMs: number[] = [];
+  const jobsMs: number[] = [];
+  let found = 0;
+  let running = 0;
+  for (let i = 0; i < 20; i += 1) {
+    const t0 = performance.now();
+    const tasks = await store.listTasks({ excludeStatuses: ['done', 'failed', 'rejected'], updatedBefore: 1_000 });
+    tasksMs.push(performance.now() - t0);
+    if (!tasks.ok) throw tasks.error;
+    found = tasks.value.length;
+    const t1 = performance.now();
+    const jobs = await store.listJobs({ statuses: ['running'] });
+    jobsMs.push(performance.now() - t1);
+    if (!jobs.ok) throw jobs.error;
+    running = jobs.value.length;
+  }
+  await store.close();
+  return { tasksMs: tasksMs.sort((a, b) => a - b), found, jobsMs: jobsMs.sort((a, b) => a - b), running };
+}
+
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
@@ -196,6 +242,15 @@ async function main(): Promise<void> {
       `claimJobs latency with ${fmt(QUEUED)} queued jobs (${fmt(CLAIMS)} claims of 1, fill took ${fmt(lat.fillMs)} ms):`,
     );
     console.log(`  p50 ${lat.p50.toFixed(3)} ms   p99 ${lat.p99.toFixed(3)} ms   max ${lat.max.toFixed(3)} ms`);
+
+    const reads = await tickReads();
+    console.log('store reads behind a daemon tick (median of 20):');
+    console.log(
+      `  listTasks(not terminal, stale) over 100,000 tasks → ${fmt(reads.found)} rows: ${percentile(reads.tasksMs, 50).toFixed(2)} ms`,
+    );
+    console.log(
+      `  listJobs(running) with 10,000 running jobs → ${fmt(reads.running)} rows: ${percentile(reads.jobsMs, 50).toFixed(2)} ms`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

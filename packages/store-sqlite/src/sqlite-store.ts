@@ -62,6 +62,14 @@ export interface SqliteStore extends Store, CardRefStore {
   readonly schemaVersion: number;
 }
 
+const ALL_TASK_STATUSES: readonly TaskStatus[] = [
+  'active',
+  'awaiting_approval',
+  'gating',
+  'failed',
+  'rejected',
+  'done',
+];
 const SQLITE_HEADER = 'SQLite format 3\u0000';
 const ID_WIDTH = 12;
 const TASK_PREFIX = 'task_';
@@ -597,10 +605,14 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
         if (query.project !== undefined) add('project = ?', query.project);
         if (query.repo !== undefined) add('repo = ?', query.repo);
         if (query.stage !== undefined) add('stage = ?', query.stage);
-        if (query.statuses !== undefined)
-          add('status IN (SELECT value FROM json_each(?))', JSON.stringify(query.statuses));
-        if (query.excludeStatuses !== undefined) {
-          add('status NOT IN (SELECT value FROM json_each(?))', JSON.stringify(query.excludeStatuses));
+        if (query.statuses !== undefined || query.excludeStatuses !== undefined) {
+          // The statuses are a closed set: turning "not these" into "one of those" lets
+          // SQLite use the (status, updated_at) index instead of scanning every task.
+          const excluded = query.excludeStatuses ?? [];
+          const allowed = [...new Set(query.statuses ?? ALL_TASK_STATUSES)].filter((st) => !excluded.includes(st));
+          if (allowed.length === 0) return ok([]);
+          where.push(`status IN (${allowed.map(() => '?').join(', ')})`);
+          params.push(...allowed);
         }
         if (query.updatedBefore !== undefined) add('updated_at < ?', query.updatedBefore);
         if (query.afterId !== undefined) {
