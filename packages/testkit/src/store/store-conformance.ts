@@ -99,6 +99,13 @@ function failure<T>(result: Result<T, ConveyorError>): ConveyorError {
  * flip, leases with strictly growing fencing tokens, delivery idempotency,
  * card refs and errors after close.
  *
+ * Details the port leaves open, which the suite pins down: a task starts at
+ * `version` 1; ids sort in creation order; a holder acquiring a lease it
+ * already holds gets `acquired: false` (it renews instead); renewing an
+ * expired lease is `lease_lost`; `setJobPid` on a job that is not running is a
+ * `conflict`; `finishJob` on a queued job does not win; a `null` exit code is
+ * kept apart from none.
+ *
  * Call it at the top level of a vitest test file.
  *
  * @example
