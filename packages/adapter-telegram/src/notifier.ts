@@ -111,20 +111,24 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
   const neverShow = secretHalf.length >= 8 ? [token, secretHalf] : [token];
   const locks = new Map<string, Promise<unknown>>();
 
-  const http: HttpClient | undefined =
-    configError === undefined
-      ? createHttpClient({
-          pkg: PKG,
-          baseUrl: `${(opts.baseUrl ?? 'https://api.telegram.org').replace(/\/+$/, '')}/bot${token}/`,
-          redact: [token, encodeURIComponent(token)],
-          ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
-          ...(opts.retries === undefined ? {} : { retries: opts.retries }),
-          ...(opts.minBackoffMs === undefined ? {} : { minBackoffMs: opts.minBackoffMs }),
-          ...(opts.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: opts.maxRetryAfterMs }),
-          ...(opts.fetch === undefined ? {} : { fetch: opts.fetch }),
-          ...(opts.sleep === undefined ? {} : { sleep: opts.sleep }),
-        })
-      : undefined;
+  const clientOptions = (retries: number) =>
+    createHttpClient({
+      pkg: PKG,
+      baseUrl: `${(opts.baseUrl ?? 'https://api.telegram.org').replace(/\/+$/, '')}/bot${token}/`,
+      redact: [token, encodeURIComponent(token)],
+      retries,
+      ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
+      ...(opts.minBackoffMs === undefined ? {} : { minBackoffMs: opts.minBackoffMs }),
+      ...(opts.maxRetryAfterMs === undefined ? {} : { maxRetryAfterMs: opts.maxRetryAfterMs }),
+      ...(opts.fetch === undefined ? {} : { fetch: opts.fetch }),
+      ...(opts.sleep === undefined ? {} : { sleep: opts.sleep }),
+    });
+  const retries = opts.retries ?? 3;
+  // edits and deletes are idempotent: the shared HTTP core retries them freely
+  const http: HttpClient | undefined = configError === undefined ? clientOptions(retries) : undefined;
+  // a send is not: it is retried below only when Telegram surely did not post it
+  const sendHttp: HttpClient | undefined = configError === undefined ? clientOptions(0) : undefined;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   /** Removes the token from anything that leaves this package. */
   const scrub = (error: ConveyorError): ConveyorError => {
@@ -137,11 +141,17 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     return new ConveyorError(error.pkg, error.code, clean(error.message), { details, cause: error });
   };
 
-  async function call<T>(method: string, body: Record<string, unknown>, schema: z.ZodType<T>) {
-    if (!http) return err<T, ConveyorError>(configError ?? new ConveyorError(PKG, 'invalid_config', 'not configured'));
+  async function call<T>(
+    method: string,
+    body: Record<string, unknown>,
+    schema: z.ZodType<T>,
+    client: HttpClient | undefined = http,
+  ) {
+    if (!client)
+      return err<T, ConveyorError>(configError ?? new ConveyorError(PKG, 'invalid_config', 'not configured'));
     let res: Awaited<ReturnType<HttpClient['request']>>;
     try {
-      res = await http.request({ method: 'POST', path: method, body });
+      res = await client.request({ method: 'POST', path: method, body });
     } catch (thrown) {
       const message = thrown instanceof Error ? thrown.message : String(thrown);
       return err<T, ConveyorError>(
@@ -181,12 +191,29 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     link_preview_options: { is_disabled: true },
   });
 
-  const sendCard = (text: string, silent: boolean) =>
-    call(
-      'sendMessage',
-      { ...base(), ...textParams(text), ...(silent ? { disable_notification: true } : {}) },
-      sendResponse,
-    );
+  /**
+   * Sends a card: at most one new message per update. Retried only when
+   * Telegram surely did not post it (a 429, a 5xx, a refused connection); a
+   * timeout or a connection lost mid-request may have posted it, so it is
+   * reported instead of risking a second card.
+   */
+  const sendCard = async (text: string, silent: boolean) => {
+    const body = { ...base(), ...textParams(text), ...(silent ? { disable_notification: true } : {}) };
+    for (let attempt = 1; ; attempt += 1) {
+      const res = await call('sendMessage', body, sendResponse, sendHttp);
+      if (res.ok || attempt > retries) return res;
+      const e = res.error;
+      const retryAfter = typeof e.details.retryAfterMs === 'number' ? e.details.retryAfterMs : undefined;
+      const maxRetryAfter = opts.maxRetryAfterMs ?? 60_000;
+      if (e.code === 'rate_limited' && (retryAfter === undefined || retryAfter <= maxRetryAfter)) {
+        await sleep(retryAfter ?? backoffMs(attempt, opts.minBackoffMs ?? 200));
+      } else if (e.details.serverError === true || (e.code === 'network' && neverReached(e))) {
+        await sleep(backoffMs(attempt, opts.minBackoffMs ?? 200));
+      } else {
+        return res;
+      }
+    }
+  };
 
   const deleteCard = async (messageId: number): Promise<Result<'deleted' | 'gone', ConveyorError>> => {
     const res = await call('deleteMessage', { chat_id: opts.chatId, message_id: messageId }, deleteResponse);
@@ -343,6 +370,25 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
       return serialised(taskId, () => remove(taskId));
     },
   });
+}
+
+function backoffMs(attempt: number, min: number): number {
+  const exp = Math.min(5_000, min * 2 ** (attempt - 1));
+  return Math.round(exp / 2 + Math.random() * (exp / 2));
+}
+
+/** The request never reached the server (nothing can have been posted). */
+function neverReached(error: ConveyorError): boolean {
+  const text = `${error.message} ${describeCauses(error.cause)}`;
+  return /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET before|ERR_SOCKET_CONNECTION_TIMEOUT|UND_ERR_CONNECT_TIMEOUT/i.test(
+    text,
+  );
+}
+
+function describeCauses(cause: unknown, depth = 0): string {
+  if (depth > 4 || cause === null || typeof cause !== 'object') return '';
+  const record = cause as { message?: unknown; code?: unknown; cause?: unknown };
+  return `${String(record.message ?? '')} ${String(record.code ?? '')} ${describeCauses(record.cause, depth + 1)}`;
 }
 
 function parseRef(ref: string | undefined): number | undefined {

@@ -1,3 +1,4 @@
+import { type AddressInfo, createServer } from 'node:net';
 import { createTelegramNotifier, type TelegramNotifierOptions } from '@conveyor/adapter-telegram';
 import { ConveyorError, type StageMark, type TaskCard, type TaskStatus } from '@conveyor/core';
 import {
@@ -14,6 +15,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 const TOKEN = '987654321:AAHfakeTokenForConveyorTests_abcdefghij';
 const CHAT = -1001234567890;
 const noSleep = async () => {};
+
+/** A port nothing listens on: connections to it are refused. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 const STAGES = ['analysis', 'development', 'deploy-staging', 'deploy', 'done'] as const;
 function card(taskId: string, title: string, current: number, extra: Partial<TaskCard> = {}): TaskCard {
@@ -225,6 +235,21 @@ describe('telegram notifier over real HTTP', () => {
         expect(sentOk).toBe(step === 2 ? 2 : 1); // one 502 answer + one success
         expect(visible()).toHaveLength(1);
       }
+    });
+
+    it('a send that timed out is not retried (it may have been posted), a refused connection is', async () => {
+      expect((await make({ mode: 'bump' }).upsertCard(card('T-0', 'Warm-up', 0))).ok).toBe(true);
+      tg.server.reset();
+      const notifier = make({ mode: 'bump', timeoutMs: 300 });
+      tg.inject({ kind: 'slow', delayMs: 900, path: '/sendMessage' });
+      const res = await notifier.upsertCard(card('T-1', 'Slow', 0));
+      expect(res.ok ? undefined : res.error.code).toBe('timeout');
+      expect(calls('sendMessage')).toHaveLength(1);
+      expect(await refOf('T-1')).toBeUndefined();
+      const refused = make({ mode: 'bump', baseUrl: `http://127.0.0.1:${await closedPort()}`, retries: 2 });
+      const down = await refused.upsertCard(card('T-2', 'Down', 0));
+      expect(down.ok ? undefined : down.error.code).toBe('network');
+      expect(sleeps).toHaveLength(2);
     });
 
     it('a delete Telegram refuses still sends the new card', async () => {
