@@ -13,7 +13,7 @@ export interface ReaperPolicy {
 /** What the reaper saw of one running job this tick. */
 export interface ReaperObservation {
   readonly job: Job;
-  /** `undefined` when the job has no pid or the probe failed */
+  /** `undefined` when the job has no pid or the probe failed; `true` also when a live worker watches it */
   readonly alive?: boolean;
   /** the exit code, when it is known (an exit record) */
   readonly exitCode?: number | null;
@@ -74,7 +74,8 @@ export function decideReaping(
       continue;
     }
     if (job.pid === undefined) {
-      if (ranMs > policy.noPidGraceMs) {
+      // `alive: true` without a pid: a live worker is watching it
+      if (alive !== true && ranMs > policy.noPidGraceMs) {
         actions.push({
           jobId: job.id,
           status: 'failed',

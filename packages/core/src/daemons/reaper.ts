@@ -27,6 +27,11 @@ export interface ReaperOptions {
   readonly leaseReclaimEnabled?: boolean;
   /** the exit code of a job whose process ended, when known (e.g. `readExitRecord`) */
   readonly exitCodeOf?: (job: Job) => number | null | undefined;
+  /**
+   * Jobs a live worker of this process is watching (e.g. `(job) => worker.owns(job.id)`): their pid
+   * is not probed (the worker records their exit); only the maximum running time applies.
+   */
+  readonly watched?: (job: Job) => boolean;
   /** kills an overdue process (default `process.kill(pid, 'SIGKILL')`) */
   readonly kill?: (pid: number) => void;
 }
@@ -61,6 +66,7 @@ export function createReaper(options: ReaperOptions): Daemon {
   let deadCounts: ReadonlyMap<string, number> = new Map();
 
   async function observe(job: Job): Promise<ReaperObservation> {
+    if (options.watched?.(job) === true) return { job, alive: true };
     if (job.pid === undefined) return { job };
     const alive = await probe.isAlive(job.pid);
     if (!alive.ok) {

@@ -30,6 +30,8 @@ export interface Worker extends Daemon {
   idle(): Promise<void>;
   /** Jobs of this worker still running. */
   running(): number;
+  /** True while this worker watches the job (started it and has not recorded its end). */
+  owns(jobId: string): boolean;
 }
 
 /**
@@ -176,5 +178,6 @@ export function createWorker(options: WorkerOptions): Worker {
       while (jobs.size > 0) await Promise.all([...jobs.values()].map((e) => e.promise));
     },
     running: () => jobs.size,
+    owns: (jobId: string) => jobs.has(jobId),
   };
 }

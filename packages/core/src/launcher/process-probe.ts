@@ -1,11 +1,13 @@
+import { readFileSync } from 'node:fs';
 import type { ProcessProbe } from '../ports/runtime.js';
 import { conveyorError } from '../result/errors.js';
 import { err, ok } from '../result/result.js';
 
 /**
  * A {@link ProcessProbe} over `process.kill(pid, 0)`: `ESRCH` means dead,
- * `EPERM` means alive (it exists but belongs to someone else). A zombie (exited,
- * not yet reaped by its parent) still counts as alive.
+ * `EPERM` means alive (it exists but belongs to someone else). On Linux a
+ * zombie (exited, never reaped because its parent died and nothing reaps
+ * orphans) counts as dead, read from `/proc/<pid>/stat`.
  *
  * @example
  * ```ts
@@ -21,7 +23,7 @@ export function createProcessProbe(): ProcessProbe {
       }
       try {
         process.kill(pid, 0);
-        return ok(true);
+        return ok(!isZombie(pid));
       } catch (thrown) {
         const code = (thrown as NodeJS.ErrnoException).code;
         if (code === 'ESRCH') return ok(false);
@@ -32,4 +34,14 @@ export function createProcessProbe(): ProcessProbe {
       }
     },
   } satisfies ProcessProbe);
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'Z' || state === 'X';
+  } catch {
+    return false;
+  }
 }
