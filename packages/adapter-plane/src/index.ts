@@ -15,4 +15,4 @@ export {
   type PlaneTracker,
   type PlaneTrackerOptions,
 } from './plane-tracker.js';
-export { createPlaneWebhook, type PlaneWebhookOptions } from './plane-webhook.js';
+export { createPlaneWebhook, type PlaneWebhookOptions, planeDeliveryFingerprint } from './plane-webhook.js';

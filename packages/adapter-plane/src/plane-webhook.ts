@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   ConveyorError,
   checkBodySize,
@@ -75,7 +76,7 @@ type ReceiptEvent = WebhookReceipt['event'];
  * **Delivery ids.** `deliveryId` is `X-Plane-Delivery` (v2 falls back to the
  * body's `delivery_id`). Plane makes a fresh id for every attempt, so a retried
  * delivery has a new id but the same bytes: hosts that must also drop retries
- * can key on a hash of the raw body.
+ * record {@link planeDeliveryFingerprint} too.
  *
  * @example
  * ```ts
@@ -322,4 +323,21 @@ function invalidZod(error: z.ZodError, what: string, root = 'body'): Result<Webh
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/**
+ * A stable key for one Plane delivery's content: the hex SHA-256 of the raw
+ * body. Plane gives every retry of a delivery a fresh `X-Plane-Delivery`, but
+ * the same bytes, so a host that records this key as well (e.g.
+ * `store.recordDelivery(\`plane:${fingerprint}\`)`) also drops retried
+ * deliveries. Call it only after `receive` succeeded.
+ *
+ * @example
+ * ```ts
+ * const received = plane.receive({ headers: req.headers, rawBody });
+ * if (received.ok) await store.recordDelivery(`plane:${planeDeliveryFingerprint(rawBody)}`);
+ * ```
+ */
+export function planeDeliveryFingerprint(rawBody: Uint8Array): string {
+  return createHash('sha256').update(rawBody).digest('hex');
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createPlaneWebhook } from '@conveyor/adapter-plane';
+import { createPlaneWebhook, planeDeliveryFingerprint } from '@conveyor/adapter-plane';
 import { readRawBody, type WebhookReceipt, webhookErrorStatus } from '@conveyor/core';
 import {
   FIXTURES_MISSING_MESSAGE,
@@ -214,11 +214,21 @@ describe('createPlaneWebhook over real HTTP, from the fake Plane', () => {
         issue: { id: issue.id, project: projectId, title: 'Wire', state: 'In Progress' },
       });
 
+      // Plane retries with a fresh delivery id but the same bytes: the fingerprint is what stays.
+      const retried = await sendPlaneWebhook(url, payload, { secret: SECRET });
+      expect(received).toHaveLength(2);
+      expect(received[1]?.deliveryId).not.toBe(received[0]?.deliveryId);
+      const bodies = [sent, retried].map((s) => (s.ok ? Buffer.from(s.value.body, 'utf8') : Buffer.alloc(0)));
+      expect(planeDeliveryFingerprint(bodies[0] ?? Buffer.alloc(0))).toBe(
+        planeDeliveryFingerprint(bodies[1] ?? Buffer.alloc(1)),
+      );
+      expect(planeDeliveryFingerprint(bodies[0] ?? Buffer.alloc(0))).toMatch(/^[0-9a-f]{64}$/);
+
       const forged = await sendPlaneWebhook(url, payload, { secret: 'not-the-secret' });
       expect(forged.ok && forged.value.status).toBe(401);
       const unsigned = await sendPlaneWebhook(url, payload);
       expect(unsigned.ok && unsigned.value.status).toBe(401);
-      expect(received).toHaveLength(1);
+      expect(received).toHaveLength(2);
     } finally {
       await new Promise((r) => host.close(r));
       await plane.close();
