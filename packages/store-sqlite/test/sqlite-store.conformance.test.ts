@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { type StoreUnderTest, storeConformance } from '@conveyor/testkit';
 import { afterAll } from 'vitest';
 import { createSqliteStore, type SqliteStore } from '../src/index.js';
-import { spawnSqliteRacers } from './support/spawn-racers.js';
+import { createRacerPool } from './support/spawn-racers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conveyor-sqlite-conformance-'));
+// Real node processes, started once and reused by every cross-process case.
+const pool = createRacerPool();
 let n = 0;
 
 afterAll(() => {
+  pool.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -30,7 +33,7 @@ storeConformance(
       const path = pathOf(store);
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     },
-    spawnRacers: (store, request, count) => spawnSqliteRacers(pathOf(store), request, count),
+    spawnRacers: (store, request, count) => pool.race(pathOf(store), request, count),
     racers: 4,
   },
 );

@@ -7,69 +7,81 @@ const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 
 interface Racer {
   readonly child: ChildProcess;
-  readonly lines: string[];
-  readonly ready: Promise<void>;
-  readonly done: Promise<string>;
+  /** resolves with the next line the racer prints */
+  nextLine(): Promise<string>;
 }
 
-function startRacer(path: string, index: number, request: RacerRequest): Racer {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', racerScript, path, String(index), JSON.stringify(request)],
-    {
-      cwd: repoRoot,
-      env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.json` },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    },
-  );
-  const lines: string[] = [];
+function startRacer(): Racer {
+  const child = spawn(process.execPath, ['--import', 'tsx', racerScript], {
+    cwd: repoRoot,
+    env: { ...process.env, TSX_TSCONFIG_PATH: `${repoRoot}tsconfig.json` },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const queued: string[] = [];
+  const waiting: { resolve: (line: string) => void; reject: (e: Error) => void }[] = [];
   let stderr = '';
   let buffer = '';
-  let onReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => {
-    onReady = resolve;
-  });
+  let exited: Error | undefined;
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
   child.stdout?.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
-    let nl = buffer.indexOf('\n');
-    while (nl >= 0) {
+    for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
       const line = buffer.slice(0, nl);
       buffer = buffer.slice(nl + 1);
-      lines.push(line);
-      // "ready", or an outcome line when opening failed: either way it has stopped getting ready
-      onReady();
-      nl = buffer.indexOf('\n');
+      const w = waiting.shift();
+      if (w) w.resolve(line);
+      else queued.push(line);
     }
   });
-  const done = new Promise<string>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = lines.filter((l) => l !== 'ready').at(-1);
-      if (last === undefined) reject(new Error(`racer ${index} exited ${code} without an outcome: ${stderr}`));
-      else resolve(last);
-    });
-  });
-  return { child, lines, ready, done };
+  const onGone = (why: string): void => {
+    exited = new Error(`racer process ${why}: ${stderr}`);
+    for (const w of waiting.splice(0)) w.reject(exited);
+  };
+  child.on('error', (e) => onGone(`failed: ${e.message}`));
+  child.on('exit', (code, signal) => onGone(`exited ${code ?? signal}`));
+  return {
+    child,
+    nextLine: () => {
+      const line = queued.shift();
+      if (line !== undefined) return Promise.resolve(line);
+      if (exited) return Promise.reject(exited);
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }));
+    },
+  };
 }
 
-/**
- * Starts `count` real node processes on the database file at `path`; once all
- * of them have opened the store, tells them all to go at once.
- */
-export async function spawnSqliteRacers(path: string, request: RacerRequest, count: number): Promise<RacerOutcome[]> {
-  const racers = Array.from({ length: count }, (_, i) => startRacer(path, i, request));
-  try {
-    await Promise.race([
-      Promise.all(racers.map((r) => r.ready)),
-      Promise.all(racers.map((r) => r.done)).then(() => undefined),
-    ]);
-    for (const r of racers) r.child.stdin?.end('go\n');
-    const lines = await Promise.all(racers.map((r) => r.done));
-    return lines.map((line) => JSON.parse(line) as RacerOutcome);
-  } finally {
-    for (const r of racers) if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
-  }
+/** A set of long-lived racer processes, started once and reused by every cross-process case. */
+export interface RacerPool {
+  /** Runs `request` in `count` real processes on the database at `path`, released at the same moment. */
+  race(path: string, request: RacerRequest, count: number): Promise<RacerOutcome[]>;
+  /** Ends the processes. */
+  close(): void;
+}
+
+/** Creates a pool; processes start on first use. */
+export function createRacerPool(): RacerPool {
+  const racers: Racer[] = [];
+  return {
+    async race(path, request, count) {
+      while (racers.length < count) racers.push(startRacer());
+      const used = racers.slice(0, count);
+      used.forEach((r, index) => {
+        r.child.stdin?.write(`${JSON.stringify({ type: 'prepare', path, index, request })}\n`);
+      });
+      const prepared = await Promise.all(used.map((r) => r.nextLine()));
+      const failed = prepared.find((line) => line !== 'ready');
+      if (failed !== undefined) throw new Error(`a racer could not open ${path}: ${failed}`);
+      for (const r of used) r.child.stdin?.write(`${JSON.stringify({ type: 'go' })}\n`);
+      const lines = await Promise.all(used.map((r) => r.nextLine()));
+      return lines.map((line) => JSON.parse(line) as RacerOutcome);
+    },
+    close() {
+      for (const r of racers.splice(0)) {
+        r.child.stdin?.end();
+        if (r.child.exitCode === null && r.child.signalCode === null) r.child.kill('SIGKILL');
+      }
+    },
+  };
 }

@@ -12,7 +12,9 @@ export type RacerRequest =
   /** every racer calls `createTaskIfAbsent(input)` */
   | { readonly kind: 'createTaskIfAbsent'; readonly input: NewTask }
   /** racer `i` calls `finishJob({ jobId, status: 'succeeded', reason: \`racer ${i}\`, exitCode: i, now })` */
-  | { readonly kind: 'finishJob'; readonly jobId: string; readonly now: number };
+  | { readonly kind: 'finishJob'; readonly jobId: string; readonly now: number }
+  /** every racer calls `claimJobs({ maxConcurrency, now })` */
+  | { readonly kind: 'claimJobs'; readonly maxConcurrency: number; readonly now: number };
 
 /** What one racer saw. */
 export interface RacerOutcome {
@@ -26,6 +28,8 @@ export interface RacerOutcome {
   readonly taskId?: string;
   /** `finishJob`: whether this racer won the terminal flip */
   readonly won?: boolean;
+  /** `claimJobs`: the ids of the jobs this racer claimed */
+  readonly claimedJobIds?: readonly string[];
   /** the error message when `ok` is false */
   readonly error?: string;
 }
@@ -774,6 +778,25 @@ export function storeConformance(name: string, makeStore: StoreFactory, options:
           reason: `racer ${winners[0]?.index}`,
           exitCode: winners[0]?.index,
         });
+      });
+      it('never exceeds maxConcurrency when several processes claim at once', racerTimeout, async (ctx) => {
+        // Only stores shared between processes can race across them; the test file provides the racers.
+        if (!canRace() || !options.spawnRacers) return ctx.skip();
+        const task = await createTask();
+        for (let i = 0; i < racers * 3; i += 1) value(await store.enqueueJob(newJob(task.id, { stepKey: `x${i}` })));
+        const max = racers + 1;
+        const outcomes = await options.spawnRacers(
+          store,
+          { kind: 'claimJobs', maxConcurrency: max, now: 2_000 },
+          racers,
+        );
+        expect(outcomes).toHaveLength(racers);
+        for (const o of outcomes) expect(o.error).toBeUndefined();
+        const claimed = outcomes.flatMap((o) => o.claimedJobIds ?? []);
+        expect(claimed).toHaveLength(max);
+        expect(new Set(claimed).size).toBe(max);
+        const running = value(await store.listJobs({ statuses: ['running'] })).map((j) => j.id);
+        expect([...claimed].sort()).toEqual(running);
       });
     });
 
