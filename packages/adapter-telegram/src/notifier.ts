@@ -111,7 +111,7 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
   const neverShow = secretHalf.length >= 8 ? [token, secretHalf] : [token];
   const locks = new Map<string, Promise<unknown>>();
 
-  const clientOptions = (retries: number) =>
+  const makeClient = (retries: number) =>
     createHttpClient({
       pkg: PKG,
       baseUrl: `${(opts.baseUrl ?? 'https://api.telegram.org').replace(/\/+$/, '')}/bot${token}/`,
@@ -125,9 +125,9 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
     });
   const retries = opts.retries ?? 3;
   // edits and deletes are idempotent: the shared HTTP core retries them freely
-  const http: HttpClient | undefined = configError === undefined ? clientOptions(retries) : undefined;
+  const http: HttpClient | undefined = configError === undefined ? makeClient(retries) : undefined;
   // a send is not: it is retried below only when Telegram surely did not post it
-  const sendHttp: HttpClient | undefined = configError === undefined ? clientOptions(0) : undefined;
+  const sendHttp: HttpClient | undefined = configError === undefined ? makeClient(0) : undefined;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
 
   /** Removes the token from anything that leaves this package. */
