@@ -20,4 +20,5 @@ export {
 } from './refs.js';
 export { type RetestCommand, type RetestOptions, type RetestOutcome, retest, tailOf } from './retest.js';
 export { type GitCommonOptions, type GitOutput, type GitRunOptions, git } from './run.js';
+export { syncTaskCheckout, type TaskCheckoutOptions, withTaskCheckout } from './task-checkout.js';
 export { createWorktree, removeWorktree, type WorktreeOptions } from './worktree.js';
