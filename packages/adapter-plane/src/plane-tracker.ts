@@ -247,15 +247,13 @@ export function createPlaneTracker(options: PlaneTrackerOptions): PlaneTracker {
   };
 
   const toIssue = async (body: PlaneIssueBody): Promise<Result<TrackerIssue, ConveyorError>> => {
-    const ref = body.state;
-    let stateId = typeof ref === 'string' ? ref : (ref?.id ?? body.state_id ?? undefined);
-    let name = typeof ref === 'object' && ref !== null ? ref.name : undefined;
+    const { stateId } = stateOf(body);
+    let { name } = stateOf(body);
     if (name === undefined && stateId !== undefined) {
       const resolved = await stateName(stateId);
       // An unknown id (a state deleted meanwhile) still names the issue's state by its id.
       name = resolved.ok ? resolved.value : stateId;
     }
-    if (stateId === '') stateId = undefined;
     return ok(
       normaliseIssue(body, {
         project: opts.projectId,
@@ -422,8 +420,7 @@ export function normaliseIssue(
   },
   context: NormaliseIssueContext,
 ): TrackerIssue {
-  const project =
-    (typeof body.project === 'string' ? body.project : body.project?.id) || body.project_id || context.project;
+  const project = projectOf(body) ?? context.project;
   const description =
     body.description_html ??
     (typeof body.description === 'string' ? body.description : undefined) ??
@@ -443,6 +440,25 @@ export function normaliseIssue(
     ...(key === undefined ? {} : { key }),
     ...(body.updated_at ? { updatedAt: body.updated_at } : {}),
   });
+}
+
+/** The state an issue body names: its id, and its name when the state is expanded. */
+export function stateOf(body: {
+  readonly state?: string | { readonly id: string; readonly name?: string | undefined } | null | undefined;
+  readonly state_id?: string | null | undefined;
+}): { readonly stateId?: string; readonly name?: string } {
+  const ref = body.state;
+  const stateId = (typeof ref === 'string' ? ref : ref?.id) || body.state_id || undefined;
+  const name = typeof ref === 'object' && ref !== null ? ref.name : undefined;
+  return { ...(stateId === undefined ? {} : { stateId }), ...(name === undefined ? {} : { name }) };
+}
+
+/** The project an issue body names (`project` as an id or object, or `project_id`), if any. */
+export function projectOf(body: {
+  readonly project?: string | { readonly id: string } | null | undefined;
+  readonly project_id?: string | null | undefined;
+}): string | undefined {
+  return (typeof body.project === 'string' ? body.project : body.project?.id) || body.project_id || undefined;
 }
 
 function findState(states: readonly PlaneState[], name: string): PlaneState | undefined {

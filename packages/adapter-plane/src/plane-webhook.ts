@@ -25,7 +25,7 @@ import {
   webhookV1Schema,
   webhookV2Schema,
 } from './plane-schemas.js';
-import { normaliseIssue, PLANE_PKG } from './plane-tracker.js';
+import { normaliseIssue, PLANE_PKG, projectOf, stateOf } from './plane-tracker.js';
 
 /** Options of {@link createPlaneWebhook}. Frozen on creation. */
 export interface PlaneWebhookOptions {
@@ -173,12 +173,10 @@ export function createPlaneWebhook(options: PlaneWebhookOptions): WebhookReceive
       const parsed = planeIssueSchema.safeParse(data);
       if (!parsed.success) return invalidZod(parsed.error, 'the issue', 'data');
       const issue = parsed.data;
-      const ref = issue.state;
-      const stateId = (typeof ref === 'string' ? ref : ref?.id) || issue.state_id || undefined;
-      const stateName = (typeof ref === 'object' && ref !== null ? ref.name : undefined) ?? stateId ?? '';
-      const project = (typeof issue.project === 'string' ? issue.project : issue.project?.id) || issue.project_id;
+      const { stateId, name } = stateOf(issue);
+      const stateName = name ?? stateId ?? '';
       return scoped(
-        project ?? undefined,
+        projectOf(issue),
         (p) => ({
           kind: 'tracker.issue',
           action,
@@ -246,9 +244,8 @@ export function createPlaneWebhook(options: PlaneWebhookOptions): WebhookReceive
     const parsed = issueDataV2Schema.safeParse(data);
     if (!parsed.success) return invalidZod(parsed.error, 'the work item', 'data');
     const issue = parsed.data;
-    const ref = issue.state;
-    const stateId = (typeof ref === 'string' ? ref : ref?.id) || issue.state_id || undefined;
-    const stateName = (typeof ref === 'object' && ref !== null ? ref.name : undefined) ?? stateId ?? '';
+    const { stateId, name } = stateOf(issue);
+    const stateName = name ?? stateId ?? '';
     return scoped(
       issue.project_id ?? undefined,
       (project) => ({
