@@ -1,1 +1,8 @@
-export {};
+export {
+  type ArtifactInfo,
+  type BranchHeadReader,
+  createFreshnessGate,
+  type FreshnessGateOptions,
+  forgeBranchHead,
+  gitBranchHead,
+} from './freshness-gate.js';
