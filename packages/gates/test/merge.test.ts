@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AcquireLease, Forge, GateOutcome, ReleaseLease, RenewLease, Store, Task } from '@conveyor/core';
-import { conveyorError, err } from '@conveyor/core';
+import { conveyorError, err, parseEnvSettings } from '@conveyor/core';
 import { createMemoryStore } from '@conveyor/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +12,7 @@ import {
   type MergeSettingsInput,
   mergeLeaseHolder,
   mergeLeaseName,
+  mergeSettingsSchema,
   parseMergeSettings,
   releaseMergeLease,
 } from '../src/merge/index.js';
@@ -61,7 +62,7 @@ function trackLeases(store: Store) {
 
 function setup(
   initial: Record<string, string>,
-  settings: Partial<MergeSettingsInput> & { retestCommand: string },
+  settings: Partial<MergeSettingsInput> & { mergeRetestCommand: string },
   retestEnv: Record<string, string> = {},
 ) {
   const fx = createGitFixture(initial, 'conveyor-merge-');
@@ -78,9 +79,9 @@ function setup(
       gitEnv: GIT_TEST_ENV,
       retestEnv: { ...GIT_TEST_ENV, ...retestEnv },
       settings: {
-        worktreeRoot: join(fx.root, 'worktrees'),
-        deferMs: 10,
-        leaseTtlMs: 5_000,
+        mergeWorktreeRoot: join(fx.root, 'worktrees'),
+        mergeDeferMs: 10,
+        mergeLeaseTtlMs: 5_000,
         mergeHeadRetries: 0,
         ...settings,
         ...over,
@@ -118,9 +119,13 @@ async function runUntilDecided(run: (deferrals: number) => Promise<GateOutcome>)
 
 const SUM_CHECK = 'echo "sum is $(( $(cat a.txt) + $(cat b.txt) ))"; test $(( $(cat a.txt) + $(cat b.txt) )) -le 1';
 
-describe('merge gate on real git', () => {
+// real git on a shared 2-core machine: generous timeouts, no timing assertions
+describe('merge gate on real git', { timeout: 60_000 }, () => {
   it('rebases a branch that is behind, retests, pushes, merges, releases the lease; a re-run does nothing', async () => {
-    const { fx, store, leases, forge, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { retestCommand: SUM_CHECK });
+    const { fx, store, leases, forge, gate } = setup(
+      { 'a.txt': '0\n', 'b.txt': '0\n' },
+      { mergeRetestCommand: SUM_CHECK },
+    );
     fx.commit('task/one', { 'one.txt': 'one\n' });
     fx.commit('main', { 'main.txt': 'main moved\n' });
     const task = makeTask('t1', 'task/one');
@@ -151,7 +156,7 @@ describe('merge gate on real git', () => {
   });
 
   it('two branches green alone that break each other: the second is rebased, fails its retest, main stays green', async () => {
-    const { fx, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { retestCommand: SUM_CHECK });
+    const { fx, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { mergeRetestCommand: SUM_CHECK });
     fx.commit('task/a', { 'a.txt': '1\n' });
     const bSha = fx.commit('task/b', { 'b.txt': '1\n' });
     expect(runOnTree(fx, 'task/a', SUM_CHECK)).toBe(0);
@@ -173,7 +178,7 @@ describe('merge gate on real git', () => {
   });
 
   it('a rebase conflict fails with the conflicting files, releases the lease and leaves main alone', async () => {
-    const { fx, store, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { retestCommand: 'true' });
+    const { fx, store, gate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { mergeRetestCommand: 'true' });
     const branchSha = fx.commit('task/c', { 'a.txt': 'branch\n' });
     const mainSha = fx.commit('main', { 'a.txt': 'main\n' });
     const out = await gate.run(makeContext(makeTask('tc', 'task/c')));
@@ -192,7 +197,7 @@ describe('merge gate on real git', () => {
   });
 
   it('defers while another holder has the lease, and fails once the deferral cap is reached', async () => {
-    const { fx, store, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    const { fx, store, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
     fx.commit('task/d', { 'd.txt': 'd\n' });
     const held = await store.acquireLease({
       name: mergeLeaseName(REPO),
@@ -201,7 +206,7 @@ describe('merge gate on real git', () => {
       now: Date.now(),
     });
     expect(held.ok && held.value.acquired).toBe(true);
-    const gate = makeGate({ deferMs: 1234, maxDeferrals: 3 });
+    const gate = makeGate({ mergeDeferMs: 1234, mergeMaxDeferrals: 3 });
 
     const deferred = await gate.run(makeContext(makeTask('td', 'task/d')));
     expect(deferred).toMatchObject({ status: 'defer', deferMs: 1234 });
@@ -225,7 +230,7 @@ describe('merge gate on real git', () => {
 
   it('someone pushes to the task branch during the retest: the push is refused, the gate fails safe, their commit stays', async () => {
     const fxInit = { 'a.txt': '0\n' };
-    const { fx, makeGate } = setup(fxInit, { retestCommand: 'true' });
+    const { fx, makeGate } = setup(fxInit, { mergeRetestCommand: 'true' });
     fx.commit('task/e', { 'e.txt': 'mine\n' });
     fx.commit('main', { 'm.txt': 'main moved\n' });
     // their commit, prepared now and pushed by the retest command itself
@@ -236,7 +241,7 @@ describe('merge gate on real git', () => {
     const theirs = gitSync(fx.work, 'rev-parse', 'HEAD');
     const mainBefore = fx.head('main');
     const gate = makeGate({
-      retestCommand: `git -C '${fx.work}' push --quiet origin ${theirs}:refs/heads/task/e && echo pushed`,
+      mergeRetestCommand: `git -C '${fx.work}' push --quiet origin ${theirs}:refs/heads/task/e && echo pushed`,
     });
 
     const out = await gate.run(makeContext(makeTask('te', 'task/e')));
@@ -247,7 +252,7 @@ describe('merge gate on real git', () => {
   });
 
   it('a branch that needs no rebase but moves before the merge is refused by the forge (head pinned)', async () => {
-    const { fx, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    const { fx, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
     fx.commit('task/f', { 'f.txt': 'mine\n' });
     gitSync(fx.work, 'fetch', '--quiet', 'origin', '+refs/heads/*:refs/remotes/origin/*');
     gitSync(fx.work, 'checkout', '--quiet', '--detach', 'origin/task/f');
@@ -255,7 +260,9 @@ describe('merge gate on real git', () => {
     gitSync(fx.work, 'commit', '--quiet', '-am', 'their change');
     const theirs = gitSync(fx.work, 'rev-parse', 'HEAD');
     const mainBefore = fx.head('main');
-    const gate = makeGate({ retestCommand: `git -C '${fx.work}' push --quiet origin ${theirs}:refs/heads/task/f` });
+    const gate = makeGate({
+      mergeRetestCommand: `git -C '${fx.work}' push --quiet origin ${theirs}:refs/heads/task/f`,
+    });
     const out = await gate.run(makeContext(makeTask('tf', 'task/f')));
     expect(out.status).toBe('fail');
     expect(out.findings?.[0]?.rule).toBe('merge/branch-moved');
@@ -266,7 +273,7 @@ describe('merge gate on real git', () => {
   it('a re-run at a head already retested green skips the retest', async () => {
     const counter = join(mkdtempSync(join(tmpdir(), 'conveyor-count-')), 'runs');
     writeFileSync(counter, '');
-    const { fx, forge, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: `echo run >> '${counter}'` });
+    const { fx, forge, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: `echo run >> '${counter}'` });
     fx.commit('task/g', { 'g.txt': 'g\n' });
     fx.commit('main', { 'm.txt': 'moved\n' });
     let failMerge = true;
@@ -291,7 +298,7 @@ describe('merge gate on real git', () => {
   });
 
   it('read-only mode only asks the forge, and invalid settings answer error', async () => {
-    const { fx, gate, makeGate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    const { fx, gate, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
     fx.commit('task/h', { 'h.txt': 'h\n' });
     const task = makeTask('th', 'task/h');
     const mainBefore = fx.head('main');
@@ -301,17 +308,32 @@ describe('merge gate on real git', () => {
     expect((await gate.run(makeContext(task))).status).toBe('pass');
     expect((await gate.run(makeContext(task, { readOnly: true }))).status).toBe('pass');
 
-    const bad = makeGate({ leaseTtlMs: -1, retestCommand: '' });
+    const bad = makeGate({ mergeLeaseTtlMs: -1, mergeRetestCommand: '' });
     const out = await bad.run(makeContext(task));
     expect(out.status).toBe('error');
-    expect(out.summary).toMatch(/retestCommand/);
-    expect(out.summary).toMatch(/leaseTtlMs/);
-    const parsed = parseMergeSettings({ retestCommand: 'npm test', worktreeRoot: '/tmp/x' });
-    expect(parsed.ok && parsed.value).toMatchObject({ baseBranch: 'main', enabled: true, mergeMethod: 'merge' });
+    expect(out.summary).toMatch(/mergeRetestCommand/);
+    expect(out.summary).toMatch(/mergeLeaseTtlMs/);
+    const parsed = parseMergeSettings({ mergeRetestCommand: 'npm test', mergeWorktreeRoot: '/tmp/x' });
+    expect(parsed.ok && parsed.value).toMatchObject({
+      mergeBaseBranch: 'main',
+      mergeLeaseTtlMs: 120_000,
+      mergeMethod: 'merge',
+    });
+    const fromEnv = parseEnvSettings(mergeSettingsSchema, {
+      ORCH_MERGE_RETEST_COMMAND: 'npm test',
+      ORCH_MERGE_WORKTREE_ROOT: '/srv/wt',
+      ORCH_MERGE_LEASE_TTL_MS: '5000',
+      ORCH_MERGE_METHOD: 'fast-forward-only',
+    });
+    expect(fromEnv.ok && fromEnv.value.settings).toMatchObject({
+      mergeRetestCommand: 'npm test',
+      mergeLeaseTtlMs: 5000,
+      mergeMethod: 'fast-forward-only',
+    });
   });
 
   it('a host killed while holding the lease: the lease is reclaimed after its TTL, the gate re-runs and finishes idempotently', async () => {
-    const { fx, store, leases, gate } = setup({ 'a.txt': '0\n' }, { retestCommand: 'true' });
+    const { fx, store, leases, gate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
     fx.commit('task/k', { 'k.txt': 'k\n' });
     const dead = await store.acquireLease({
       name: mergeLeaseName(REPO),
@@ -340,7 +362,7 @@ describe('merge gate on real git', () => {
   });
 });
 
-describe('merge gate under concurrency', () => {
+describe('merge gate under concurrency', { timeout: 180_000 }, () => {
   it('N callers merging N overlapping branches: main only receives retested trees, the lease is never shared', async () => {
     const scratch = mkdtempSync(join(tmpdir(), 'conveyor-conc-'));
     const passedLog = join(scratch, 'passed');
@@ -360,7 +382,7 @@ describe('merge gate under concurrency', () => {
     const shared = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
     const { fx, leases, makeGate } = setup(
       { 'shared.txt': `${shared}\n`, 'check.cjs': `${check}\n` },
-      { retestCommand: 'node check.cjs' },
+      { mergeRetestCommand: 'node check.cjs' },
       { CRIT_LOCK: join(scratch, 'lock'), PASSED_LOG: passedLog, OVERLAP_LOG: overlapLog },
     );
     const start = fx.head('main') ?? '';
@@ -372,7 +394,7 @@ describe('merge gate under concurrency', () => {
     }
     const outcomes = await Promise.all(
       Array.from({ length: n }, (_, i) => {
-        const gate = makeGate({ maxDeferrals: 10_000 }, undefined, `host-${i}`);
+        const gate = makeGate({ mergeMaxDeferrals: 10_000, mergeDeferMs: 150 }, undefined, `host-${i}`);
         const task: Task = makeTask(`c${i}`, `task/c${i}`);
         return runUntilDecided((deferrals) =>
           gate.run(makeContext({ ...task, snapshot: { ...task.snapshot, deferrals } })),

@@ -47,7 +47,7 @@ export interface MergeGateOptions {
  * pushes it with `--force-with-lease` and merges it through the forge pinned
  * to that head — so main only ever receives a tree that passed the retest.
  *
- * - lease busy → `defer` (`deferMs`), until `maxDeferrals` → `fail`;
+ * - lease busy → `defer` (`mergeDeferMs`), until `mergeMaxDeferrals` → `fail`;
  * - already merged (PR merged, or the branch is contained in main) → `pass`, nothing done;
  * - rebase conflict → `fail` with the conflicting files; red retest → `fail` with the output's tail;
  * - the branch moved meanwhile (push lease or forge `head_out_of_date`) → `fail`, nothing overwritten;
@@ -61,7 +61,7 @@ export interface MergeGateOptions {
  * ```ts
  * const gate = createMergeGate({
  *   store, forge,
- *   settings: { retestCommand: 'npm test', worktreeRoot: '/srv/conveyor/worktrees' },
+ *   settings: { mergeRetestCommand: 'npm test', mergeWorktreeRoot: '/srv/conveyor/worktrees' },
  *   remoteUrl: (repo) => `https://git.example.com/${repo}.git`,
  * });
  * registry.register('deploy-staging->deploy', gate);
@@ -96,11 +96,7 @@ async function runMerge(
   ctx: GateContext,
 ): Promise<GateOutcome> {
   const { task } = ctx;
-  const base = settings.baseBranch;
-  if (!settings.enabled) return { status: 'pass', summary: 'merge gate disabled by settings' };
-  if (settings.repos.length > 0 && !settings.repos.includes(task.repo)) {
-    return { status: 'pass', summary: `merge gate not enabled for ${task.repo}` };
-  }
+  const base = settings.mergeBaseBranch;
   const log = ctx.logger.child({ gate: 'merge', taskId: task.id, repo: task.repo, branch: task.branch });
 
   // Cheap, read-only: a PR already merged needs nothing (idempotent re-runs).
@@ -113,11 +109,11 @@ async function runMerge(
 
   const name = mergeLeaseName(task.repo);
   const holder = mergeLeaseHolder(hostId, task.id);
-  const acquired = await config.store.acquireLease({ name, holder, ttlMs: settings.leaseTtlMs, now: ctx.now() });
+  const acquired = await config.store.acquireLease({ name, holder, ttlMs: settings.mergeLeaseTtlMs, now: ctx.now() });
   if (!acquired.ok) return errorOutcome(`cannot acquire the merge lease ${name}`, acquired.error);
   if (!acquired.value.acquired) {
     const current = acquired.value.current;
-    if (task.snapshot.deferrals >= settings.maxDeferrals) {
+    if (task.snapshot.deferrals >= settings.mergeMaxDeferrals) {
       return {
         status: 'fail',
         summary: `merge lease ${name} still held by ${current.holder} after ${task.snapshot.deferrals} deferrals`,
@@ -126,14 +122,14 @@ async function runMerge(
     return {
       status: 'defer',
       summary: `merge lease ${name} is held by ${current.holder} until ${new Date(current.expiresAt).toISOString()}`,
-      deferMs: settings.deferMs,
+      deferMs: settings.mergeDeferMs,
     };
   }
 
-  const keeper = keepLease(config.store, acquired.value.lease, settings.leaseTtlMs, ctx, log);
-  const paths = workPaths(settings.worktreeRoot, task.repo, task.id);
+  const keeper = keepLease(config.store, acquired.value.lease, settings.mergeLeaseTtlMs, ctx, log);
+  const paths = workPaths(settings.mergeWorktreeRoot, task.repo, task.id);
   const gitOptions: GitCommonOptions = {
-    timeoutMs: settings.gitTimeoutMs,
+    timeoutMs: settings.mergeGitTimeoutMs,
     signal: ctx.signal,
     ...(config.gitEnv === undefined ? {} : { env: config.gitEnv }),
   };
@@ -179,8 +175,8 @@ async function mergeUnderLease(
   preparedClones: Set<string>,
 ): Promise<GateOutcome> {
   const { task } = ctx;
-  const base = settings.baseBranch;
-  const remote = settings.remote;
+  const base = settings.mergeBaseBranch;
+  const remote = settings.mergeRemote;
   const remoteBase = `${remote}/${base}`;
   const remoteBranch = `${remote}/${task.branch}`;
 
@@ -226,7 +222,7 @@ async function mergeUnderLease(
     const rebased = await rebaseOntoMain({
       cwd: paths.worktree,
       onto: remoteBase,
-      identity: settings.identity,
+      identity: { name: settings.mergeCommitterName, email: settings.mergeCommitterEmail },
       ...gitOptions,
     });
     if (!rebased.ok) return errorOutcome('rebase failed', rebased.error);
@@ -248,21 +244,21 @@ async function mergeUnderLease(
     ctx.logger.info('rebased', { from: remoteHead.value, to: head, behind: behind.value.behind });
   }
 
-  if (hasGreenRetest(paths.clone, head, settings.retestCommand)) {
+  if (hasGreenRetest(paths.clone, head, settings.mergeRetestCommand)) {
     ctx.logger.info('retest skipped: this head already passed', { head });
   } else {
-    const tested = await retest(settings.retestCommand, {
+    const tested = await retest(settings.mergeRetestCommand, {
       cwd: paths.worktree,
-      timeoutMs: settings.retestTimeoutMs,
+      timeoutMs: settings.mergeRetestTimeoutMs,
       signal: ctx.signal,
-      tailLines: settings.tailLines,
-      tailBytes: settings.tailBytes,
+      tailLines: settings.mergeTailLines,
+      tailBytes: settings.mergeTailBytes,
       ...(config.retestEnv === undefined ? {} : { env: config.retestEnv }),
     });
     if (!tested.ok) return errorOutcome('cannot run the retest', tested.error);
     if (!tested.value.passed) {
       const how = tested.value.timedOut
-        ? `timed out after ${settings.retestTimeoutMs} ms`
+        ? `timed out after ${settings.mergeRetestTimeoutMs} ms`
         : tested.value.aborted
           ? 'was aborted'
           : `exited ${tested.value.exitCode ?? tested.value.signal ?? '?'}`;
@@ -273,13 +269,13 @@ async function mergeUnderLease(
           {
             rule: 'merge/retest-failed',
             commit: head,
-            message: `\`${settings.retestCommand}\` ${how} on ${head.slice(0, 12)} (${task.branch} on the current ${base}):\n${tested.value.tail}`,
+            message: `\`${settings.mergeRetestCommand}\` ${how} on ${head.slice(0, 12)} (${task.branch} on the current ${base}):\n${tested.value.tail}`,
             severity: 'error',
           },
         ],
       };
     }
-    recordGreenRetest(paths.clone, head, settings.retestCommand);
+    recordGreenRetest(paths.clone, head, settings.mergeRetestCommand);
   }
 
   const stillHeld = await keeper.confirm();
@@ -287,7 +283,7 @@ async function mergeUnderLease(
     return {
       status: 'defer',
       summary: `merge lease lost before the push: ${stillHeld.error.message}`,
-      deferMs: settings.deferMs,
+      deferMs: settings.mergeDeferMs,
     };
   }
   if (head !== remoteHead.value) {
@@ -321,7 +317,7 @@ async function mergeUnderLease(
     return {
       status: 'defer',
       summary: `merge lease lost before the merge: ${confirmed.error.message}`,
-      deferMs: settings.deferMs,
+      deferMs: settings.mergeDeferMs,
     };
   }
   for (let attempt = 0; ; attempt += 1) {

@@ -3,43 +3,42 @@ import { z } from 'zod';
 import { GATES_PKG } from '../git/run.js';
 
 /**
- * The merge gate's settings. `leaseTtlMs` may be shorter than the retest: the
+ * The merge gate's settings. Whether the gate runs and for which repositories
+ * is core's business (`mergeGateEnabled`, `mergeGateRepos` in the core
+ * settings, applied by the gate registry). Keys carry the `merge` prefix so
+ * they load from the environment (`ORCH_MERGE_RETEST_COMMAND`, …) beside the
+ * core settings with `parseEnvSettings`. `mergeLeaseTtlMs` may be shorter than the retest: the
  * gate renews the lease every third of it while it works.
  */
 export const mergeSettingsSchema = z.object({
-  /** when false the gate passes without doing anything */
-  enabled: z.boolean().default(true),
-  /** repositories (`owner/name`) the gate acts on; empty = every repository it is registered for */
-  repos: z.array(z.string().min(1)).default([]),
   /** the branch tasks merge into */
-  baseBranch: z.string().min(1).default('main'),
+  mergeBaseBranch: z.string().min(1).default('main'),
   /** the remote's name in the local clone */
-  remote: z.string().min(1).default('origin'),
+  mergeRemote: z.string().min(1).default('origin'),
   /** the repository's test command, run by a shell in the rebased worktree */
-  retestCommand: z.string().min(1),
-  retestTimeoutMs: z.number().int().positive().default(600_000),
+  mergeRetestCommand: z.string().min(1),
+  mergeRetestTimeoutMs: z.number().int().positive().default(600_000),
   /** per git command */
-  gitTimeoutMs: z.number().int().positive().default(120_000),
+  mergeGitTimeoutMs: z.number().int().positive().default(120_000),
   /** the merge lease's time to live; renewed every third of it */
-  leaseTtlMs: z.number().int().min(100).default(120_000),
+  mergeLeaseTtlMs: z.number().int().min(100).default(120_000),
   /** how long to wait before trying again when the lease is busy */
-  deferMs: z.number().int().nonnegative().default(30_000),
+  mergeDeferMs: z.number().int().nonnegative().default(30_000),
   /** after this many consecutive deferrals the gate fails instead of deferring again */
-  maxDeferrals: z.number().int().positive().default(20),
+  mergeMaxDeferrals: z.number().int().positive().default(20),
   /** where the local clones and per-task worktrees live */
-  worktreeRoot: z.string().min(1),
+  mergeWorktreeRoot: z.string().min(1),
   /** how the forge merges (the rebased head makes every method safe; `fast-forward-only` is the strictest) */
   mergeMethod: z.enum(['merge', 'rebase', 'rebase-merge', 'squash', 'fast-forward-only']).default('merge'),
   /** how many trailing lines and bytes of a red retest become the finding */
-  tailLines: z.number().int().positive().default(50),
-  tailBytes: z.number().int().positive().default(8192),
+  mergeTailLines: z.number().int().positive().default(50),
+  mergeTailBytes: z.number().int().positive().default(8192),
   /** retries of a merge the forge refused as `head_out_of_date` right after our push (forges update PR heads asynchronously) */
   mergeHeadRetries: z.number().int().nonnegative().default(2),
   mergeHeadRetryDelayMs: z.number().int().nonnegative().default(1000),
   /** the committer of rebased commits */
-  identity: z
-    .object({ name: z.string().min(1), email: z.string().min(1) })
-    .default({ name: 'Conveyor', email: 'conveyor@localhost' }),
+  mergeCommitterName: z.string().min(1).default('Conveyor'),
+  mergeCommitterEmail: z.string().min(1).default('conveyor@localhost'),
 });
 
 /** Parsed merge settings (every default filled in). */
@@ -52,7 +51,7 @@ export type MergeSettingsInput = z.input<typeof mergeSettingsSchema>;
  *
  * @example
  * ```ts
- * const s = parseMergeSettings({ retestCommand: 'npm test', worktreeRoot: '/srv/conveyor/wt' });
+ * const s = parseMergeSettings({ mergeRetestCommand: 'npm test', mergeWorktreeRoot: '/srv/conveyor/wt' });
  * if (!s.ok) console.error(s.error.message);
  * ```
  */
