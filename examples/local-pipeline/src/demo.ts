@@ -14,7 +14,6 @@ import {
   createWorker,
   DEFAULT_STAGES,
   defineStages,
-  type Gate,
   type HistoryEntry,
   type Lease,
   silentLogger,
@@ -22,10 +21,10 @@ import {
   type Task,
   TERMINAL_TASK_STATUSES,
 } from '@conveyor/core';
-import { createLocalGitForge, createMergeGate, createSecurityGate } from '@conveyor/gates';
+import { createLocalGitForge, createMergeGate, createSecurityGate, withTaskCheckout } from '@conveyor/gates';
 import { createSqliteStore } from '@conveyor/store-sqlite';
 import { createLocalTracker } from './local-tracker.js';
-import { createSampleRepository, DEMO_GIT_ENV, git, moveMain } from './sample-repo.js';
+import { createSampleRepository, DEMO_GIT_ENV, moveMain } from './sample-repo.js';
 import { createTerminalNotifier } from './terminal-notifier.js';
 
 /** Options of {@link runDemo}. */
@@ -118,28 +117,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   if (!stagesResult.ok) throw stagesResult.error;
   const stages = stagesResult.value;
 
-  // The gates' own checkout of the task branch, separate from the agent's.
-  const gateCheckout = (task: Task) => join(dir, 'gates', task.id);
-  const syncCheckout = (task: Task) => {
-    const path = gateCheckout(task);
-    try {
-      git(path, 'rev-parse', '--git-dir');
-    } catch {
-      mkdirSync(path, { recursive: true });
-      git(path, 'clone', '--quiet', origin, '.');
-    }
-    git(path, 'fetch', '--quiet', '--prune', 'origin', '+refs/heads/*:refs/remotes/origin/*');
-    git(path, 'checkout', '--quiet', '--detach', `origin/${task.branch}`);
-  };
-  const security = createSecurityGate({ securityBaseRef: 'origin/main' });
-  const securityOnFreshCheckout: Gate = {
-    id: security.id,
-    ...(security.timeoutMs === undefined ? {} : { timeoutMs: security.timeoutMs }),
-    async run(ctx) {
-      syncCheckout(ctx.task);
-      return security.run(ctx);
-    },
-  };
+  // Gates decide on their own fresh checkout of what was pushed, not on the agent's working copy.
+  const checkout = { root: join(dir, 'gates'), remoteUrl: () => origin, gitEnv: DEMO_GIT_ENV };
+  const security = withTaskCheckout(createSecurityGate({ securityBaseRef: 'origin/main' }), checkout);
   const merge = createMergeGate({
     store,
     forge,
@@ -154,7 +134,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   });
   const gates = createGateRegistry({ hostRepo: REPO, clock, events });
   for (const [gate, order] of [
-    [securityOnFreshCheckout, 10],
+    [security, 10],
     [merge, 20],
   ] as const) {
     const registered = gates.register('deploy-staging->deploy', gate, { order });
@@ -173,7 +153,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     events,
     repo: REPO,
     reportDir: join(dir, 'reports'),
-    workdirFor: gateCheckout,
   });
 
   const launcher = createProcessLauncher({ logDir: join(dir, 'logs') });

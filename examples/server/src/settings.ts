@@ -1,0 +1,135 @@
+import { join } from 'node:path';
+import {
+  ConveyorError,
+  type CoreSettings,
+  coreSettingsSchema,
+  describeSettings,
+  err,
+  ok,
+  parseEnvSettings,
+  type Result,
+} from '@conveyor/core';
+import {
+  type MergeSettings,
+  mergeSettingsSchema,
+  type SecuritySettings,
+  securitySettingsSchema,
+} from '@conveyor/gates';
+import { z } from 'zod';
+
+const PKG = '@conveyor/example-server';
+
+const required = (what: string) => z.string().min(1).describe(`${what} (required)`);
+const optional = (what: string) => z.string().min(1).optional().describe(what);
+
+/**
+ * The example host's own settings: where it listens and stores, how it
+ * reaches Plane, Gitea and Telegram, and which command runs each agent.
+ */
+export const hostSettingsSchema = z.object({
+  port: z.number().int().min(0).max(65_535).default(8080).describe('HTTP port (0 = any free port)'),
+  listenHost: z.string().min(1).default('127.0.0.1').describe('HTTP address to listen on'),
+  dataDir: z
+    .string()
+    .min(1)
+    .default('.conveyor')
+    .describe('where the SQLite database, logs, reports and checkouts live'),
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1024)
+    .default(1_048_576)
+    .describe('webhook bodies over this many bytes are refused (413)'),
+  shutdownGraceMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(30_000)
+    .describe('on SIGTERM, how long running jobs may take before they are killed (ms)'),
+  logFormat: z.enum(['json', 'text']).default('json').describe('log line format'),
+
+  planeBaseUrl: required("Plane's address, e.g. https://plane.example.com"),
+  planeApiKey: required('a Plane API token (X-API-Key)'),
+  planeWorkspaceSlug: required('the Plane workspace slug'),
+  planeProjectId: required('the Plane project uuid the host serves'),
+  planeProjectIdentifier: optional('the Plane project identifier (e.g. WEB), for issue keys such as WEB-12'),
+  planeWebhookSecret: required('the Plane webhook secret'),
+  planeWebhookSecretPrevious: optional('the previous Plane webhook secret, accepted during a rotation'),
+  planeStartStates: z
+    .array(z.string().min(1))
+    .default(['Todo'])
+    .describe('Plane states in which a new issue becomes a task'),
+
+  giteaBaseUrl: required("Gitea's address, e.g. https://gitea.example.com"),
+  giteaToken: required('a Gitea access token'),
+  giteaWebhookSecret: required('the Gitea webhook secret'),
+  giteaWebhookSecretPrevious: optional('the previous Gitea webhook secret, accepted during a rotation'),
+  giteaCloneUrl: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('clone URL template with {repo} (default <giteaBaseUrl>/{repo}.git); credentials via git config'),
+
+  telegramBotToken: required('the Telegram bot token'),
+  telegramChatId: required('the chat the task cards live in (numeric id or @channel)'),
+  telegramMode: z
+    .enum(['edit', 'bump'])
+    .default('edit')
+    .describe('edit the card in place, or re-create it at the bottom'),
+  telegramLocale: z.enum(['en', 'ru']).default('en').describe('card labels'),
+  telegramBaseUrl: optional('the Bot API address (default https://api.telegram.org)'),
+
+  agentAnalystCommand: required('shell command of the analyst agent (analysis stage)'),
+  agentDeveloperCommand: required('shell command of the developer agent (development stage)'),
+  agentDeployerCommand: required('shell command of the deployer agent (deploy-staging and deploy stages)'),
+  agentTimeoutSeconds: z.number().int().min(1).default(3_600).describe('an agent running longer is killed'),
+});
+
+/** The example host's own settings, parsed. */
+export type HostSettings = z.output<typeof hostSettingsSchema>;
+
+/** Every setting the host reads, by package. */
+export interface ServerSettings {
+  readonly host: HostSettings;
+  readonly core: CoreSettings;
+  readonly security: SecuritySettings;
+  readonly merge: MergeSettings;
+  /** unknown `ORCH_*` variables (likely typos) */
+  readonly warnings: readonly string[];
+}
+
+/** The schemas the host reads, in the order `.env.example` lists them. */
+export const SERVER_SETTING_SCHEMAS = Object.freeze({
+  host: hostSettingsSchema,
+  core: coreSettingsSchema,
+  security: securitySettingsSchema,
+  merge: mergeSettingsSchema,
+});
+
+/**
+ * Reads every setting from `env`. All problems of all schemas come back in one
+ * `invalid_config` error, so a person fixes them in one go.
+ */
+export function loadServerSettings(
+  env: Readonly<Record<string, string | undefined>>,
+): Result<ServerSettings, ConveyorError> {
+  const known = Object.values(SERVER_SETTING_SCHEMAS).flatMap((schema) => describeSettings(schema).map((s) => s.env));
+  const host = parseEnvSettings(hostSettingsSchema, env, { known });
+  const core = parseEnvSettings(coreSettingsSchema, env, { known, warnUnknown: false });
+  const security = parseEnvSettings(securitySettingsSchema, env, { known, warnUnknown: false });
+  // The merge gate's worktrees live in the data folder unless the operator says otherwise.
+  const dataDir = host.ok ? host.value.settings.dataDir : '.conveyor';
+  const mergeEnv = { ORCH_MERGE_WORKTREE_ROOT: join(dataDir, 'worktrees'), ...env };
+  const merge = parseEnvSettings(mergeSettingsSchema, mergeEnv, { known, warnUnknown: false });
+  if (!host.ok || !core.ok || !security.ok || !merge.ok) {
+    const problems = [host, core, security, merge].flatMap((r) => (r.ok ? [] : [r.error.message]));
+    return err(new ConveyorError(PKG, 'invalid_config', problems.join('\n')));
+  }
+  return ok({
+    host: host.value.settings,
+    core: core.value.settings,
+    security: security.value.settings,
+    merge: merge.value.settings,
+    warnings: host.value.warnings,
+  });
+}
