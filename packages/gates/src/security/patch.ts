@@ -117,6 +117,20 @@ export function parsePatchLog(text: string): ParsedPatchLog {
     }
     let eol = text.indexOf('\n', pos);
     if (eol === -1) eol = text.length;
+    // hot path: an added or removed line inside a plain hunk
+    if (inHunk && width === 1) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x2b /* + */) {
+        lines.push({ lineNo: nextLine, text: text.slice(pos + 1, eol) });
+        nextLine += 1;
+        pos = eol + 1;
+        continue;
+      }
+      if (c === 0x2d /* - */ || c === 0x5c /* \ */) {
+        pos = eol + 1;
+        continue;
+      }
+    }
     const line = text.slice(pos, eol);
     pos = eol + 1;
 

@@ -13,7 +13,11 @@ import type { RegexMatch, SecretRegex } from './types.js';
  * if (typeof re !== 'string') re.findAll('TOKEN=abcd1234');
  * ```
  */
-export function compileSecretRegex(source: string): SecretRegex | string {
+export function compileSecretRegex(source: string, options: { trustedBuiltIn?: boolean } = {}): SecretRegex | string {
+  if (options.trustedBuiltIn) {
+    const native = compileNative(source);
+    if (native) return native;
+  }
   let compiled: RE2JS;
   try {
     compiled = RE2JS.compile(source);
@@ -35,6 +39,46 @@ export function compileSecretRegex(source: string): SecretRegex | string {
         for (let g = 1; g <= groupCount; g += 1) groups.push(m.group(g) ?? undefined);
         out.push({ start, end, text: input.slice(start, end), groups });
         from = end > start ? end : end + 1;
+      }
+      return out;
+    },
+  });
+}
+
+/**
+ * The built-in rules are written so that V8's own engine runs them in linear
+ * time (no nested or overlapping quantifiers; every repetition bounded) and
+ * with the same meaning as RE2 (ASCII `\b`/`\w`, no inline flags but a
+ * leading `(?i)`). They run natively, several times faster than re2js; any
+ * other pattern (every user rule) runs on re2js. The adversarial benchmark
+ * guards this choice.
+ */
+function compileNative(source: string): SecretRegex | undefined {
+  let body = source;
+  let flags = 'g';
+  if (body.startsWith('(?i)')) {
+    body = body.slice(4);
+    flags += 'i';
+  }
+  if (/\(\?[a-zA-Z]|\(\?P<|\\z|\[\[:/.test(body)) return undefined;
+  let re: RegExp;
+  try {
+    re = new RegExp(body, flags);
+  } catch {
+    return undefined;
+  }
+  return Object.freeze({
+    source,
+    test: (input: string) => {
+      re.lastIndex = 0;
+      return re.test(input);
+    },
+    findAll: (input: string): RegexMatch[] => {
+      const out: RegexMatch[] = [];
+      re.lastIndex = 0;
+      for (let m = re.exec(input); m !== null; m = re.exec(input)) {
+        out.push({ start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) });
+        if (m[0].length === 0) re.lastIndex += 1;
       }
       return out;
     },

@@ -113,6 +113,20 @@ export function scanFragments(
   const globalFileLevel = config.allowlists.filter((a) => pathOrCommitOnly(a) && a.targetRules.length === 0);
   const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
   const out: SecretFinding[] = [];
+  // one pass over each fragment finds every keyword of every rule
+  const allKeywords = [...new Set(config.rules.flatMap((r) => r.keywords))].filter((k) => k !== '');
+  const keywordRe =
+    allKeywords.length === 0
+      ? undefined
+      : new RegExp(allKeywords.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  const keywordsIn = (lower: string): Set<string> => {
+    const found = new Set<string>();
+    if (!keywordRe) return found;
+    // a keyword may hide inside a longer one that matched first: check those with includes
+    for (const m of lower.matchAll(keywordRe)) found.add(m[0]);
+    if (found.size > 0) for (const k of allKeywords) if (!found.has(k) && lower.includes(k)) found.add(k);
+    return found;
+  };
 
   for (const fragment of fragments) {
     const firstOfFragment = out.length;
@@ -131,11 +145,11 @@ export function scanFragments(
       length += l.text.length + 1;
     }
     const text = fragment.lines.map((l) => l.text).join('\n');
-    const lower = text.toLowerCase();
+    const present = keywordsIn(text.toLowerCase());
 
     for (const rule of config.rules) {
       if (rule.path && !rule.path.test(fragment.file)) continue;
-      if (rule.keywords.length > 0 && !rule.keywords.some((k) => lower.includes(k))) continue;
+      if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
       const listsForRule = [
         ...rule.allowlists,
         ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
