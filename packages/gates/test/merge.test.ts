@@ -1,9 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { AcquireLease, Forge, GateOutcome, ReleaseLease, RenewLease, Store, Task } from '@conveyor/core';
 import { conveyorError, err, parseEnvSettings } from '@conveyor/core';
+import { createSqliteStore } from '@conveyor/store-sqlite';
 import { createMemoryStore } from '@conveyor/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -359,6 +361,82 @@ describe('merge gate on real git', { timeout: 60_000 }, () => {
     expect(again.summary).toMatch(/already merged/);
     expect(fx.head('main')).toBe(mainAfter);
     expect(leases.events).toHaveLength(2);
+  });
+});
+
+const HOLDER_SCRIPT = `
+import { createSqliteStore } from '@conveyor/store-sqlite';
+const [path, name, holder, ttl] = process.argv.slice(2);
+const store = createSqliteStore({ path });
+if (!store.ok) { console.log(JSON.stringify({ error: store.error.message })); process.exit(2); }
+const got = await store.value.acquireLease({ name, holder, ttlMs: Number(ttl), now: Date.now() });
+console.log(JSON.stringify(got.ok ? got.value : { error: got.error.message }));
+setInterval(() => undefined, 1000);
+`;
+
+describe('merge gate with a SQLite store shared with a killed host', { timeout: 90_000 }, () => {
+  it('a real process holding the lease is SIGKILLed: the lease expires, the gate re-runs and finishes idempotently', async () => {
+    const { fx } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
+    fx.commit('task/z', { 'z.txt': 'z\n' });
+    const dbPath = join(fx.root, 'conveyor.db');
+    const script = join(fx.root, 'hold-lease.mts');
+    writeFileSync(script, HOLDER_SCRIPT);
+    const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', script, dbPath, mergeLeaseName(REPO), 'killed-host/tz', '1500'],
+      {
+        cwd: repoRoot,
+        env: { ...process.env, TSX_TSCONFIG_PATH: join(repoRoot, 'tsconfig.json') },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const firstLine = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      let errText = '';
+      child.stdout?.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
+      });
+      child.stderr?.on('data', (c: Buffer) => {
+        errText += c.toString();
+      });
+      child.on('exit', (code) => reject(new Error(`holder exited ${code}: ${errText}`)));
+    });
+    const held = JSON.parse(firstLine) as { acquired?: boolean; lease?: { token: number } };
+    expect(held.acquired).toBe(true);
+    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    const opened = createSqliteStore({ path: dbPath });
+    if (!opened.ok) throw opened.error;
+    const store = opened.value;
+    try {
+      const gate = createMergeGate({
+        store,
+        forge: createLocalGitForge({ bareRepo: fx.origin, env: GIT_TEST_ENV }),
+        remoteUrl: () => fx.origin,
+        hostId: 'host-b',
+        gitEnv: GIT_TEST_ENV,
+        settings: { mergeRetestCommand: 'true', mergeWorktreeRoot: join(fx.root, 'wt-b'), mergeDeferMs: 100 },
+      });
+      const task = makeTask('tz', 'task/z');
+      const busy = await gate.run(makeContext(task));
+      // the dead holder's lease may already have expired on a slow machine; either way it never blocks for good
+      if (busy.status === 'defer') expect(busy.summary).toContain('killed-host/tz');
+      const done = await runUntilDecided(() => gate.run(makeContext(task)));
+      expect(done.status, done.summary).toBe('pass');
+      expect(fx.show('main', 'z.txt')).toBe('z');
+      const lease = await store.getLease(mergeLeaseName(REPO));
+      expect(lease.ok && lease.value).toBeUndefined();
+      const mainAfter = fx.head('main');
+      const again = await gate.run(makeContext(task));
+      expect(again.summary).toMatch(/already merged/);
+      expect(fx.head('main')).toBe(mainAfter);
+    } finally {
+      await store.close();
+    }
   });
 });
 
