@@ -1,7 +1,13 @@
 import { join } from 'node:path';
-import type { Finding, Gate, GateContext, GateOutcome } from '@conveyor/core';
+import { type Finding, type Gate, type GateContext, type GateOutcome, verdictFromReport } from '@conveyor/core';
 import type { AdvisorySource } from './audit/sources.js';
-import { readSecurityReport, SECURITY_REPORT_FILE, writeSecurityReport } from './report.js';
+import {
+  SECURITY_REPORT_FILE,
+  type SecurityReport,
+  securityReportContradiction,
+  securityReportFrontmatterSchema,
+  writeSecurityReport,
+} from './report.js';
 import { describeSecretFinding, describeVulnerability, runSecurityScan } from './run-scan.js';
 import { type SecuritySettingsInput, securitySettingsSchema } from './settings.js';
 
@@ -54,10 +60,22 @@ export function createSecurityGate(options: SecurityGateOptions = {}): Gate {
       });
       const written = await writeSecurityReport(reportPath, outcome.report, outcome.body);
       if (!written.ok) return errorOutcome(`security: ${written.error.message}`);
-      const readBack = await readSecurityReport(reportPath);
-      if (!readBack.ok)
-        return errorOutcome(`security: report unreadable, failing closed: ${readBack.error.message}`, reportPath);
-      const r = readBack.value;
+      // the verdict is the report read back (core's fail-closed read-back)
+      let r: SecurityReport | undefined;
+      const readBack = await verdictFromReport(reportPath, securityReportFrontmatterSchema, (fm) => {
+        const contradiction = securityReportContradiction(fm);
+        if (contradiction) return { status: 'fail', summary: `security: report ${reportPath} ${contradiction}` };
+        r = fm;
+        return { status: fm.verdict, summary: '' };
+      });
+      if (!r) {
+        return {
+          status: readBack.status === 'pass' ? 'error' : readBack.status,
+          summary: `security: failing closed: ${readBack.summary}`,
+          findings: [],
+          reportPath,
+        };
+      }
       const findings: Finding[] = [
         ...outcome.secrets.map(
           (f): Finding => ({

@@ -57,6 +57,7 @@ export {
   readSecurityReport,
   SECURITY_REPORT_FILE,
   type SecurityReport,
+  securityReportContradiction,
   securityReportFrontmatterSchema,
   writeSecurityReport,
 } from './report.js';

@@ -1,7 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { ConveyorError, err, ok, type Result } from '@conveyor/core';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { ConveyorError, err, ok, type Result, readReport, writeReport } from '@conveyor/core';
 import { z } from 'zod';
 
 const PKG = '@conveyor/gates';
@@ -40,42 +37,36 @@ export const securityReportFrontmatterSchema = z.object({
 export type SecurityReport = z.output<typeof securityReportFrontmatterSchema>;
 
 /**
- * Writes the report atomically: YAML frontmatter between `---` lines, then the
- * (already redacted) markdown body.
+ * Writes the report atomically with core's `writeReport`: YAML frontmatter
+ * (validated against {@link securityReportFrontmatterSchema}) and the already
+ * redacted markdown body.
+ *
+ * @example
+ * ```ts
+ * await writeSecurityReport('/reports/17-security-report.md', outcome.report, outcome.body);
+ * ```
  */
 export async function writeSecurityReport(
   path: string,
   frontmatter: SecurityReport,
   body: string,
 ): Promise<Result<string, ConveyorError>> {
-  const checked = securityReportFrontmatterSchema.safeParse(frontmatter);
-  if (!checked.success) {
-    return err(
-      new ConveyorError(
-        PKG,
-        'internal',
-        `security report frontmatter is invalid: ${checked.error.issues[0]?.message ?? ''}`,
-      ),
-    );
-  }
-  const text = `---\n${stringifyYaml(checked.data)}---\n\n${body.endsWith('\n') ? body : `${body}\n`}`;
-  try {
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = join(dirname(path), `.${SECURITY_REPORT_FILE}.${process.pid}.tmp`);
-    await writeFile(tmp, text, 'utf8');
-    await rename(tmp, path);
-  } catch (thrown) {
-    return err(
-      new ConveyorError(PKG, 'internal', `cannot write security report ${path}`, { cause: thrown, details: { path } }),
-    );
-  }
-  return ok(path);
+  const written = await writeReport(path, { frontmatter, body }, securityReportFrontmatterSchema);
+  return written.ok ? ok(path) : err(written.error);
+}
+
+/** A report that says `pass` while counting findings is broken, never a pass. */
+export function securityReportContradiction(r: SecurityReport): string | undefined {
+  const mustFail =
+    r.counts.secrets > 0 || r.counts.vulnerabilities > 0 || (r.strictAudit && r.counts.unreachableFeeds > 0);
+  return r.verdict === 'pass' && mustFail ? 'says pass but counts findings' : undefined;
 }
 
 /**
- * Reads a security report's frontmatter back and validates it. Missing file,
- * missing or unparsable frontmatter, or fields that contradict each other
- * (e.g. `verdict: pass` with secrets counted) are errors: the caller fails.
+ * Reads a security report's frontmatter back with core's `readReport` and
+ * validates it. Missing file, missing or unparsable frontmatter, or fields
+ * that contradict each other (e.g. `verdict: pass` with secrets counted) are
+ * errors: the caller fails.
  *
  * @example
  * ```ts
@@ -84,52 +75,11 @@ export async function writeSecurityReport(
  * ```
  */
 export async function readSecurityReport(path: string): Promise<Result<SecurityReport, ConveyorError>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (thrown) {
-    return err(
-      new ConveyorError(PKG, 'not_found', `security report ${path} cannot be read`, {
-        cause: thrown,
-        details: { path },
-      }),
-    );
+  const read = await readReport(path, securityReportFrontmatterSchema);
+  if (!read.ok) return err(read.error);
+  const contradiction = securityReportContradiction(read.value.frontmatter);
+  if (contradiction) {
+    return err(new ConveyorError(PKG, 'corrupt', `security report ${path} ${contradiction}`, { details: { path } }));
   }
-  const m = /^---\r?\n([\s\S]*?)\r?\n---\r?\n/.exec(text);
-  if (!m)
-    return err(
-      new ConveyorError(PKG, 'corrupt', `security report ${path} has no YAML frontmatter`, { details: { path } }),
-    );
-  let raw: unknown;
-  try {
-    raw = parseYaml(m[1] ?? '');
-  } catch (thrown) {
-    return err(
-      new ConveyorError(PKG, 'corrupt', `security report ${path}: frontmatter is not YAML`, {
-        cause: thrown,
-        details: { path },
-      }),
-    );
-  }
-  const parsed = securityReportFrontmatterSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    return err(
-      new ConveyorError(
-        PKG,
-        'corrupt',
-        `security report ${path}: field '${issue?.path.join('.') ?? ''}' ${issue?.message ?? 'is invalid'}`,
-        { details: { path } },
-      ),
-    );
-  }
-  const r = parsed.data;
-  const mustFail =
-    r.counts.secrets > 0 || r.counts.vulnerabilities > 0 || (r.strictAudit && r.counts.unreachableFeeds > 0);
-  if (r.verdict === 'pass' && mustFail) {
-    return err(
-      new ConveyorError(PKG, 'corrupt', `security report ${path} says pass but counts findings`, { details: { path } }),
-    );
-  }
-  return ok(r);
+  return ok(read.value.frontmatter);
 }
