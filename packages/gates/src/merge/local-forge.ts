@@ -55,14 +55,14 @@ interface LocalForgeState {
   statuses: Record<string, CommitStatus[]>;
 }
 
-/** The local forge: a {@link Forge} plus a listing for demos and tests. */
+/** The local forge: a `Forge` plus a listing for demos and tests. */
 export interface LocalGitForge extends Forge {
   /** every pull request, oldest first */
   listPullRequests(repo?: string): Promise<readonly LocalPullRequest[]>;
 }
 
 /**
- * A {@link Forge} over a local bare repository: pull requests live in memory
+ * A `Forge` over a local bare repository: pull requests live in memory
  * (or in `stateFile`), a merge updates the base branch of the bare repository
  * after checking that the head is still `headSha` (`head_out_of_date`
  * otherwise) and with a compare-and-swap on the base ref, so a concurrent
