@@ -19,7 +19,7 @@ import { z } from 'zod';
 
 const PKG = '@conveyor/example-server';
 
-const required = (what: string) => z.string().min(1).describe(`${what} (required)`);
+const required = (what: string) => z.string().min(1).describe(what);
 const optional = (what: string) => z.string().min(1).optional().describe(what);
 
 /**
