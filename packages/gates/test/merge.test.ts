@@ -310,7 +310,9 @@ describe('merge gate on real git', { timeout: 60_000 }, () => {
     expect((await gate.run(makeContext(task))).status).toBe('pass');
     expect((await gate.run(makeContext(task, { readOnly: true }))).status).toBe('pass');
 
+    expect(gate.timeoutMs).toBe(600_000 + 3 * 120_000);
     const bad = makeGate({ mergeLeaseTtlMs: -1, mergeRetestCommand: '' });
+    expect(bad.timeoutMs).toBeUndefined();
     const out = await bad.run(makeContext(task));
     expect(out.status).toBe('error');
     expect(out.summary).toMatch(/mergeRetestCommand/);
@@ -332,6 +334,22 @@ describe('merge gate on real git', { timeout: 60_000 }, () => {
       mergeLeaseTtlMs: 5000,
       mergeMethod: 'fast-forward-only',
     });
+  });
+
+  it('a gate aborted mid-retest (its timeout) stops the retest, pushes and merges nothing, and releases the lease', async () => {
+    const { fx, store, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'sleep 20' });
+    const branchSha = fx.commit('task/slow', { 's.txt': 's\n' });
+    fx.commit('main', { 'm.txt': 'moved\n' });
+    const mainBefore = fx.head('main');
+    const controller = new AbortController();
+    const gate = makeGate();
+    const running = gate.run(makeContext(makeTask('ts', 'task/slow'), { signal: controller.signal }));
+    setTimeout(() => controller.abort(), 1500);
+    const out = await running;
+    expect(out.status).not.toBe('pass');
+    expect(fx.head('main')).toBe(mainBefore);
+    expect(fx.head('task/slow')).toBe(branchSha);
+    expect((await store.getLease(mergeLeaseName(REPO))).unwrapOr('x')).toBeUndefined();
   });
 
   it('a host killed while holding the lease: the lease is reclaimed after its TTL, the gate re-runs and finishes idempotently', async () => {

@@ -71,8 +71,13 @@ export function createMergeGate(options: MergeGateOptions): Gate {
   const config = Object.freeze({ ...options });
   const hostId = config.hostId ?? defaultHostId();
   const preparedClones = new Set<string>();
+  // The registry's timeout must outlast the retest's own, so a slow retest ends
+  // as a red retest (with its tail), not as an aborted gate.
+  const initial = parseMergeSettings(config.settings);
+  const timeoutMs = initial.ok ? initial.value.mergeRetestTimeoutMs + 3 * initial.value.mergeGitTimeoutMs : undefined;
   return Object.freeze({
     id: 'merge',
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
     run: async (ctx: GateContext): Promise<GateOutcome> => {
       const parsed = parseMergeSettings(config.settings);
       if (!parsed.ok) return { status: 'error', summary: parsed.error.message };
