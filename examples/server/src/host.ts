@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createGiteaForge, createGiteaWebhook } from '@conveyor/adapter-gitea';
-import { createPlaneTracker, createPlaneWebhook } from '@conveyor/adapter-plane';
+import { createPlaneTracker, createPlaneWebhook, planeDeliveryFingerprint } from '@conveyor/adapter-plane';
 import { createTelegramNotifier } from '@conveyor/adapter-telegram';
 import {
   type Clock,
@@ -218,6 +218,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     now: () => clock.now(),
     logger,
     maxBodyBytes: cfg.maxBodyBytes,
+    deliveryKeys: (source, rawBody) => (source === 'plane' ? [`body:${planeDeliveryFingerprint(rawBody)}`] : []),
     health: () => ({
       ok: !stopping,
       stopping,

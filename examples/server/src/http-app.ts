@@ -25,6 +25,12 @@ export interface HostHttpOptions {
   readonly maxBodyBytes: number;
   /** the body of `GET /queue` */
   readonly queue: () => Promise<unknown>;
+  /**
+   * More idempotency keys of a delivery besides its delivery id (Plane gives
+   * every retry of one delivery a fresh id, so its body hash is a key too):
+   * a delivery is a duplicate when any of its keys was seen.
+   */
+  readonly deliveryKeys?: (source: string, rawBody: Uint8Array) => readonly string[];
   /** the body of `GET /healthz`; `ok: false` answers 503 */
   readonly health: () => { readonly ok: boolean } & Record<string, unknown>;
 }
@@ -82,16 +88,16 @@ export function createHostHttpHandler(options: HostHttpOptions): HostHttpHandler
       return send(res, status, { error: received.error.message });
     }
     const receipt = received.value;
-    const first = await options.store.recordDelivery({ source, deliveryId: receipt.deliveryId, now: options.now() });
-    if (!first.ok) {
-      options.logger.error('delivery log failed', {
-        source,
-        deliveryId: receipt.deliveryId,
-        error: first.error.message,
-      });
-      return send(res, 500, { error: 'could not record the delivery' });
+    let firstSeen = true;
+    for (const key of [receipt.deliveryId, ...(options.deliveryKeys?.(source, raw.value) ?? [])]) {
+      const recorded = await options.store.recordDelivery({ source, deliveryId: key, now: options.now() });
+      if (!recorded.ok) {
+        options.logger.error('delivery log failed', { source, deliveryId: key, error: recorded.error.message });
+        return send(res, 500, { error: 'could not record the delivery' });
+      }
+      if (!recorded.value.firstSeen) firstSeen = false;
     }
-    if (!first.value.firstSeen) {
+    if (!firstSeen) {
       options.logger.info('duplicate delivery ignored', { source, deliveryId: receipt.deliveryId });
       return send(res, 200, { duplicate: true, deliveryId: receipt.deliveryId });
     }

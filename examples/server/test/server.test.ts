@@ -172,6 +172,13 @@ describe('the host over HTTP', () => {
     expect(again.ok && again.value.status).toBe(200);
     expect(again.ok && JSON.parse(again.value.text).duplicate).toBe(true);
 
+    // Plane retries a delivery with a fresh delivery id: the body fingerprint catches it.
+    const retried = await sendPlaneWebhook(`${host.url()}/webhooks/plane`, first.ok ? first.value.body : '', {
+      secret: PLANE_SECRET,
+      deliveryId: 'delivery-1-retry',
+    });
+    expect(retried.ok && JSON.parse(retried.value.text).duplicate).toBe(true);
+
     const tasks = (await host.store.listTasks({})).unwrapOr([]);
     expect(tasks).toHaveLength(1);
     expect(tasks[0]?.issueId).toBe(issueId);
