@@ -1,123 +1,18 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { AcquireLease, Forge, GateOutcome, ReleaseLease, RenewLease, Store, Task } from '@conveyor/core';
+import type { Forge } from '@conveyor/core';
 import { conveyorError, err, parseEnvSettings } from '@conveyor/core';
-import { createSqliteStore } from '@conveyor/store-sqlite';
-import { createMemoryStore } from '@conveyor/testkit';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  createLocalGitForge,
-  createMergeGate,
-  type MergeSettingsInput,
   mergeLeaseHolder,
   mergeLeaseName,
   mergeSettingsSchema,
   parseMergeSettings,
   releaseMergeLease,
 } from '../src/merge/index.js';
-import {
-  createGitFixture,
-  GIT_TEST_ENV,
-  type GitFixture,
-  gitSync,
-  makeContext,
-  makeTask,
-} from './helpers/git-fixture.js';
-
-const REPO = 'acme/app';
-const fixtures: GitFixture[] = [];
-afterAll(() => {
-  for (const fx of fixtures) fx.cleanup();
-});
-
-interface LeaseEvent {
-  readonly kind: 'acquire' | 'release';
-  readonly holder: string;
-  readonly token: number;
-}
-
-/** Records every granted acquire and every effective release, in order. */
-function trackLeases(store: Store) {
-  const events: LeaseEvent[] = [];
-  let acquireCalls = 0;
-  const tracked = {
-    acquireLease: async (input: AcquireLease) => {
-      acquireCalls += 1;
-      const out = await store.acquireLease(input);
-      if (out.ok && out.value.acquired)
-        events.push({ kind: 'acquire', holder: input.holder, token: out.value.lease.token });
-      return out;
-    },
-    renewLease: (input: RenewLease) => store.renewLease(input),
-    releaseLease: async (input: ReleaseLease) => {
-      const out = await store.releaseLease(input);
-      if (out.ok && out.value.released)
-        events.push({ kind: 'release', holder: input.holder, token: input.token ?? -1 });
-      return out;
-    },
-  };
-  return { tracked, events, acquireCalls: () => acquireCalls };
-}
-
-function setup(
-  initial: Record<string, string>,
-  settings: Partial<MergeSettingsInput> & { mergeRetestCommand: string },
-  retestEnv: Record<string, string> = {},
-) {
-  const fx = createGitFixture(initial, 'conveyor-merge-');
-  fixtures.push(fx);
-  const store = createMemoryStore();
-  const leases = trackLeases(store);
-  const forge = createLocalGitForge({ bareRepo: fx.origin, env: GIT_TEST_ENV });
-  const makeGate = (over: Partial<MergeSettingsInput> = {}, forgeOverride: Forge = forge, hostId = 'host-a') =>
-    createMergeGate({
-      store: leases.tracked,
-      forge: forgeOverride,
-      remoteUrl: () => fx.origin,
-      hostId,
-      gitEnv: GIT_TEST_ENV,
-      retestEnv: { ...GIT_TEST_ENV, ...retestEnv },
-      settings: {
-        mergeWorktreeRoot: join(fx.root, 'worktrees'),
-        mergeDeferMs: 10,
-        mergeLeaseTtlMs: 5_000,
-        mergeHeadRetries: 0,
-        ...settings,
-        ...over,
-      },
-    });
-  return { fx, store, leases, forge, gate: makeGate(), makeGate };
-}
-
-/** Runs the check script on `ref`'s tree in a fresh checkout; returns its exit code. */
-function runOnTree(fx: GitFixture, ref: string, command: string, env: Record<string, string> = {}): number {
-  const dir = mkdtempSync(join(tmpdir(), 'conveyor-tree-'));
-  try {
-    gitSync(fx.root, 'clone', '--quiet', '--no-checkout', fx.origin, dir);
-    gitSync(dir, 'checkout', '--quiet', '--detach', `origin/${ref}`);
-    execFileSync('sh', ['-c', command], {
-      cwd: dir,
-      stdio: 'ignore',
-      env: { ...process.env, ...GIT_TEST_ENV, ...env },
-    });
-    return 0;
-  } catch (thrown) {
-    return (thrown as { status?: number }).status ?? 1;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-async function runUntilDecided(run: (deferrals: number) => Promise<GateOutcome>): Promise<GateOutcome> {
-  for (let deferrals = 0; ; deferrals += 1) {
-    const out = await run(deferrals);
-    if (out.status !== 'defer') return out;
-    await new Promise((r) => setTimeout(r, out.deferMs ?? 10));
-  }
-}
+import { gitSync, makeContext, makeTask } from './helpers/git-fixture.js';
+import { REPO, runOnTree, setup } from './helpers/merge-setup.js';
 
 const SUM_CHECK = 'echo "sum is $(( $(cat a.txt) + $(cat b.txt) ))"; test $(( $(cat a.txt) + $(cat b.txt) )) -le 1';
 
@@ -310,6 +205,10 @@ describe('merge gate on real git', { timeout: 60_000 }, () => {
     expect((await gate.run(makeContext(task))).status).toBe('pass');
     expect((await gate.run(makeContext(task, { readOnly: true }))).status).toBe('pass');
 
+    const mainNow = fx.head('main');
+    const onMain = await gate.run(makeContext(makeTask('tm', 'main')));
+    expect(onMain.status).toBe('fail');
+    expect(fx.head('main')).toBe(mainNow);
     expect(gate.timeoutMs).toBe(600_000 + 3 * 120_000);
     const bad = makeGate({ mergeLeaseTtlMs: -1, mergeRetestCommand: '' });
     expect(bad.timeoutMs).toBeUndefined();
@@ -379,147 +278,5 @@ describe('merge gate on real git', { timeout: 60_000 }, () => {
     expect(again.summary).toMatch(/already merged/);
     expect(fx.head('main')).toBe(mainAfter);
     expect(leases.events).toHaveLength(2);
-  });
-});
-
-const HOLDER_SCRIPT = `
-import { createSqliteStore } from '@conveyor/store-sqlite';
-const [path, name, holder, ttl] = process.argv.slice(2);
-const store = createSqliteStore({ path });
-if (!store.ok) { console.log(JSON.stringify({ error: store.error.message })); process.exit(2); }
-const got = await store.value.acquireLease({ name, holder, ttlMs: Number(ttl), now: Date.now() });
-console.log(JSON.stringify(got.ok ? got.value : { error: got.error.message }));
-setInterval(() => undefined, 1000);
-`;
-
-describe('merge gate with a SQLite store shared with a killed host', { timeout: 90_000 }, () => {
-  it('a real process holding the lease is SIGKILLed: the lease expires, the gate re-runs and finishes idempotently', async () => {
-    const { fx } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
-    fx.commit('task/z', { 'z.txt': 'z\n' });
-    const dbPath = join(fx.root, 'conveyor.db');
-    const script = join(fx.root, 'hold-lease.mts');
-    writeFileSync(script, HOLDER_SCRIPT);
-    const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', script, dbPath, mergeLeaseName(REPO), 'killed-host/tz', '1500'],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, TSX_TSCONFIG_PATH: join(repoRoot, 'tsconfig.json') },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    const firstLine = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      let errText = '';
-      child.stdout?.on('data', (c: Buffer) => {
-        out += c.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0] ?? '');
-      });
-      child.stderr?.on('data', (c: Buffer) => {
-        errText += c.toString();
-      });
-      child.on('exit', (code) => reject(new Error(`holder exited ${code}: ${errText}`)));
-    });
-    const held = JSON.parse(firstLine) as { acquired?: boolean; lease?: { token: number } };
-    expect(held.acquired).toBe(true);
-    const exited = new Promise((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
-
-    const opened = createSqliteStore({ path: dbPath });
-    if (!opened.ok) throw opened.error;
-    const store = opened.value;
-    try {
-      const gate = createMergeGate({
-        store,
-        forge: createLocalGitForge({ bareRepo: fx.origin, env: GIT_TEST_ENV }),
-        remoteUrl: () => fx.origin,
-        hostId: 'host-b',
-        gitEnv: GIT_TEST_ENV,
-        settings: { mergeRetestCommand: 'true', mergeWorktreeRoot: join(fx.root, 'wt-b'), mergeDeferMs: 100 },
-      });
-      const task = makeTask('tz', 'task/z');
-      const busy = await gate.run(makeContext(task));
-      // the dead holder's lease may already have expired on a slow machine; either way it never blocks for good
-      if (busy.status === 'defer') expect(busy.summary).toContain('killed-host/tz');
-      const done = await runUntilDecided(() => gate.run(makeContext(task)));
-      expect(done.status, done.summary).toBe('pass');
-      expect(fx.show('main', 'z.txt')).toBe('z');
-      const lease = await store.getLease(mergeLeaseName(REPO));
-      expect(lease.ok && lease.value).toBeUndefined();
-      const mainAfter = fx.head('main');
-      const again = await gate.run(makeContext(task));
-      expect(again.summary).toMatch(/already merged/);
-      expect(fx.head('main')).toBe(mainAfter);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
-describe('merge gate under concurrency', { timeout: 180_000 }, () => {
-  it('N callers merging N overlapping branches: main only receives retested trees, the lease is never shared', async () => {
-    const scratch = mkdtempSync(join(tmpdir(), 'conveyor-conc-'));
-    const passedLog = join(scratch, 'passed');
-    const overlapLog = join(scratch, 'overlap');
-    writeFileSync(passedLog, '');
-    writeFileSync(overlapLog, '');
-    const check = [
-      "const fs = require('node:fs');",
-      "const cp = require('node:child_process');",
-      'const lock = process.env.CRIT_LOCK;',
-      "try { fs.mkdirSync(lock); } catch { fs.appendFileSync(process.env.OVERLAP_LOG, 'overlap\\n'); }",
-      "const lines = fs.readFileSync('shared.txt', 'utf8').trim().split('\\n');",
-      "let green = lines.length === 30 && !(fs.existsSync('f1.txt') && fs.existsSync('f4.txt'));",
-      "if (green) fs.appendFileSync(process.env.PASSED_LOG, cp.execFileSync('git', ['rev-parse', 'HEAD^{tree}']).toString());",
-      'setTimeout(() => { fs.rmdirSync(lock); process.exit(green ? 0 : 1); }, 20);',
-    ].join('\n');
-    const shared = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
-    const { fx, leases, makeGate } = setup(
-      { 'shared.txt': `${shared}\n`, 'check.cjs': `${check}\n` },
-      { mergeRetestCommand: 'node check.cjs' },
-      { CRIT_LOCK: join(scratch, 'lock'), PASSED_LOG: passedLog, OVERLAP_LOG: overlapLog },
-    );
-    const start = fx.head('main') ?? '';
-    const n = 5;
-    for (let i = 0; i < n; i += 1) {
-      const lines = shared.split('\n');
-      lines[i * 5] = `line ${i * 5} edited by branch ${i}`;
-      fx.commit(`task/c${i}`, { 'shared.txt': `${lines.join('\n')}\n`, [`f${i}.txt`]: `${i}\n` });
-    }
-    const outcomes = await Promise.all(
-      Array.from({ length: n }, (_, i) => {
-        const gate = makeGate({ mergeMaxDeferrals: 10_000, mergeDeferMs: 150 }, undefined, `host-${i}`);
-        const task: Task = makeTask(`c${i}`, `task/c${i}`);
-        return runUntilDecided((deferrals) =>
-          gate.run(makeContext({ ...task, snapshot: { ...task.snapshot, deferrals } })),
-        );
-      }),
-    );
-    const passed = new Set(readFileSync(passedLog, 'utf8').split('\n').filter(Boolean));
-    // f1 and f4 break each other: exactly one of them fails, everything else merges
-    expect(outcomes.filter((o) => o.status === 'pass')).toHaveLength(n - 1);
-    expect(outcomes.filter((o) => o.status === 'fail')).toHaveLength(1);
-
-    const chain = fx.firstParents('main');
-    const newCommits = chain.slice(0, chain.indexOf(start));
-    expect(newCommits).toHaveLength(n - 1);
-    for (const commit of newCommits) expect(passed.has(fx.tree(commit)), commit).toBe(true);
-    const verify = join(scratch, 'verify');
-    expect(
-      runOnTree(fx, 'main', 'node check.cjs', { CRIT_LOCK: `${verify}-lock`, PASSED_LOG: verify, OVERLAP_LOG: verify }),
-    ).toBe(0);
-
-    expect(readFileSync(overlapLog, 'utf8')).toBe('');
-    // acquire/release strictly alternate, by the same holder with the same token, tokens growing
-    for (let i = 0; i < leases.events.length; i += 2) {
-      const acquire = leases.events[i];
-      const release = leases.events[i + 1];
-      expect(acquire?.kind).toBe('acquire');
-      expect(release).toEqual({ kind: 'release', holder: acquire?.holder, token: acquire?.token });
-      if (i > 0) expect(acquire?.token).toBeGreaterThan(leases.events[i - 2]?.token ?? 0);
-    }
-    rmSync(scratch, { recursive: true, force: true });
   });
 });

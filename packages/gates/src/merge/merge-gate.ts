@@ -102,6 +102,12 @@ async function runMerge(
 ): Promise<GateOutcome> {
   const { task } = ctx;
   const base = settings.mergeBaseBranch;
+  if (task.branch.replace(/^refs\/heads\//, '') === base || ['main', 'master'].includes(task.branch)) {
+    return {
+      status: 'fail',
+      summary: `task branch ${task.branch} is the base branch: there is nothing to merge into it`,
+    };
+  }
   const log = ctx.logger.child({ gate: 'merge', taskId: task.id, repo: task.repo, branch: task.branch });
 
   // Cheap, read-only: a PR already merged needs nothing (idempotent re-runs).
@@ -430,7 +436,12 @@ function keepLease(
     }
     return renewed;
   };
-  const timer = setInterval(() => void renew(), Math.max(50, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      renew().catch((thrown: unknown) => log.warn('merge lease renewal threw', { error: String(thrown) }));
+    },
+    Math.max(50, Math.floor(ttlMs / 3)),
+  );
   timer.unref();
   return { confirm: renew, stop: () => clearInterval(timer) };
 }
