@@ -126,6 +126,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
   }
 
   async function run(repo: string, args: string[], accept: number[] = [0]) {
+    const date = config.now === undefined ? undefined : `@${Math.floor(config.now() / 1000)} +0000`;
     return git(args, {
       cwd: repoDir(repo),
       acceptExitCodes: accept,
@@ -134,8 +135,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
         GIT_AUTHOR_EMAIL: identity.email,
         GIT_COMMITTER_NAME: identity.name,
         GIT_COMMITTER_EMAIL: identity.email,
-        ...(config.now === undefined ? {} : { GIT_COMMITTER_DATE: `@${Math.floor(config.now() / 1000)} +0000` }),
-        ...(config.now === undefined ? {} : { GIT_AUTHOR_DATE: `@${Math.floor(config.now() / 1000)} +0000` }),
+        ...(date === undefined ? {} : { GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date }),
         ...(config.env ?? {}),
       },
     });

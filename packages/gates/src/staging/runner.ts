@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parseEnvSettings } from '@conveyor/core';
 import { retest } from '../git/retest.js';
-import { decideStaging, type StagingCategory, type StagingCheckResult, type StagingDecision } from './classify.js';
+import {
+  classifyStagingCheck,
+  decideStaging,
+  type StagingCategory,
+  type StagingCheckResult,
+  type StagingDecision,
+} from './classify.js';
 import { stagingVerdictFromReport, writeStagingReport } from './report.js';
 import { stagingSettingsSchema } from './settings.js';
 
@@ -105,7 +111,7 @@ export async function runStagingChecks(
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   try {
     const run = await executeStagingChecks(checks, options, (result, ms) => {
-      const classified = run0(result, options.infraAllowlist ?? []);
+      const classified = classifyStagingCheck(result, options.infraAllowlist ?? []).category;
       write(
         `${(MARK[result.state] ?? result.state.toUpperCase()).padEnd(5)} ${result.id} [${classified}] ${(ms / 1000).toFixed(1)}s${result.detail ? ` — ${result.detail}` : ''}`,
       );
@@ -128,10 +134,6 @@ export async function runStagingChecks(
     write(`staging_status: FAILED (internal error: ${thrown instanceof Error ? thrown.message : String(thrown)})`);
     return 1;
   }
-}
-
-function run0(result: StagingCheckResult, allowlist: readonly string[]): string {
-  return allowlist.includes(result.id) && result.category !== 'real' ? 'sandbox-infra' : 'real';
 }
 
 /** Input/output of {@link stagingMain}. */

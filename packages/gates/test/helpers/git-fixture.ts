@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { GateContext, LogFields, Logger, Task } from '@conveyor/core';
 
 /** An environment that never reads the machine's git config and names the author explicitly. */
@@ -113,15 +113,6 @@ export function createGitFixture(initial: Readonly<Record<string, string>>, pref
   };
   fixture.commit('main', initial, 'initial');
   return fixture;
-}
-
-/** Writes files (creating folders) under `dir`. */
-export function writeFiles(dir: string, files: Readonly<Record<string, string>>): void {
-  for (const [name, content] of Object.entries(files)) {
-    const path = join(dir, name);
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, content);
-  }
 }
 
 /** A logger that keeps lines in memory (tests read them when they need to). */
