@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createReconciler } from '../src/daemons/index.js';
 import type { EdgeVerdict } from '../src/gates/types.js';
+import { taskOfLeaseHolder } from '../src/pipeline/index.js';
 import type { PipelineOptions } from '../src/pipeline/types.js';
 import type { Job } from '../src/ports/domain.js';
 import type { Forge } from '../src/ports/forge.js';
@@ -240,6 +241,52 @@ describe('pipeline', () => {
     expect(merged.ok && merged.value).toMatchObject({ action: 'released', taskId: task.id });
     const after = await h.store.getLease('merge:acme/web');
     expect(after.ok && after.value).toBeUndefined();
+  });
+
+  it('recognises a host-prefixed holder (as the merge gate uses) as the task own, and never releases the lease of another task', async () => {
+    const h = harness();
+    await h.pipeline.handle({ kind: 'tracker.issue', action: 'created', issue: issue('1') });
+    const task = await onlyTask(h);
+    const mergedEvent = {
+      kind: 'forge.pull_request',
+      repo: 'acme/web',
+      number: 3,
+      action: 'closed',
+      merged: true,
+      base: 'main',
+      head: 'task/WEB-1',
+      headSha: 'c',
+    } as const;
+
+    // Another task holds the repository's merge lease: the PR-merged event of this task leaves it alone.
+    await h.store.acquireLease({
+      name: 'merge:acme/web',
+      holder: 'ci-1:99/task:task_999',
+      ttlMs: 60_000,
+      now: h.clock.now(),
+    });
+    const untouched = await h.pipeline.handle(mergedEvent);
+    expect(untouched.ok && untouched.value.action).toBe('unchanged');
+    expect((await h.store.getLease('merge:acme/web')).unwrapOr(undefined)?.holder).toBe('ci-1:99/task:task_999');
+    await h.store.releaseLease({ name: 'merge:acme/web', holder: 'ci-1:99/task:task_999' });
+
+    // This task's grant, held under the gate's `<host>/task:<id>` holder, is released.
+    await h.store.acquireLease({
+      name: 'merge:acme/web',
+      holder: `ci-1:42/task:${task.id}`,
+      ttlMs: 60_000,
+      now: h.clock.now(),
+    });
+    const released = await h.pipeline.handle(mergedEvent);
+    expect(released.ok && released.value).toMatchObject({ action: 'released', taskId: task.id });
+    expect((await h.store.getLease('merge:acme/web')).unwrapOr('still held')).toBeUndefined();
+  });
+
+  it('taskOfLeaseHolder reads plain and host-prefixed holders only', () => {
+    expect(taskOfLeaseHolder('task:task_1')).toBe('task_1');
+    expect(taskOfLeaseHolder('host-a:12/task:task_1')).toBe('task_1');
+    expect(taskOfLeaseHolder('host-a:12/t1')).toBeUndefined();
+    expect(taskOfLeaseHolder('mytask:task_1')).toBeUndefined();
   });
 
   it('effects performed again after a crash are harmless: one job per step, the card updated in place', async () => {

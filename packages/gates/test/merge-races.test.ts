@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Task } from '@conveyor/core';
+import { mergeLeaseName, type Task } from '@conveyor/core';
 import { createSqliteStore } from '@conveyor/store-sqlite';
 import { describe, expect, it } from 'vitest';
-import { createLocalGitForge, createMergeGate, mergeLeaseName } from '../src/merge/index.js';
+import { createLocalGitForge, createMergeGate } from '../src/merge/index.js';
 import { GIT_TEST_ENV, makeContext, makeTask } from './helpers/git-fixture.js';
 import { REPO, runOnTree, runUntilDecided, setup } from './helpers/merge-setup.js';
 

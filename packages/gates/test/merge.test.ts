@@ -2,15 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Forge } from '@conveyor/core';
-import { conveyorError, err, parseEnvSettings } from '@conveyor/core';
+import { conveyorError, err, mergeLeaseName, parseEnvSettings } from '@conveyor/core';
 import { describe, expect, it } from 'vitest';
-import {
-  mergeLeaseHolder,
-  mergeLeaseName,
-  mergeSettingsSchema,
-  parseMergeSettings,
-  releaseMergeLease,
-} from '../src/merge/index.js';
+import { mergeLeaseHolder, mergeSettingsSchema, parseMergeSettings, releaseMergeLease } from '../src/merge/index.js';
 import { gitSync, makeContext, makeTask } from './helpers/git-fixture.js';
 import { REPO, runOnTree, setup } from './helpers/merge-setup.js';
 

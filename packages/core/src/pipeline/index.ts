@@ -1,5 +1,5 @@
 export { buildTaskCard } from './card.js';
-export { createPipeline, mergeLeaseName, stepKey, taskLeaseHolder } from './pipeline.js';
+export { createPipeline, mergeLeaseName, stepKey, taskLeaseHolder, taskOfLeaseHolder } from './pipeline.js';
 export type {
   ApplyOutcome,
   EdgeDecision,

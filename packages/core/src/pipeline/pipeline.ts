@@ -28,6 +28,23 @@ export function taskLeaseHolder(taskId: string): string {
 }
 
 /**
+ * The task a lease holder belongs to: `task:<id>`, or `<host>/task:<id>` when
+ * the holder also names the host (as the merge gate's does). `undefined` for
+ * a holder that is not a task's. The runtime releases a task's leases on done,
+ * on rollback and on a PR-merged event by this rule.
+ *
+ * @example
+ * ```ts
+ * taskOfLeaseHolder('ci-1:4242/task:task_000000000007'); // 'task_000000000007'
+ * taskOfLeaseHolder('someone-else'); // undefined
+ * ```
+ */
+export function taskOfLeaseHolder(holder: string): string | undefined {
+  const match = /(?:^|\/)task:([^/]+)$/.exec(holder);
+  return match?.[1];
+}
+
+/**
  * The name of the lease that serialises merges into one repository.
  *
  * @example
@@ -133,7 +150,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
         const leases = await store.listLeases();
         if (!leases.ok) return err(leases.error);
         for (const lease of leases.value) {
-          if (lease.holder !== taskLeaseHolder(task.id)) continue;
+          if (taskOfLeaseHolder(lease.holder) !== task.id) continue;
           const released = await store.releaseLease({ name: lease.name, holder: lease.holder, token: lease.token });
           if (!released.ok) return err(released.error);
         }
@@ -434,10 +451,18 @@ export function createPipeline(options: PipelineOptions): Pipeline {
           if (task.value === undefined) {
             return ok({ action: 'unresolved', reason: `no task for branch ${event.head} of ${event.repo}` });
           }
-          const released = await store.releaseLease({
-            name: mergeLeaseName(event.repo),
-            holder: taskLeaseHolder(task.value.id),
-          });
+          // Only the task's own grant is released: whoever else holds the lease keeps it.
+          const lease = await store.getLease(mergeLeaseName(event.repo));
+          if (!lease.ok) return err(lease.error);
+          const held = lease.value !== undefined && taskOfLeaseHolder(lease.value.holder) === task.value.id;
+          const released =
+            held && lease.value
+              ? await store.releaseLease({
+                  name: lease.value.name,
+                  holder: lease.value.holder,
+                  token: lease.value.token,
+                })
+              : ok({ released: false });
           if (!released.ok) return err(released.error);
           return ok(
             released.value.released

@@ -1,4 +1,4 @@
-export { defaultHostId, mergeLeaseHolder, mergeLeaseName, releaseMergeLease } from './lease.js';
+export { defaultHostId, mergeLeaseHolder, releaseMergeLease } from './lease.js';
 export {
   createLocalGitForge,
   type LocalGitForge,

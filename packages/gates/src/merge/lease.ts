@@ -1,17 +1,5 @@
 import { hostname } from 'node:os';
-import type { ConveyorError, Result, Store } from '@conveyor/core';
-
-/**
- * The name of a repository's merge lease: one merge at a time per repository.
- *
- * @example
- * ```ts
- * mergeLeaseName('acme/web'); // 'merge:acme/web'
- * ```
- */
-export function mergeLeaseName(repo: string): string {
-  return `merge:${repo}`;
-}
+import { type ConveyorError, mergeLeaseName, type Result, type Store, taskLeaseHolder } from '@conveyor/core';
 
 /** This process's default host id: `hostname:pid`. */
 export function defaultHostId(): string {
@@ -19,8 +7,10 @@ export function defaultHostId(): string {
 }
 
 /**
- * The holder the merge gate uses for a task: the host and the task, so the
- * pipeline can release it later (on done, rollback, or a PR-merged event).
+ * The holder the merge gate uses for a task: the host and the task's holder
+ * name (`<host>/task:<id>`), so the pipeline recognises it as the task's
+ * (`taskOfLeaseHolder`) and releases it on done, on rollback, or when a
+ * PR-merged event arrives.
  *
  * @example
  * ```ts
@@ -28,7 +18,7 @@ export function defaultHostId(): string {
  * ```
  */
 export function mergeLeaseHolder(hostId: string, taskId: string): string {
-  return `${hostId}/${taskId}`;
+  return `${hostId}/${taskLeaseHolder(taskId)}`;
 }
 
 /**

@@ -12,14 +12,14 @@ import type {
   Result,
   Store,
 } from '@conveyor/core';
-import { err, ok } from '@conveyor/core';
+import { err, mergeLeaseName, ok } from '@conveyor/core';
 import { pushTaskBranch } from '../git/push.js';
 import { rebaseOntoMain } from '../git/rebase.js';
 import { ensureLocalClone, fetch, isAncestor, isBehindMain, revParse } from '../git/refs.js';
 import { retest } from '../git/retest.js';
 import type { GitCommonOptions } from '../git/run.js';
 import { createWorktree, removeWorktree } from '../git/worktree.js';
-import { defaultHostId, mergeLeaseHolder, mergeLeaseName } from './lease.js';
+import { defaultHostId, mergeLeaseHolder } from './lease.js';
 import { type MergeSettings, type MergeSettingsInput, parseMergeSettings } from './settings.js';
 import { hasGreenRetest, recordGreenRetest } from './tested-marker.js';
 
