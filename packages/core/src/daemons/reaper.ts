@@ -37,7 +37,8 @@ export interface ReaperOptions {
 }
 
 /**
- * The reaper: each tick looks at every `running` job. A pid dead for
+ * The reaper: each tick looks at every `running` job (probing each pid once
+ * per tick, however many jobs carry it). A pid dead for
  * `deadTicks` consecutive ticks (counts kept in memory), a dead pid with a
  * known exit code, a job running past the maximum, or a job with no pid after
  * a grace gets the terminal flip; the winner of the flip asks the pipeline to
@@ -65,10 +66,17 @@ export function createReaper(options: ReaperOptions): Daemon {
     });
   let deadCounts: ReadonlyMap<string, number> = new Map();
 
-  async function observe(job: Job): Promise<ReaperObservation> {
+  /** What the probe said of each pid this tick: several jobs may share one pid, probed once. */
+  type Probed = Awaited<ReturnType<ProcessProbe['isAlive']>>;
+
+  async function observe(job: Job, probed: Map<number, Probed>): Promise<ReaperObservation> {
     if (options.watched?.(job) === true) return { job, alive: true };
     if (job.pid === undefined) return { job };
-    const alive = await probe.isAlive(job.pid);
+    let alive = probed.get(job.pid);
+    if (alive === undefined) {
+      alive = await probe.isAlive(job.pid);
+      probed.set(job.pid, alive);
+    }
     if (!alive.ok) {
       logger.warn('cannot probe a pid', { jobId: job.id, pid: job.pid, error: alive.error.message });
       return { job };
@@ -93,7 +101,8 @@ export function createReaper(options: ReaperOptions): Daemon {
       const running = await store.listJobs({ statuses: ['running'] });
       if (!running.ok) throw running.error;
       const observations: ReaperObservation[] = [];
-      for (const job of running.value) observations.push(await observe(job));
+      const probed = new Map<number, Probed>();
+      for (const job of running.value) observations.push(await observe(job, probed));
       const now = clock.now();
       const decision = decideReaping(observations, deadCounts, now, policy);
       deadCounts = decision.deadCounts;

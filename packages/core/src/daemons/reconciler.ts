@@ -8,7 +8,6 @@ import type { Notifier } from '../ports/notifier.js';
 import type { Clock, Logger } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
 import type { Tracker } from '../ports/tracker.js';
-import { findStage } from '../stages/define.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 import { decideReconcile, type ReconcileAction } from './reconciler-decision.js';
 
@@ -68,12 +67,19 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
   const pageSize = options.pageSize ?? 500;
   const rerunLostGates = options.rerunLostGates ?? true;
 
+  const defaultGraceMs = (options.defaultGraceSeconds ?? 300) * 1000;
+  const graceByStage = new Map<string, number>();
+  for (const stage of spec.stages) {
+    const configured = options.graceSeconds?.[stage.id];
+    graceByStage.set(stage.id, configured === undefined ? (stage.graceMs ?? defaultGraceMs) : configured * 1000);
+  }
   const graceOf = (stage: string): number => {
+    const known = graceByStage.get(stage);
+    if (known !== undefined) return known;
     const configured = options.graceSeconds?.[stage];
-    if (configured !== undefined) return configured * 1000;
-    return findStage(spec, stage)?.graceMs ?? (options.defaultGraceSeconds ?? 300) * 1000;
+    return configured === undefined ? defaultGraceMs : configured * 1000;
   };
-  const minGrace = Math.min(...spec.stages.map((s) => graceOf(s.id)));
+  const minGrace = Math.min(...graceByStage.values());
 
   async function notifyUnblocked(taskId: string, how: string): Promise<void> {
     logger.info('unblocked a task', { taskId, how });
