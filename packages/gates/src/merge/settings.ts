@@ -12,33 +12,80 @@ import { GATES_PKG } from '../git/run.js';
  */
 export const mergeSettingsSchema = z.object({
   /** the branch tasks merge into */
-  mergeBaseBranch: z.string().min(1).default('main'),
+  mergeBaseBranch: z.string().min(1).default('main').describe('the branch tasks merge into'),
   /** the remote's name in the local clone */
-  mergeRemote: z.string().min(1).default('origin'),
+  mergeRemote: z.string().min(1).default('origin').describe("the remote's name in the local clone"),
   /** the repository's test command, run by a shell in the rebased worktree */
-  mergeRetestCommand: z.string().min(1),
-  mergeRetestTimeoutMs: z.number().int().positive().default(600_000),
+  mergeRetestCommand: z
+    .string()
+    .min(1)
+    .describe("the repository's test command, run by a shell in the rebased worktree"),
+  mergeRetestTimeoutMs: z
+    .number()
+    .int()
+    .positive()
+    .default(600_000)
+    .describe('the retest is killed after this long (ms); a timed-out retest fails the gate'),
   /** per git command */
-  mergeGitTimeoutMs: z.number().int().positive().default(120_000),
+  mergeGitTimeoutMs: z.number().int().positive().default(120_000).describe('per git command'),
   /** the merge lease's time to live; renewed every third of it */
-  mergeLeaseTtlMs: z.number().int().min(100).default(120_000),
+  mergeLeaseTtlMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(120_000)
+    .describe("the merge lease's time to live; renewed every third of it"),
   /** how long to wait before trying again when the lease is busy */
-  mergeDeferMs: z.number().int().nonnegative().default(30_000),
+  mergeDeferMs: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(30_000)
+    .describe('how long to wait before trying again when the lease is busy'),
   /** after this many consecutive deferrals the gate fails instead of deferring again */
-  mergeMaxDeferrals: z.number().int().positive().default(20),
+  mergeMaxDeferrals: z
+    .number()
+    .int()
+    .positive()
+    .default(20)
+    .describe('after this many consecutive deferrals the gate fails instead of deferring again'),
   /** where the local clones and per-task worktrees live */
-  mergeWorktreeRoot: z.string().min(1),
+  mergeWorktreeRoot: z.string().min(1).describe('where the local clones and per-task worktrees live'),
   /** how the forge merges (the rebased head makes every method safe; `fast-forward-only` is the strictest) */
-  mergeMethod: z.enum(['merge', 'rebase', 'rebase-merge', 'squash', 'fast-forward-only']).default('merge'),
+  mergeMethod: z
+    .enum(['merge', 'rebase', 'rebase-merge', 'squash', 'fast-forward-only'])
+    .default('merge')
+    .describe('how the forge merges (the rebased head makes every method safe; `fast-forward-only` is the strictest)'),
   /** how many trailing lines and bytes of a red retest become the finding */
-  mergeTailLines: z.number().int().positive().default(50),
-  mergeTailBytes: z.number().int().positive().default(8192),
+  mergeTailLines: z
+    .number()
+    .int()
+    .positive()
+    .default(50)
+    .describe('the most trailing lines of a red retest output kept as the finding'),
+  mergeTailBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(8192)
+    .describe('the most bytes of a red retest output kept as the finding'),
   /** retries of a merge the forge refused as `head_out_of_date` right after our push (forges update PR heads asynchronously) */
-  mergeHeadRetries: z.number().int().nonnegative().default(2),
-  mergeHeadRetryDelayMs: z.number().int().nonnegative().default(1000),
+  mergeHeadRetries: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(2)
+    .describe(
+      'retries of a merge the forge refused as `head_out_of_date` right after our push (forges update PR heads asynchronously)',
+    ),
+  mergeHeadRetryDelayMs: z.number().int().nonnegative().default(1000).describe('delay between those retries (ms)'),
   /** the committer of rebased commits */
-  mergeCommitterName: z.string().min(1).default('Conveyor'),
-  mergeCommitterEmail: z.string().min(1).default('conveyor@localhost'),
+  mergeCommitterName: z.string().min(1).default('Conveyor').describe('the committer name of rebased commits'),
+  mergeCommitterEmail: z
+    .string()
+    .min(1)
+    .default('conveyor@localhost')
+    .describe('the committer e-mail of rebased commits'),
 });
 
 /** Parsed merge settings (every default filled in). */

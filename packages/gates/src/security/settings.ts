@@ -20,23 +20,45 @@ export const securityAdvisorySourceNames = ['embedded', 'osv-dir', 'osv-api', 'n
  */
 export const securitySettingsSchema = z.object({
   /** fail when an advisory feed cannot be consulted (default: pass with a loud warning) */
-  securityDepAuditFailClosed: bool.default(false),
+  securityDepAuditFailClosed: bool
+    .default(false)
+    .describe('fail when an advisory feed cannot be consulted (default: pass with a loud warning)'),
   /** run the dependency audit at all */
-  securityDepAuditEnabled: bool.default(true),
+  securityDepAuditEnabled: bool.default(true).describe('run the dependency audit at all'),
   /** `builtin` (no binary needed) or the real `gitleaks` binary */
-  securityEngine: z.enum(['builtin', 'gitleaks']).default('builtin'),
+  securityEngine: z
+    .enum(['builtin', 'gitleaks'])
+    .default('builtin')
+    .describe('`builtin` (no binary needed) or the real `gitleaks` binary'),
   /** a `.gitleaks.toml` relative to the repository (default: `.gitleaks.toml` when present) */
-  securityConfigPath: z.string().min(1).optional(),
+  securityConfigPath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('a `.gitleaks.toml` relative to the repository (default: `.gitleaks.toml` when present)'),
   /** the gitleaks executable for `securityEngine: 'gitleaks'` */
-  securityGitleaksPath: z.string().min(1).optional(),
+  securityGitleaksPath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("the gitleaks executable for `securityEngine: 'gitleaks'`"),
   /** a gitleaks JSON baseline report relative to the repository */
-  securityBaselinePath: z.string().min(1).optional(),
+  securityBaselinePath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('a gitleaks JSON baseline report relative to the repository'),
   /** the whole gate's time budget (scan and audit) in ms */
-  securityTimeoutMs: z.coerce.number().int().positive().default(300_000),
+  securityTimeoutMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(300_000)
+    .describe("the whole gate's time budget (scan and audit) in ms"),
   /** the base of the scanned range */
-  securityBaseRef: z.string().min(1).default('origin/main'),
+  securityBaseRef: z.string().min(1).default('origin/main').describe('the base of the scanned range'),
   /** the head of the scanned range */
-  securityHeadRef: z.string().min(1).default('HEAD'),
+  securityHeadRef: z.string().min(1).default('HEAD').describe('the head of the scanned range'),
   /** advisory sources, in order */
   securityAdvisorySources: z
     .union([
@@ -49,14 +71,27 @@ export const securitySettingsSchema = z.object({
       ),
     ])
     .pipe(z.array(z.enum(securityAdvisorySourceNames)))
-    .default(['embedded']),
+    .default(['embedded'])
+    .describe('advisory sources, in order'),
   /** an offline OSV JSON directory for the `osv-dir` source */
-  securityAdvisoryDir: z.string().min(1).optional(),
-  securityOsvApiUrl: z.string().url().default('https://api.osv.dev'),
-  securityNpmRegistryUrl: z.string().url().default('https://registry.npmjs.org'),
-  securityPipAuditPath: z.string().min(1).optional(),
+  securityAdvisoryDir: z.string().min(1).optional().describe('an offline OSV JSON directory for the `osv-dir` source'),
+  securityOsvApiUrl: z
+    .string()
+    .url()
+    .default('https://api.osv.dev')
+    .describe('the OSV API address for the osv-api source'),
+  securityNpmRegistryUrl: z
+    .string()
+    .url()
+    .default('https://registry.npmjs.org')
+    .describe('the npm registry address for the npm-bulk source'),
+  securityPipAuditPath: z.string().min(1).optional().describe('the pip-audit executable for the pip-audit source'),
   /** where `17-security-report.md` is written (default: the context's report dir) */
-  securityReportDir: z.string().min(1).optional(),
+  securityReportDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("where `17-security-report.md` is written (default: the context's report dir)"),
 });
 
 /** Parsed security gate settings. */

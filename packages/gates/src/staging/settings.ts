@@ -7,13 +7,20 @@ import { z } from 'zod';
  */
 export const stagingSettingsSchema = z.object({
   /** exact ids of checks that test the sandbox, not the product (keep it short) */
-  stagingInfraAllowlist: z.array(z.string().min(1)).default([]),
+  stagingInfraAllowlist: z
+    .array(z.string().min(1))
+    .default([])
+    .describe('exact ids of checks that test the sandbox, not the product (keep it short)'),
   /** the kill switch: no failure is waived */
-  stagingStrict: z.boolean().default(false),
+  stagingStrict: z.boolean().default(false).describe('the kill switch: no failure is waived'),
   /** where the gate writes `<taskId>/staging.md` when the context gives no report dir */
-  stagingReportDir: z.string().min(1).optional(),
+  stagingReportDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('where the gate writes `<taskId>/staging.md` when the context gives no report dir'),
   /** per check, in the runner */
-  stagingCheckTimeoutMs: z.number().int().positive().default(300_000),
+  stagingCheckTimeoutMs: z.number().int().positive().default(300_000).describe('per check, in the runner'),
 });
 
 /** Parsed staging settings. */
