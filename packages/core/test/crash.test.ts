@@ -4,6 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createReaper } from '../src/daemons/index.js';
+import { createProcessProbe } from '../src/launcher/index.js';
+import { taskOfLeaseHolder } from '../src/pipeline/index.js';
 import { TERMINAL_TASK_STATUSES } from '../src/ports/domain.js';
 import { conveyorError } from '../src/result/errors.js';
 import { err, ok } from '../src/result/result.js';
@@ -13,6 +15,7 @@ import { collectLines, exitOf, fixture, type LineCollector, runJs, runTs } from 
 import { tempDirs } from './helpers/tmp.js';
 
 const dirs = tempDirs('crash');
+const probe = createProcessProbe();
 afterAll(() => dirs.cleanup());
 
 /**
@@ -53,6 +56,8 @@ interface Lane {
   store?: SqliteStore;
   /** per lease name, the highest fencing token seen */
   readonly tokens: Map<string, number>;
+  /** the pids of the lane's killed hosts */
+  readonly killedPids: Set<number>;
   /** per task, the version whose history was checked (a task's history only changes with its version) */
   readonly checkedVersions: Map<string, number>;
 }
@@ -75,6 +80,7 @@ function newLane(name: string): Lane {
     db: path.join(dir, 'conveyor.sqlite'),
     acked: new Set(),
     tokens: new Map(),
+    killedPids: new Set(),
     checkedVersions: new Map(),
   };
 }
@@ -138,8 +144,11 @@ async function checkInvariants(lane: Lane, stats: KillStats, reclaim: boolean): 
   const leases = (await store.listLeases()).unwrapOr([]);
   const killedAt = Date.now();
   for (const lease of leases) {
-    expect(lease.holder).toMatch(/^task:/);
-    expect(taskById.has(lease.holder.slice('task:'.length))).toBe(true);
+    // held by a task of this lane, through the killed host (`<hostname>:<pid>/task:<id>`): a dead holder
+    expect(taskById.has(taskOfLeaseHolder(lease.holder) ?? '')).toBe(true);
+    const holderPid = Number(/:(\d+)\/task:/.exec(lease.holder)?.[1]);
+    expect(lane.killedPids.has(holderPid), `${lease.holder} is not a killed host of ${lane.name}`).toBe(true);
+    expect((await probe.isAlive(holderPid)).unwrapOr(true)).toBe(false);
     expect(lease.expiresAt).toBeLessThanOrEqual(killedAt + MERGE_LEASE_TTL_MS);
     expect(lease.token).toBeGreaterThanOrEqual(lane.tokens.get(lease.name) ?? 0);
     lane.tokens.set(lease.name, lease.token);
@@ -197,20 +206,23 @@ async function life(lane: Lane, host: Host, stats: KillStats): Promise<void> {
   expect(exit.signal).toBe('SIGKILL');
   stats.kills += 1;
   for (const line of out.lines) if (line.startsWith('ack ')) lane.acked.add(Number(line.slice(4)));
+  lane.killedPids.add(child.pid ?? 0);
   const open = await checkInvariants(lane, stats, count % 2 === 1);
   stats.interruptedTaskLives += open;
   if (open > 0) stats.killsMidTask += 1;
 }
 
 /** The lives of one lane, each next host loading while the current one lives. */
-async function runLane(lane: Lane, lives: number, stats: KillStats): Promise<void> {
+async function runLane(lane: Lane, lives: number, stats: KillStats, abort: { failed: boolean }): Promise<void> {
   let next: Host | undefined = prestart(lane, 1);
   for (let n = 1; next !== undefined; n += 1) {
     const host: Host = next;
-    next = n < lives ? prestart(lane, n + 1) : undefined;
+    next = n < lives && !abort.failed ? prestart(lane, n + 1) : undefined;
     try {
       await life(lane, host, stats);
     } catch (failure) {
+      abort.failed = true;
+      host.child.kill('SIGKILL');
       next?.child.kill('SIGKILL');
       throw failure;
     }
@@ -269,7 +281,10 @@ describe('crash test', () => {
       killsMidTask: 0,
     };
     const lanes = Array.from({ length: LANES }, (_, i) => newLane(`lane ${i + 1}`));
-    await Promise.all(lanes.map((lane) => runLane(lane, lives, stats)));
+    // one failing lane stops the others, and the test reports it once they all stopped
+    const abort = { failed: false };
+    const ran = await Promise.allSettled(lanes.map((lane) => runLane(lane, lives, stats, abort)));
+    for (const outcome of ran) if (outcome.status === 'rejected') throw outcome.reason;
     const killsMs = Date.now() - started;
     if (hostScript !== undefined) expect(stats.kills).toBeGreaterThanOrEqual(MIN_KILLS);
     // the kills really landed while tasks were mid-life and while merge leases were held

@@ -1,7 +1,7 @@
 import type { ConveyorEventBus } from '../events/bus.js';
 import { buildTaskCard } from '../pipeline/card.js';
 import { describeError, guardLogger } from '../pipeline/guard-logger.js';
-import { stepKey, taskLeaseHolder } from '../pipeline/pipeline.js';
+import { stepKey, taskOfLeaseHolder } from '../pipeline/pipeline.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { type Task, TERMINAL_TASK_STATUSES } from '../ports/domain.js';
 import type { Notifier } from '../ports/notifier.js';
@@ -183,16 +183,13 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
     const leases = await store.listLeases();
     if (!leases.ok) throw leases.error;
     for (const lease of leases.value) {
-      if (!lease.holder.startsWith('task:')) continue;
-      const taskId = lease.holder.slice('task:'.length);
+      // `task:<id>` or `<host>/task:<id>` (the merge gate's): the same rule the pipeline releases by
+      const taskId = taskOfLeaseHolder(lease.holder);
+      if (taskId === undefined) continue;
       const task = await store.getTask(taskId);
       if (!task.ok) continue;
       if (task.value !== undefined && !TERMINAL_TASK_STATUSES.includes(task.value.snapshot.status)) continue;
-      const released = await store.releaseLease({
-        name: lease.name,
-        holder: taskLeaseHolder(taskId),
-        token: lease.token,
-      });
+      const released = await store.releaseLease({ name: lease.name, holder: lease.holder, token: lease.token });
       if (released.ok && released.value.released) {
         counts.leasesReleased = (counts.leasesReleased ?? 0) + 1;
         logger.warn('released a lease held by a task that is over', { name: lease.name, taskId });
