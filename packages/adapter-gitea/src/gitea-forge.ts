@@ -51,7 +51,7 @@ export interface GiteaForgeOptions {
   readonly pageSize?: number;
 }
 
-/** A {@link Forge} backed by Gitea's REST API, with its frozen options. */
+/** A core `Forge` backed by Gitea's REST API, with its frozen options. */
 export interface GiteaForge extends Forge {
   /** the options it was created with, the token left out */
   readonly options: Readonly<Omit<GiteaForgeOptions, 'token' | 'fetch' | 'sleep'>>;
@@ -60,7 +60,7 @@ export interface GiteaForge extends Forge {
 const MAX_PAGES = 200;
 
 /**
- * Creates a {@link Forge} over Gitea's REST API (1.22 and newer, and Forgejo).
+ * Creates a core `Forge` over Gitea's REST API (1.22 and newer, and Forgejo).
  * Every method resolves to a `Result`: the API refusing (`unauthorized`,
  * `not_found`, `conflict`, `invalid_input`, `api_refused`) is kept apart from
  * the network failing (`network`, `timeout`). A merge whose head moved fails

@@ -21,7 +21,7 @@ function codeFor(sqliteCode: string | undefined): ConveyorErrorCode {
 }
 
 /**
- * Maps anything a SQLite call threw to a {@link ConveyorError} that names the
+ * Maps anything a SQLite call threw to a `ConveyorError` that names the
  * database file, the operation and the SQLite code (`SQLITE_BUSY` becomes a
  * retryable `timeout`, `SQLITE_CORRUPT`/`SQLITE_NOTADB` become `corrupt`).
  */

@@ -9,7 +9,8 @@ import type { SecretAllowlist, SecretRegex, SecretRule, SecretsConfig } from './
 
 const PKG = '@conveyor/gates';
 
-const rawAllowlistSchema = z
+/** The zod schema of one `[[allowlists]]` table of a gitleaks v8 config, as written. */
+export const rawAllowlistSchema = z
   .object({
     description: z.string().optional(),
     condition: z.enum(['OR', 'AND', 'or', 'and']).optional(),
@@ -22,7 +23,8 @@ const rawAllowlistSchema = z
   })
   .loose();
 
-const rawRuleSchema = z
+/** The zod schema of one `[[rules]]` table of a gitleaks v8 config, as written. */
+export const rawRuleSchema = z
   .object({
     id: z.string().min(1),
     description: z.string().optional(),
@@ -38,7 +40,8 @@ const rawRuleSchema = z
   })
   .loose();
 
-const rawConfigSchema = z
+/** The zod schema of a whole gitleaks v8 config (`.gitleaks.toml`), as written. */
+export const rawConfigSchema = z
   .object({
     title: z.string().optional(),
     extend: z

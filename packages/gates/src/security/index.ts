@@ -42,6 +42,9 @@ export {
   type RawSecretAllowlist,
   type RawSecretRule,
   type RawSecretsConfig,
+  rawAllowlistSchema,
+  rawConfigSchema,
+  rawRuleSchema,
 } from './config.js';
 export { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 export { shannonEntropy } from './entropy.js';
