@@ -82,7 +82,7 @@ for (let i = 1; i <= COMMITS; i += 1) {
 execFileSync('git', ['-c', 'init.defaultBranch=main', 'init', '-q', dir]);
 const imported = spawnSync('git', ['fast-import', '--quiet'], { cwd: dir, input: chunks.join(''), maxBuffer: 1 << 30 });
 if (imported.status !== 0) throw new Error(`fast-import failed: ${imported.stderr}`);
-execFileSync('git', ['tag', 'start', ':1'.replace(':1', 'main~' + String(COMMITS - 1))], { cwd: dir });
+execFileSync('git', ['tag', 'start', ':1'.replace(':1', `main~${String(COMMITS - 1)}`)], { cwd: dir });
 const buildMs = performance.now() - t0;
 
 const main = async () => {
