@@ -90,7 +90,7 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
     if (!card.ok) logger.warn('cannot update the card of an unblocked task', { taskId, error: card.error.message });
   }
 
-  async function perform(action: ReconcileAction): Promise<'unblocked' | 'red' | 'none'> {
+  async function perform(action: ReconcileAction, task: Task): Promise<'unblocked' | 'red' | 'none'> {
     switch (action.type) {
       case 'start': {
         const r = await pipeline.advance(action.taskId);
@@ -109,7 +109,7 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
       }
       case 'decide': {
         if (pipeline.isDeciding(action.taskId)) return 'none';
-        const decision = await pipeline.decideEdge(action.taskId, { readOnly: true });
+        const decision = await pipeline.decideEdge(action.taskId, { readOnly: true, task });
         if (!decision.ok) throw decision.error;
         const { edge, verdict } = decision.value;
         if (verdict.status === 'pass') {
@@ -170,7 +170,7 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
     }
     if (action === undefined) return;
     counts.stuck = (counts.stuck ?? 0) + 1;
-    const outcome = await perform(action);
+    const outcome = await perform(action, task);
     if (outcome === 'unblocked') {
       counts.unblocked = (counts.unblocked ?? 0) + 1;
       await notifyUnblocked(task.id, action.type);

@@ -245,10 +245,15 @@ export function createPipeline(options: PipelineOptions): Pipeline {
     return applyToTask(task.value, event);
   }
 
-  async function decideEdge(taskId: string, opts: { readonly readOnly: boolean }) {
-    const loaded = await loadTask(taskId);
-    if (!loaded.ok) return err(loaded.error);
-    const task = loaded.value;
+  async function decideEdge(taskId: string, opts: { readonly readOnly: boolean; readonly task?: Task }) {
+    let task: Task;
+    if (opts.readOnly && opts.task !== undefined && opts.task.id === taskId) {
+      task = opts.task;
+    } else {
+      const loaded = await loadTask(taskId);
+      if (!loaded.ok) return err(loaded.error);
+      task = loaded.value;
+    }
     if (task.snapshot.status !== 'gating') {
       return err(
         conveyorError(PKG, 'conflict', `task ${taskId} is ${task.snapshot.status}, not gating: no edge to decide`),

@@ -100,8 +100,15 @@ export interface Pipeline {
   advance(taskId: string, finishedJob?: Job): AsyncResult<ApplyOutcome, ConveyorError>;
   /** Applies one stage event to a task: transition, one saved transition, then effects. */
   apply(taskId: string, event: StageEvent): AsyncResult<ApplyOutcome, ConveyorError>;
-  /** Runs the gates of the task's current edge and returns the verdict, applying nothing. */
-  decideEdge(taskId: string, options: { readonly readOnly: boolean }): AsyncResult<EdgeDecision, ConveyorError>;
+  /**
+   * Runs the gates of the task's current edge and returns the verdict, applying nothing.
+   * A read-only caller that already holds the task row (the reconciler) may pass it as
+   * `task` to save a read; applying a verdict always re-reads and version-checks the task.
+   */
+  decideEdge(
+    taskId: string,
+    options: { readonly readOnly: boolean; readonly task?: Task },
+  ): AsyncResult<EdgeDecision, ConveyorError>;
   /** Runs the gates of the task's current edge and applies the verdict (the `run_gates` effect). */
   runGates(taskId: string): AsyncResult<ApplyOutcome, ConveyorError>;
   /** Performs an `enqueue_job` effect for a task again (idempotent by step key). */

@@ -8,7 +8,7 @@ import {
   securityReportFrontmatterSchema,
   writeSecurityReport,
 } from './report.js';
-import { describeSecretFinding, describeVulnerability, runSecurityScan } from './run-scan.js';
+import { describeVulnerability, runSecurityScan } from './run-scan.js';
 import { type SecuritySettingsInput, securitySettingsSchema } from './settings.js';
 
 /** Options of {@link createSecurityGate}: the settings plus what a host wires in. */
@@ -84,7 +84,8 @@ export function createSecurityGate(options: SecurityGateOptions = {}): Gate {
             line: f.StartLine,
             commit: f.Commit,
             fingerprint: f.Fingerprint,
-            message: describeSecretFinding(f),
+            // rule, file, line and fingerprint have their own fields: the message adds what they do not say
+            message: `${f.Description || 'secret'} added in commit ${f.Commit.slice(0, 12)} (preview ${f.Secret}); remove it from the branch history and rotate it`,
             severity: 'error',
           }),
         ),
