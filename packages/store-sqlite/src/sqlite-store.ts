@@ -4,6 +4,7 @@ import {
   type AsyncResult,
   type CardRefStore,
   ConveyorError,
+  createStoreErrors,
   err,
   type FinishJob,
   type FinishOutcome,
@@ -216,9 +217,7 @@ function toHistory(row: HistoryRow): HistoryEntry {
   };
 }
 
-function invalid(message: string): ConveyorError {
-  return new ConveyorError(PKG, 'invalid_input', message);
-}
+const errors = createStoreErrors(PKG);
 
 /** Reads the first 16 bytes; a non-empty file that does not start with the SQLite header is not ours to touch. */
 function checkHeader(path: string): ConveyorError | undefined {
@@ -501,9 +500,7 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
 
   function run<T>(operation: string, body: () => Result<T, ConveyorError>): Promise<Result<T, ConveyorError>> {
     if (closed) {
-      return Promise.resolve(
-        err(new ConveyorError(PKG, 'internal', `${operation}() called on SQLite store ${path} after close()`)),
-      );
+      return Promise.resolve(err(errors.closed(operation, `SQLite store ${path}`)));
     }
     try {
       return Promise.resolve(body());
@@ -528,13 +525,6 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
   function getJobRow(jobId: string): JobRow | undefined {
     const seq = parseId(JOB_PREFIX, jobId);
     return seq === undefined ? undefined : (s.jobBySeq.get(seq) as JobRow | undefined);
-  }
-
-  function nonNegativeLimit(limit: number | undefined, operation: string): ConveyorError | undefined {
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
-      return invalid(`${operation}: limit must be a non-negative integer, got ${limit}`);
-    }
-    return undefined;
   }
 
   const store: SqliteStore = {
@@ -594,7 +584,7 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
 
     listTasks(query: TaskQuery) {
       return run('listTasks', () => {
-        const bad = nonNegativeLimit(query.limit, 'listTasks');
+        const bad = errors.checkLimit('listTasks', query.limit);
         if (bad) return err(bad);
         const where: string[] = [];
         const params: unknown[] = [];
@@ -634,23 +624,13 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
     saveTransition(input: SaveTransition) {
       return run('saveTransition', () => {
         const seq = parseId(TASK_PREFIX, input.taskId);
-        const notFound = (): Result<Task, ConveyorError> =>
-          err(new ConveyorError(PKG, 'not_found', `saveTransition: task ${input.taskId} does not exist`));
+        const notFound = (): Result<Task, ConveyorError> => err(errors.taskNotFound('saveTransition', input.taskId));
         if (seq === undefined) return notFound();
         return immediate((): Result<Task, ConveyorError> => {
           const row = s.taskBySeq.get(seq) as TaskRow | undefined;
           if (!row) return notFound();
           if (row.version !== input.expectedVersion) {
-            return err(
-              new ConveyorError(
-                PKG,
-                'conflict',
-                `saveTransition: task ${input.taskId} is at version ${row.version}, expected ${input.expectedVersion}`,
-                {
-                  details: { taskId: input.taskId, expectedVersion: input.expectedVersion, actualVersion: row.version },
-                },
-              ),
-            );
+            return err(errors.versionConflict(input.taskId, row.version, input.expectedVersion));
           }
           const from = JSON.parse(row.snapshot) as StageSnapshot;
           const snapshotJson = JSON.stringify(input.snapshot);
@@ -706,9 +686,8 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
 
     claimJobs(input) {
       return run('claimJobs', () => {
-        if (!Number.isInteger(input.maxConcurrency) || input.maxConcurrency < 0) {
-          return err(invalid(`claimJobs: maxConcurrency must be a non-negative integer, got ${input.maxConcurrency}`));
-        }
+        const bad = errors.checkMaxConcurrency(input.maxConcurrency);
+        if (bad) return err(bad);
         if (input.maxConcurrency === 0) return ok([]);
         const rows = s.claim.all({ now: input.now, max: input.maxConcurrency }) as JobRow[];
         // RETURNING does not promise an order
@@ -722,12 +701,8 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
         const seq = parseId(JOB_PREFIX, jobId);
         if (seq !== undefined && s.setPid.run(pid, seq).changes === 1) return ok();
         const row = getJobRow(jobId);
-        if (!row) return err(new ConveyorError(PKG, 'not_found', `setJobPid: job ${jobId} does not exist`));
-        return err(
-          new ConveyorError(PKG, 'conflict', `setJobPid: job ${jobId} is ${row.status}, not running`, {
-            details: { jobId, status: row.status },
-          }),
-        );
+        if (!row) return err(errors.jobNotFound('setJobPid', jobId));
+        return err(errors.jobNotRunning('setJobPid', jobId, row.status));
       });
     },
 
@@ -746,7 +721,7 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
           if (won) return ok({ won: true, job: toJob(won) });
         }
         const row = getJobRow(input.jobId);
-        if (!row) return err(new ConveyorError(PKG, 'not_found', `finishJob: job ${input.jobId} does not exist`));
+        if (!row) return err(errors.jobNotFound('finishJob', input.jobId));
         return ok({ won: false, job: toJob(row) });
       });
     },
@@ -760,7 +735,7 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
 
     listJobs(query: JobQuery) {
       return run('listJobs', () => {
-        const bad = nonNegativeLimit(query.limit, 'listJobs');
+        const bad = errors.checkLimit('listJobs', query.limit);
         if (bad) return err(bad);
         const where: string[] = [];
         const params: unknown[] = [];
@@ -789,9 +764,8 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
 
     acquireLease(input: AcquireLease) {
       return run('acquireLease', () => {
-        if (!(input.ttlMs > 0)) {
-          return err(invalid(`acquireLease ${input.name}: ttlMs must be positive, got ${input.ttlMs}`));
-        }
+        const bad = errors.checkTtl('acquireLease', input.name, input.ttlMs);
+        if (bad) return err(bad);
         return immediate((): Result<LeaseAcquisition, ConveyorError> => {
           const current = s.leaseByName.get(input.name) as LeaseRow | undefined;
           if (current && current.expires_at > input.now) return ok({ acquired: false, current: toLease(current) });
@@ -812,29 +786,14 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
 
     renewLease(input: RenewLease) {
       return run('renewLease', () => {
-        if (!(input.ttlMs > 0)) {
-          return err(invalid(`renewLease ${input.name}: ttlMs must be positive, got ${input.ttlMs}`));
-        }
+        const bad = errors.checkTtl('renewLease', input.name, input.ttlMs);
+        if (bad) return err(bad);
         const renewed = s.renewLease.get(input.now + input.ttlMs, input.name, input.holder, input.token, input.now) as
           | LeaseRow
           | undefined;
         if (renewed) return ok(toLease(renewed));
         const current = s.leaseByName.get(input.name) as LeaseRow | undefined;
-        return err(
-          new ConveyorError(
-            PKG,
-            'lease_lost',
-            `renewLease: lease ${input.name} is no longer held by ${input.holder} with token ${input.token}`,
-            {
-              details: {
-                name: input.name,
-                holder: input.holder,
-                token: input.token,
-                ...(current ? { currentHolder: current.holder, currentToken: current.token } : {}),
-              },
-            },
-          ),
-        );
+        return err(errors.leaseLost(input, current));
       });
     },
 

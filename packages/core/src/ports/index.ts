@@ -50,4 +50,5 @@ export type {
   StoreCapabilities,
   TaskQuery,
 } from './store.js';
+export { createStoreErrors, type StoreErrors } from './store-errors.js';
 export type { Page, PageRequest, Tracker, TrackerIssue } from './tracker.js';

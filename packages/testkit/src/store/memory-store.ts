@@ -2,7 +2,8 @@ import {
   type AcquireLease,
   type AsyncResult,
   type CardRefStore,
-  ConveyorError,
+  type ConveyorError,
+  createStoreErrors,
   err,
   type FinishJob,
   type FinishOutcome,
@@ -27,6 +28,7 @@ import {
 } from '@conveyor/core';
 
 const PKG = '@conveyor/testkit';
+const errors = createStoreErrors(PKG);
 
 /** The name of a {@link MemoryStore} method, as passed to {@link MemoryStoreOptions.fault}. */
 export type MemoryStoreMethod = Exclude<keyof MemoryStore, 'capabilities'>;
@@ -104,9 +106,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     body: () => Result<T, ConveyorError>,
   ): Promise<Result<T, ConveyorError>> {
     if (closed) {
-      return Promise.resolve(
-        err(new ConveyorError(PKG, 'internal', `memory store is closed: ${method}() called after close()`)),
-      );
+      return Promise.resolve(err(errors.closed(method, 'the memory store')));
     }
     const injected = fault?.(method);
     if (injected) return Promise.resolve(err(injected));
@@ -117,8 +117,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     }
   }
 
-  function invalid(message: string): Result<never, ConveyorError> {
-    return err(new ConveyorError(PKG, 'invalid_input', message));
+  /** Turns a validator's answer into an early error result, or `undefined` to go on. */
+  function refuse(problem: ConveyorError | undefined): Result<never, ConveyorError> | undefined {
+    return problem ? err(problem) : undefined;
   }
 
   function leaseCopy(lease: MutableLease): Lease {
@@ -181,9 +182,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
     listTasks(query: TaskQuery) {
       return guard('listTasks', () => {
-        if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
-          return invalid(`listTasks: limit must be a non-negative integer, got ${query.limit}`);
-        }
+        const bad = refuse(errors.checkLimit('listTasks', query.limit));
+        if (bad) return bad;
         const found = [...tasks.values()]
           .filter(
             (t) =>
@@ -204,19 +204,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     saveTransition(input: SaveTransition) {
       return guard('saveTransition', () => {
         const task = tasks.get(input.taskId);
-        if (!task)
-          return err(new ConveyorError(PKG, 'not_found', `saveTransition: task ${input.taskId} does not exist`));
+        if (!task) return err(errors.taskNotFound('saveTransition', input.taskId));
         if (task.version !== input.expectedVersion) {
-          return err(
-            new ConveyorError(
-              PKG,
-              'conflict',
-              `saveTransition: task ${input.taskId} is at version ${task.version}, expected ${input.expectedVersion}`,
-              {
-                details: { taskId: input.taskId, expectedVersion: input.expectedVersion, actualVersion: task.version },
-              },
-            ),
-          );
+          return err(errors.versionConflict(input.taskId, task.version, input.expectedVersion));
         }
         const entries = history.get(task.id) ?? [];
         const entry: HistoryEntry = {
@@ -271,9 +261,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
     claimJobs(input) {
       return guard('claimJobs', () => {
-        if (!Number.isInteger(input.maxConcurrency) || input.maxConcurrency < 0) {
-          return invalid(`claimJobs: maxConcurrency must be a non-negative integer, got ${input.maxConcurrency}`);
-        }
+        const bad = refuse(errors.checkMaxConcurrency(input.maxConcurrency));
+        if (bad) return bad;
         const all = [...jobs.values()];
         const running = all.filter((j) => j.status === 'running').length;
         const slots = input.maxConcurrency - running;
@@ -293,13 +282,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     setJobPid(jobId, pid) {
       return guard('setJobPid', () => {
         const job = jobs.get(jobId);
-        if (!job) return err(new ConveyorError(PKG, 'not_found', `setJobPid: job ${jobId} does not exist`));
+        if (!job) return err(errors.jobNotFound('setJobPid', jobId));
         if (job.status !== 'running') {
-          return err(
-            new ConveyorError(PKG, 'conflict', `setJobPid: job ${jobId} is ${job.status}, not running`, {
-              details: { jobId, status: job.status },
-            }),
-          );
+          return err(errors.jobNotRunning('setJobPid', jobId, job.status));
         }
         job.pid = pid;
         return ok(undefined);
@@ -309,7 +294,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     finishJob(input: FinishJob) {
       return guard('finishJob', (): Result<FinishOutcome, ConveyorError> => {
         const job = jobs.get(input.jobId);
-        if (!job) return err(new ConveyorError(PKG, 'not_found', `finishJob: job ${input.jobId} does not exist`));
+        if (!job) return err(errors.jobNotFound('finishJob', input.jobId));
         if (job.status !== 'running') return ok({ won: false, job: copy(job) });
         job.status = input.status;
         job.finishedAt = input.now;
@@ -328,9 +313,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
     listJobs(query: JobQuery) {
       return guard('listJobs', () => {
-        if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 0)) {
-          return invalid(`listJobs: limit must be a non-negative integer, got ${query.limit}`);
-        }
+        const bad = refuse(errors.checkLimit('listJobs', query.limit));
+        if (bad) return bad;
         const found = [...jobs.values()]
           .filter(
             (j) =>
@@ -360,8 +344,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
     acquireLease(input: AcquireLease) {
       return guard('acquireLease', (): Result<LeaseAcquisition, ConveyorError> => {
-        if (!(input.ttlMs > 0))
-          return invalid(`acquireLease ${input.name}: ttlMs must be positive, got ${input.ttlMs}`);
+        const bad = refuse(errors.checkTtl('acquireLease', input.name, input.ttlMs));
+        if (bad) return bad;
         const current = leases.get(input.name);
         if (current && current.expiresAt > input.now) return ok({ acquired: false, current: leaseCopy(current) });
         const token = (lastToken.get(input.name) ?? 0) + 1;
@@ -380,7 +364,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
 
     renewLease(input: RenewLease) {
       return guard('renewLease', () => {
-        if (!(input.ttlMs > 0)) return invalid(`renewLease ${input.name}: ttlMs must be positive, got ${input.ttlMs}`);
+        const bad = refuse(errors.checkTtl('renewLease', input.name, input.ttlMs));
+        if (bad) return bad;
         const current = leases.get(input.name);
         if (
           !current ||
@@ -388,21 +373,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
           current.token !== input.token ||
           current.expiresAt <= input.now
         ) {
-          return err(
-            new ConveyorError(
-              PKG,
-              'lease_lost',
-              `renewLease: lease ${input.name} is no longer held by ${input.holder} with token ${input.token}`,
-              {
-                details: {
-                  name: input.name,
-                  holder: input.holder,
-                  token: input.token,
-                  ...(current ? { currentHolder: current.holder, currentToken: current.token } : {}),
-                },
-              },
-            ),
-          );
+          return err(errors.leaseLost(input, current));
         }
         current.expiresAt = input.now + input.ttlMs;
         return ok(leaseCopy(current));
