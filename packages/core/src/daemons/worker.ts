@@ -4,7 +4,10 @@ import type { Pipeline } from '../pipeline/types.js';
 import type { Job, Task } from '../ports/domain.js';
 import type { Clock, LaunchedProcess, Launcher, LaunchSpec, Logger, ProcessExit } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
+import { toConveyorError, tryAsync } from '../result/errors.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
+
+const PKG = '@conveyor/core';
 
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
@@ -104,7 +107,12 @@ export function createWorker(options: WorkerOptions): Worker {
       await finish(job, undefined, `commandFor threw: ${describeError(thrown)}`);
       return;
     }
-    const started = await launcher.launch({ ...spec, jobId: job.id });
+    // A launcher that throws breaks its contract; the job still fails now rather than
+    // sitting `running` with no pid until the reaper's grace runs out.
+    const started = await tryAsync(
+      () => launcher.launch({ ...spec, jobId: job.id }),
+      (thrown) => toConveyorError(PKG, thrown, 'process_failed', 'the launcher threw'),
+    ).then((r) => (r.ok ? r.value : r));
     if (!started.ok) {
       logger.error('cannot start a job', { jobId: job.id, error: started.error.message });
       await finish(job, undefined, `cannot start: ${started.error.message}`);
