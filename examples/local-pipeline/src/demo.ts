@@ -4,14 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  createDaemons,
   createEventBus,
   createGateRegistry,
   createPipeline,
   createProcessLauncher,
-  createProcessProbe,
-  createReaper,
-  createReconciler,
-  createWorker,
   DEFAULT_STAGES,
   defineStages,
   type HistoryEntry,
@@ -155,52 +152,34 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     reportDir: join(dir, 'reports'),
   });
 
-  const launcher = createProcessLauncher({ logDir: join(dir, 'logs') });
-  const worker = createWorker({
+  const daemons = createDaemons({
     store,
     pipeline,
-    launcher,
     clock,
     logger,
     events,
-    maxConcurrency: 1,
-    intervalMs: 100,
-    commandFor: (job, task) => ({
-      command: process.execPath,
-      args: [AGENT],
-      env: {
-        DEMO_STAGE: job.stage,
-        DEMO_ORIGIN: origin,
-        DEMO_WORKDIR: join(dir, 'agent', task.id),
-        DEMO_BRANCH: task.branch,
-        DEMO_FINDINGS: job.input.findings ?? '',
-        ...DEMO_GIT_ENV,
-      },
-      logFile: join(dir, 'logs', `${job.id}.log`),
-      timeoutMs: 60_000,
-    }),
-  });
-  const reaper = createReaper({
-    store,
-    pipeline,
-    probe: createProcessProbe(),
-    clock,
-    logger,
-    events,
-    intervalMs: 500,
-    watched: (job) => worker.owns(job.id),
-  });
-  const reconciler = createReconciler({
-    store,
-    pipeline,
-    clock,
-    logger,
     notifier,
-    events,
-    intervalMs: 1_000,
-    defaultGraceSeconds: 5,
-    tracker,
-    pollStates: ['Todo', 'Approved'],
+    worker: {
+      launcher: createProcessLauncher({ logDir: join(dir, 'logs') }),
+      maxConcurrency: 1,
+      intervalMs: 100,
+      commandFor: (job, task) => ({
+        command: process.execPath,
+        args: [AGENT],
+        env: {
+          DEMO_STAGE: job.stage,
+          DEMO_ORIGIN: origin,
+          DEMO_WORKDIR: join(dir, 'agent', task.id),
+          DEMO_BRANCH: task.branch,
+          DEMO_FINDINGS: job.input.findings ?? '',
+          ...DEMO_GIT_ENV,
+        },
+        logFile: join(dir, 'logs', `${job.id}.log`),
+        timeoutMs: 60_000,
+      }),
+    },
+    reaper: { intervalMs: 500 },
+    reconciler: { intervalMs: 1_000, defaultGraceSeconds: 5, tracker, pollStates: ['Todo', 'Approved'] },
   });
 
   // Progress as it happens.
@@ -252,9 +231,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     if (issue.ok) await pipeline.handle({ kind: 'tracker.issue', action: 'updated', issue: issue.value });
   });
 
-  worker.start();
-  reaper.start();
-  reconciler.start();
+  daemons.start();
   const issue = await tracker.getIssue('DEMO-1');
   if (!issue.ok) throw issue.error;
   print(`▸ tracker: ${issue.value.key} "${issue.value.title}" is in Todo`);
@@ -268,14 +245,12 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       const found = await store.findTaskByIssue('shop', 'DEMO-1');
       if (found.ok && found.value) task = found.value;
       const terminal = task !== undefined && TERMINAL_TASK_STATUSES.includes(task.snapshot.status);
-      if (terminal && worker.running() === 0) break;
+      if (terminal && daemons.worker.running() === 0) break;
       if (Date.now() > deadline) throw new Error(`the demo did not finish within ${options.timeoutMs ?? 120_000} ms`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {
-    await worker.stop();
-    await reaper.stop();
-    await reconciler.stop();
+    await daemons.stop();
   }
   if (!task) throw new Error('the demo task was never created');
 

@@ -7,15 +7,11 @@ import { createTelegramNotifier } from '@conveyor/adapter-telegram';
 import {
   type Clock,
   createConsoleLogger,
-  createDaemonStatusBoard,
+  createDaemons,
   createEventBus,
   createGateRegistry,
   createPipeline,
   createProcessLauncher,
-  createProcessProbe,
-  createReaper,
-  createReconciler,
-  createWorker,
   DEFAULT_STAGES,
   defineStages,
   type Logger,
@@ -145,66 +141,52 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     developer: cfg.agentDeveloperCommand,
     deployer: cfg.agentDeployerCommand,
   };
-  const launcher = createProcessLauncher({ logDir: join(cfg.dataDir, 'logs') });
-  const worker = createWorker({
+  const daemons = createDaemons({
     store,
     pipeline,
-    launcher,
     clock,
     logger,
     events,
-    maxConcurrency: core.maxConcurrency,
-    intervalMs: core.workerIntervalMs,
-    commandFor: (job, task) => ({
-      command: '/bin/sh',
-      args: ['-c', commands[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`],
-      env: {
-        ...(overrides.agentEnv ?? {}),
-        CONVEYOR_TASK_ID: task.id,
-        CONVEYOR_ISSUE_ID: task.issueId,
-        CONVEYOR_REPO: task.repo,
-        CONVEYOR_BRANCH: task.branch,
-        CONVEYOR_STAGE: job.stage,
-        CONVEYOR_ATTEMPT: String(job.attempt),
-        CONVEYOR_TASK_DESCRIPTION: job.input.description,
-        CONVEYOR_FINDINGS: job.input.findings ?? '',
-      },
-      logFile: join(cfg.dataDir, 'logs', `${job.id}.log`),
-      timeoutMs: cfg.agentTimeoutSeconds * 1000,
-    }),
-  });
-  const reaper = createReaper({
-    store,
-    pipeline,
-    probe: createProcessProbe(),
-    clock,
-    logger,
-    events,
-    intervalMs: core.reaperIntervalMs,
-    deadTicks: core.reaperDeadTicks,
-    maxRunningSeconds: core.reaperMaxRunningSeconds,
-    leaseReclaimEnabled: core.reaperLeaseReclaimEnabled,
-    watched: (job) => worker.owns(job.id),
-  });
-  const reconciler = createReconciler({
-    store,
-    pipeline,
-    clock,
-    logger,
     notifier,
-    events,
-    intervalMs: core.reconcilerIntervalMs,
-    graceSeconds: core.reconcilerGraceSeconds,
-    ...(core.reconcilerTrackerPollingEnabled
-      ? { tracker, pollStates: [...cfg.planeStartStates, ...stages.value.trackerStates.approve] }
-      : {}),
+    worker: {
+      enabled: core.workerEnabled,
+      launcher: createProcessLauncher({ logDir: join(cfg.dataDir, 'logs') }),
+      maxConcurrency: core.maxConcurrency,
+      intervalMs: core.workerIntervalMs,
+      commandFor: (job, task) => ({
+        command: '/bin/sh',
+        args: ['-c', commands[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`],
+        env: {
+          ...(overrides.agentEnv ?? {}),
+          CONVEYOR_TASK_ID: task.id,
+          CONVEYOR_ISSUE_ID: task.issueId,
+          CONVEYOR_REPO: task.repo,
+          CONVEYOR_BRANCH: task.branch,
+          CONVEYOR_STAGE: job.stage,
+          CONVEYOR_ATTEMPT: String(job.attempt),
+          CONVEYOR_TASK_DESCRIPTION: job.input.description,
+          CONVEYOR_FINDINGS: job.input.findings ?? '',
+        },
+        logFile: join(cfg.dataDir, 'logs', `${job.id}.log`),
+        timeoutMs: cfg.agentTimeoutSeconds * 1000,
+      }),
+    },
+    reaper: {
+      enabled: core.reaperEnabled,
+      intervalMs: core.reaperIntervalMs,
+      deadTicks: core.reaperDeadTicks,
+      maxRunningSeconds: core.reaperMaxRunningSeconds,
+      leaseReclaimEnabled: core.reaperLeaseReclaimEnabled,
+    },
+    reconciler: {
+      enabled: core.reconcilerEnabled,
+      intervalMs: core.reconcilerIntervalMs,
+      graceSeconds: core.reconcilerGraceSeconds,
+      ...(core.reconcilerTrackerPollingEnabled
+        ? { tracker, pollStates: [...cfg.planeStartStates, ...stages.value.trackerStates.approve] }
+        : {}),
+    },
   });
-  const daemons = [
-    { daemon: worker, enabled: core.workerEnabled },
-    { daemon: reaper, enabled: core.reaperEnabled },
-    { daemon: reconciler, enabled: core.reconcilerEnabled },
-  ];
-  const board = createDaemonStatusBoard([worker, reaper, reconciler]);
 
   events.on('edge.decided', ({ taskId, verdict }) =>
     logger.info('edge decided', { taskId, edge: verdict.edge, status: verdict.status, summary: verdict.summary }),
@@ -222,7 +204,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     health: () => ({
       ok: !stopping,
       stopping,
-      daemons: board.snapshot().map((d) => ({ name: d.name, running: d.running })),
+      daemons: daemons.board.snapshot().map((d) => ({ name: d.name, running: d.running })),
     }),
     queue: async () => {
       const [jobs, leases] = await Promise.all([
@@ -232,7 +214,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       return {
         jobs: jobs.ok ? jobs.value : { error: jobs.error.message },
         leases: leases.ok ? leases.value : { error: leases.error.message },
-        daemons: board.snapshot(),
+        daemons: daemons.board.snapshot(),
       };
     },
   });
@@ -250,10 +232,10 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       });
       const { port } = server.address() as AddressInfo;
       address = `http://${cfg.listenHost}:${port}`;
-      for (const { daemon, enabled } of daemons) if (enabled) daemon.start();
+      daemons.start();
       logger.info('conveyor host listening', {
         url: address,
-        daemons: daemons.filter((d) => d.enabled).map((d) => d.daemon.status().name),
+        daemons: daemons.enabled,
         gates: gates.snapshot(),
       });
     },
@@ -267,17 +249,8 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       await handler.idle();
       await closed;
       logger.info('http server closed', {});
-      const grace = new Promise<'timeout'>((resolve) =>
-        setTimeout(() => resolve('timeout'), cfg.shutdownGraceMs).unref(),
-      );
-      const workerStopped = await Promise.race([worker.stop().then(() => 'stopped' as const), grace]);
-      if (workerStopped === 'timeout') {
-        logger.warn('jobs still running at the end of the grace period: handed back to the reaper', {
-          running: worker.running(),
-        });
-      }
-      await reaper.stop();
-      await reconciler.stop();
+      const { handedBack } = await daemons.stop(cfg.shutdownGraceMs);
+      logger.info('daemons stopped', { handedBack });
       const closedStore = await store.close();
       if (!closedStore.ok) logger.error('closing the store failed', { error: closedStore.error.message });
       logger.info('conveyor host stopped', { reason, pkg: PKG });

@@ -49,18 +49,18 @@ const pipeline = core.createPipeline({
   }),
   notifier: createTelegramNotifier({ botToken: env('TG_TOKEN'), chatId: env('TG_CHAT'), cards: store, mode: 'edit' }),
 });
-const launcher = core.createProcessLauncher({ logDir: 'logs' });
 core
-  .createWorker({
+  .createDaemons({
     store,
     pipeline,
-    launcher,
     clock,
     logger,
-    commandFor: (job) => ({ command: './agents/run.sh', args: [job.agent] }),
+    worker: {
+      launcher: core.createProcessLauncher({ logDir: 'logs' }),
+      commandFor: (job) => ({ command: './agents/run.sh', args: [job.agent] }),
+    },
   })
   .start();
-core.createReaper({ store, pipeline, clock, logger, probe: core.createProcessProbe() }).start();
 
 const gitea = createGiteaWebhook({ secrets: [env('GITEA_WEBHOOK_SECRET')] });
 createServer(async (req, res) => {

@@ -1,3 +1,4 @@
+export { createDaemons, type Daemons, type DaemonsOptions } from './daemons.js';
 export {
   createDaemonLoop,
   createDaemonStatusBoard,
