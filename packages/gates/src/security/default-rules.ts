@@ -167,6 +167,8 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
             '^[A-Z_]+$',
             '^\\$',
             '^[a-z]+(?:[A-Z][a-z]+)+$',
+            // PascalCase type and class names (`SECRETS_CONFIG: RawSecretsConfig`)
+            '^(?:[A-Z][a-z]+){2,}$',
           ],
           stopwords: [
             'example',

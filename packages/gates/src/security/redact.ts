@@ -6,7 +6,7 @@ import type { SecretFinding } from './types.js';
  *
  * @example
  * ```ts
- * redactSecret('ghp_abcdefghijklmnopqrstuvwxyz0123456789'); // 'ghp_…'
+ * redactSecret(finding.Secret); // e.g. 'ghp_…' for a GitHub token
  * ```
  */
 export function redactSecret(secret: string): string {
@@ -18,7 +18,7 @@ export function redactSecret(secret: string): string {
  *
  * @example
  * ```ts
- * redactText('token=ghp_abcdefghijklmnopqrstuvwxyz0123456789', ['ghp_abcdefghijklmnopqrstuvwxyz0123456789']);
+ * redactText(logLine, findings.map((f) => f.Secret)); // each secret becomes its preview
  * ```
  */
 export function redactText(text: string, secrets: readonly string[]): string {
