@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createReaper, decideReaping } from '../src/daemons/index.js';
 import { createProcessLauncher, createProcessProbe, logFileFor, readExitRecord } from '../src/launcher/index.js';
 import type { Job } from '../src/ports/domain.js';
+import { ok } from '../src/result/result.js';
 import { harness } from './helpers/harness.js';
 import { tempDirs } from './helpers/tmp.js';
 
@@ -283,5 +284,37 @@ describe('reaper with real processes', () => {
     });
     await broken.tick();
     expect(broken.status().lastError).toBe('boom');
+  });
+});
+
+describe('reaper probing', () => {
+  it('probes each pid once per tick, however many running jobs share it', async () => {
+    const h = harness();
+    for (const id of ['1', '2', '3']) {
+      await h.pipeline.handle({
+        kind: 'tracker.issue',
+        action: 'created',
+        issue: { id, project: 'web', title: id, description: '', state: 'Todo' },
+      });
+    }
+    const claimed = (await h.store.claimJobs({ maxConcurrency: 10, now: h.clock.now() })).unwrapOr([]);
+    expect(claimed).toHaveLength(3);
+    for (const j of claimed) await h.store.setJobPid(j.id, 777_001);
+    const probed: number[] = [];
+    const reaper = createReaper({
+      store: h.store,
+      pipeline: h.pipeline,
+      clock: h.clock,
+      logger: h.logger,
+      probe: {
+        isAlive: async (pid) => {
+          probed.push(pid);
+          return ok(true);
+        },
+      },
+    });
+    await reaper.tick();
+    await reaper.tick();
+    expect(probed).toEqual([777_001, 777_001]);
   });
 });
