@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GateContext, Logger, Task } from '@conveyor/core';
@@ -229,5 +229,17 @@ describe('createSecurityGate', () => {
     const read = await readSecurityReport(path);
     expect(read.ok).toBe(false);
     expect(existsSync(path)).toBe(true);
+  });
+
+  it('the gate itself fails closed when its report cannot be written and read back, even on a clean branch', async () => {
+    const r = repoWithBranch();
+    r.commit('clean', { 'src/ok.ts': 'export const ok = true;\n' });
+    const reportDir = mkdtempSync(join(tmpdir(), 'conveyor-sec-report-'));
+    dirs.push(reportDir);
+    // A directory where the report file should be: the write (and so the read-back) cannot succeed.
+    mkdirSync(join(reportDir, SECURITY_REPORT_FILE));
+    const out = await createSecurityGate({ securityBaseRef: 'main' }).run(ctxFor(r.dir, reportDir, []));
+    expect(out.status).toBe('error');
+    expect(out.summary).toMatch(/security/);
   });
 });
