@@ -16,6 +16,10 @@ export interface GitRunOptions {
   readonly signal?: AbortSignal;
   /** exit codes that count as success (default `[0]`); e.g. `[0, 1]` for `merge-base --is-ancestor` */
   readonly acceptExitCodes?: readonly number[];
+  /** the most output kept in memory (default execa's); a whole range's patch can be larger */
+  readonly maxBufferBytes?: number;
+  /** keep stdout exactly as printed (default: the final newline is stripped) */
+  readonly raw?: boolean;
 }
 
 /** What a git command printed. */
@@ -86,6 +90,8 @@ function runExeca(args: readonly string[], options: GitRunOptions) {
     stdin: 'ignore',
     timeout: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
     ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
+    ...(options.maxBufferBytes === undefined ? {} : { maxBuffer: options.maxBufferBytes }),
+    ...(options.raw ? { stripFinalNewline: false } : {}),
   });
 }
 

@@ -1,7 +1,9 @@
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
-import { execa } from 'execa';
+import { git } from '../git/run.js';
 
 const PKG = '@conveyor/gates';
+/** A whole range's patch may be large: keep up to 1 GiB of git output in memory. */
+const PATCH_MAX_BYTES = 1024 * 1024 * 1024;
 
 /** A resolved commit range: both ends verified to exist. */
 export interface SecurityRange {
@@ -14,36 +16,28 @@ export interface SecurityRange {
   readonly mergeBaseSha: string;
 }
 
-/** Runs git without throwing; stdout as text. */
+/**
+ * Runs git for the scanner through the shared {@link git} helper: paths
+ * unquoted, C locale, output kept exactly as printed (a range's patch can be
+ * large), no time limit unless the caller gives one (the gate's own timeout
+ * aborts through `signal`). A timeout is reported as `timeout`.
+ */
 export async function runGit(
   cwd: string,
   args: readonly string[],
   options: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<Result<string, ConveyorError>> {
-  const res = await execa('git', ['-c', 'core.quotePath=false', ...args], {
+  const res = await git(['-c', 'core.quotePath=false', ...args], {
     cwd,
-    reject: false,
-    stripFinalNewline: false,
-    maxBuffer: 1024 * 1024 * 1024,
-    ...(options.signal ? { cancelSignal: options.signal } : {}),
-    ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
-    env: { GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' },
+    env: { LC_ALL: 'C' },
+    raw: true,
+    maxBufferBytes: PATCH_MAX_BYTES,
+    timeoutMs: options.timeoutMs ?? 0,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
-  if (res.timedOut) {
-    return err(new ConveyorError(PKG, 'timeout', `git ${args[0] ?? ''} timed out in ${cwd}`, { details: { args } }));
-  }
-  if (res.exitCode !== 0) {
-    const stderr =
-      String(res.stderr ?? '')
-        .trim()
-        .split('\n')[0] ?? '';
-    return err(
-      new ConveyorError(PKG, 'git_failed', `git ${args.join(' ')} failed in ${cwd}: ${stderr || res.shortMessage}`, {
-        details: { args, exitCode: res.exitCode },
-      }),
-    );
-  }
-  return ok(String(res.stdout ?? ''));
+  if (res.ok) return ok(res.value.stdout);
+  if (res.error.details.timedOut !== true) return err(res.error);
+  return err(new ConveyorError(PKG, 'timeout', res.error.message, { cause: res.error, details: res.error.details }));
 }
 
 async function verify(cwd: string, ref: string, signal?: AbortSignal): Promise<Result<string, ConveyorError>> {
@@ -133,14 +127,16 @@ export async function readFileAt(
   sha: string,
   path: string,
 ): Promise<Result<string | undefined, ConveyorError>> {
-  const res = await execa('git', ['cat-file', '-p', `${sha}:${path}`], {
+  const res = await git(['cat-file', '-p', `${sha}:${path}`], {
     cwd,
-    reject: false,
-    stripFinalNewline: false,
+    raw: true,
+    maxBufferBytes: PATCH_MAX_BYTES,
+    acceptExitCodes: [0, 128],
   });
-  if (res.exitCode === 0) return ok(String(res.stdout));
-  const exists = await execa('git', ['cat-file', '-e', `${sha}^{commit}`], { cwd, reject: false });
-  if (exists.exitCode !== 0) {
+  if (!res.ok) return err(res.error);
+  if (res.value.exitCode === 0) return ok(res.value.stdout);
+  const exists = await git(['cat-file', '-e', `${sha}^{commit}`], { cwd, acceptExitCodes: [0, 1, 128] });
+  if (!exists.ok || exists.value.exitCode !== 0) {
     return err(new ConveyorError(PKG, 'git_failed', `commit ${sha} is not readable in ${cwd}`, { details: { sha } }));
   }
   return ok(undefined);
