@@ -1,6 +1,7 @@
 import type { ConveyorEventBus } from '../events/bus.js';
-import { describeError, guardLogger } from '../pipeline/guard-logger.js';
 import type { Clock, Logger } from '../ports/runtime.js';
+import { describeError } from '../result/errors.js';
+import { safeLogger } from '../runtime/logger.js';
 
 /** What a daemon did on its last tick, for a host's `/queue`. */
 export interface DaemonStatus {
@@ -58,7 +59,7 @@ export interface DaemonLoopOptions {
  * ```
  */
 export function createDaemonLoop(options: DaemonLoopOptions): Daemon {
-  const logger = guardLogger(options.logger).child({ daemon: options.name });
+  const logger = safeLogger(options.logger).child({ daemon: options.name });
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<Readonly<Record<string, number>>> | undefined;

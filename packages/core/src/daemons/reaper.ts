@@ -1,9 +1,10 @@
 import type { ConveyorEventBus } from '../events/bus.js';
-import { describeError, guardLogger } from '../pipeline/guard-logger.js';
 import type { Pipeline } from '../pipeline/types.js';
 import type { Job } from '../ports/domain.js';
 import type { Clock, Logger, ProcessProbe } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
+import { describeError } from '../result/errors.js';
+import { safeLogger } from '../runtime/logger.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 import { decideReaping, type ReaperObservation } from './reaper-decision.js';
 
@@ -53,7 +54,7 @@ export interface ReaperOptions {
  */
 export function createReaper(options: ReaperOptions): Daemon {
   const { store, pipeline, probe, clock } = options;
-  const logger = guardLogger(options.logger).child({ daemon: 'reaper' });
+  const logger = safeLogger(options.logger).child({ daemon: 'reaper' });
   const policy = {
     deadTicks: options.deadTicks ?? 3,
     maxRunningMs: (options.maxRunningSeconds ?? 3600) * 1000,

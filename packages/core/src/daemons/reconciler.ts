@@ -1,6 +1,5 @@
 import type { ConveyorEventBus } from '../events/bus.js';
 import { buildTaskCard } from '../pipeline/card.js';
-import { describeError, guardLogger } from '../pipeline/guard-logger.js';
 import { stepKey, taskOfLeaseHolder } from '../pipeline/pipeline.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { type Task, TERMINAL_TASK_STATUSES } from '../ports/domain.js';
@@ -8,6 +7,8 @@ import type { Notifier } from '../ports/notifier.js';
 import type { Clock, Logger } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
 import type { Tracker } from '../ports/tracker.js';
+import { describeError } from '../result/errors.js';
+import { safeLogger } from '../runtime/logger.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 import { decideReconcile, type ReconcileAction } from './reconciler-decision.js';
 
@@ -63,7 +64,7 @@ export interface ReconcilerOptions {
 export function createReconciler(options: ReconcilerOptions): Daemon {
   const { store, pipeline, clock } = options;
   const spec = pipeline.stages;
-  const logger = guardLogger(options.logger).child({ daemon: 'reconciler' });
+  const logger = safeLogger(options.logger).child({ daemon: 'reconciler' });
   const pageSize = options.pageSize ?? 500;
   const rerunLostGates = options.rerunLostGates ?? true;
 

@@ -1,10 +1,10 @@
 import type { ConveyorEventBus } from '../events/bus.js';
-import { describeError, guardLogger } from '../pipeline/guard-logger.js';
 import type { Pipeline } from '../pipeline/types.js';
 import type { Job, Task } from '../ports/domain.js';
 import type { Clock, LaunchedProcess, Launcher, LaunchSpec, Logger, ProcessExit } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
-import { toConveyorError, tryAsync } from '../result/errors.js';
+import { describeError, toConveyorError, tryAsync } from '../result/errors.js';
+import { safeLogger } from '../runtime/logger.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 
 const PKG = '@conveyor/core';
@@ -53,7 +53,7 @@ export interface Worker extends Daemon {
  */
 export function createWorker(options: WorkerOptions): Worker {
   const { store, pipeline, launcher, clock } = options;
-  const logger = guardLogger(options.logger).child({ daemon: 'worker' });
+  const logger = safeLogger(options.logger).child({ daemon: 'worker' });
   const maxConcurrency = options.maxConcurrency ?? 2;
   const jobs = new Map<string, { promise: Promise<void>; process?: LaunchedProcess }>();
   let stopping = false;

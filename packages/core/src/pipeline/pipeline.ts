@@ -5,11 +5,11 @@ import { TERMINAL_TASK_STATUSES } from '../ports/domain.js';
 import type { TrackerIssue } from '../ports/tracker.js';
 import { type ConveyorError, conveyorError, toConveyorError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';
+import { safeLogger } from '../runtime/logger.js';
 import { edgeId, findStage, initialSnapshot, outgoingEdge } from '../stages/define.js';
 import { transition } from '../stages/transition.js';
 import type { StageEffect, StageEvent } from '../stages/types.js';
 import { buildTaskCard } from './card.js';
-import { guardLogger } from './guard-logger.js';
 import type { ApplyOutcome, EdgeDecision, HandleOutcome, Pipeline, PipelineOptions, TaskRoute } from './types.js';
 
 const PKG = '@conveyor/core';
@@ -93,7 +93,7 @@ function sameState(a: string, b: string): boolean {
  */
 export function createPipeline(options: PipelineOptions): Pipeline {
   const { store, stages: spec, gates, clock } = options;
-  const logger = guardLogger(options.logger).child({ component: 'pipeline' });
+  const logger = safeLogger(options.logger).child({ component: 'pipeline' });
   const maxSaveAttempts = options.maxSaveAttempts ?? 5;
   const startStates = options.startStates ?? ['Todo'];
   const deciding = new Set<string>();

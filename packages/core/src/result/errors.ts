@@ -161,3 +161,8 @@ export function fromPromise<T, E>(promise: Promise<T>, onReject: (thrown: unknow
     (thrown: unknown) => err(onReject(thrown)),
   );
 }
+
+/** A short text of any thrown value or error, for log fields. */
+export function describeError(thrown: unknown): string {
+  return thrown instanceof Error ? thrown.message : String(thrown);
+}
