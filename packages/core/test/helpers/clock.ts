@@ -1,21 +1,9 @@
-import type { Clock } from '../../src/ports/runtime.js';
+import { createManualClock, type ManualClock } from '../../src/runtime/clock.js';
 
-/** A clock the test moves by hand. */
-export interface TestClock extends Clock {
-  advance(ms: number): void;
-  set(ms: number): void;
-}
+/** The tests' manual clock. */
+export type TestClock = ManualClock;
 
-/** A manual clock for tests, starting at `start`. */
+/** A manual clock for tests, starting at a fixed, realistic epoch. */
 export function testClock(start = 1_700_000_000_000): TestClock {
-  let now = start;
-  return {
-    now: () => now,
-    advance: (ms: number) => {
-      now += ms;
-    },
-    set: (ms: number) => {
-      now = ms;
-    },
-  };
+  return createManualClock(start);
 }
