@@ -8,4 +8,4 @@ export {
   type GateRegistry,
   type GateRegistryOptions,
 } from './registry.js';
-export type { EdgeVerdict, Finding, Gate, GateContext, GateOutcome, GateVerdict, VerdictStatus } from './types.js';
+export type { DecisionPin, EdgeVerdict, Finding, Gate, GateContext, GateOutcome, GateVerdict, VerdictStatus } from './types.js';

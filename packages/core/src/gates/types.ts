@@ -59,8 +59,33 @@ export interface EdgeVerdict {
   readonly durationMs: number;
 }
 
+/**
+ * The commits one decision of an edge is bound to, resolved once when the
+ * decision starts and recorded before any gate runs (invariant 8). Every gate
+ * of the decision judges exactly `headSha` against exactly `baseSha`; the
+ * merge gate merges exactly `headSha`, onto the main it retested.
+ */
+export interface DecisionPin {
+  /** the store's id of the decision record */
+  readonly decisionId: string;
+  /** the task's step the decision belongs to */
+  readonly step: number;
+  /** the task branch's head when the decision started */
+  readonly headSha: string;
+  /** the default branch's head when the decision started */
+  readonly baseSha: string;
+  /** the default branch's name (e.g. `main`) */
+  readonly baseBranch: string;
+}
+
 /** What a gate is given. Gates capture their own dependencies in their factory. */
 export interface GateContext {
+  /**
+   * The commits this decision is bound to. When present a gate must judge
+   * exactly these commits, and a branch that moved since is a `defer`
+   * (a new decision starts on the new head), never a verdict on other commits.
+   */
+  readonly decision?: DecisionPin;
   readonly task: Task;
   /** `from->to` */
   readonly edge: string;
