@@ -8,4 +8,13 @@ export {
   type GateRegistry,
   type GateRegistryOptions,
 } from './registry.js';
-export type { DecisionPin, EdgeVerdict, Finding, Gate, GateContext, GateOutcome, GateVerdict, VerdictStatus } from './types.js';
+export type {
+  DecisionPin,
+  EdgeVerdict,
+  Finding,
+  Gate,
+  GateContext,
+  GateOutcome,
+  GateVerdict,
+  VerdictStatus,
+} from './types.js';
