@@ -1,6 +1,7 @@
 import type { ConveyorEventBus } from '../events/bus.js';
+import { taskOfLeaseHolder } from '../leases/merge-lease.js';
 import { buildTaskCard } from '../pipeline/card.js';
-import { stepKey, taskOfLeaseHolder } from '../pipeline/pipeline.js';
+import { stepKey } from '../pipeline/pipeline.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { type Task, TERMINAL_TASK_STATUSES } from '../ports/domain.js';
 import type { Notifier } from '../ports/notifier.js';

@@ -1,5 +1,6 @@
+export { mergeLeaseName, taskLeaseHolder, taskOfLeaseHolder } from '../leases/merge-lease.js';
 export { buildTaskCard } from './card.js';
-export { createPipeline, mergeLeaseName, stepKey, taskLeaseHolder, taskOfLeaseHolder } from './pipeline.js';
+export { createPipeline, stepKey } from './pipeline.js';
 export type {
   ApplyOutcome,
   EdgeDecision,

@@ -1,5 +1,6 @@
 import type { InboundEvent } from '../events/inbound.js';
 import type { EdgeVerdict } from '../gates/types.js';
+import { mergeLeaseName, taskOfLeaseHolder } from '../leases/merge-lease.js';
 import type { Job, Task } from '../ports/domain.js';
 import { TERMINAL_TASK_STATUSES } from '../ports/domain.js';
 import type { TrackerIssue } from '../ports/tracker.js';
@@ -13,48 +14,6 @@ import { buildTaskCard } from './card.js';
 import type { ApplyOutcome, EdgeDecision, HandleOutcome, Pipeline, PipelineOptions, TaskRoute } from './types.js';
 
 const PKG = '@conveyor/core';
-
-/**
- * The lease holder name a task uses (e.g. for `merge:<repo>`), so the runtime
- * can release what a task holds.
- *
- * @example
- * ```ts
- * await store.acquireLease({ name: mergeLeaseName('acme/web'), holder: taskLeaseHolder(task.id), ttlMs: 600_000, now });
- * ```
- */
-export function taskLeaseHolder(taskId: string): string {
-  return `task:${taskId}`;
-}
-
-/**
- * The task a lease holder belongs to: `task:<id>`, or `<host>/task:<id>` when
- * the holder also names the host (as the merge gate's does). `undefined` for
- * a holder that is not a task's. The runtime releases a task's leases on done,
- * on rollback and on a PR-merged event by this rule.
- *
- * @example
- * ```ts
- * taskOfLeaseHolder('ci-1:4242/task:task_000000000007'); // 'task_000000000007'
- * taskOfLeaseHolder('someone-else'); // undefined
- * ```
- */
-export function taskOfLeaseHolder(holder: string): string | undefined {
-  const match = /(?:^|\/)task:([^/]+)$/.exec(holder);
-  return match?.[1];
-}
-
-/**
- * The name of the lease that serialises merges into one repository.
- *
- * @example
- * ```ts
- * mergeLeaseName('acme/web'); // 'merge:acme/web'
- * ```
- */
-export function mergeLeaseName(repo: string): string {
-  return `merge:${repo}`;
-}
 
 /**
  * The idempotency key of the job of a task's step.
