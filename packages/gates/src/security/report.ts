@@ -11,6 +11,10 @@ export const securityReportFrontmatterSchema = z.object({
   gate: z.literal('security'),
   verdict: z.enum(['pass', 'fail', 'error']),
   engine: z.enum(['builtin', 'gitleaks']),
+  /** the task the report is for: the read-back refuses a report of another task */
+  taskId: z.string().optional(),
+  /** the decision the report is for */
+  decisionId: z.string().optional(),
   range: z.object({
     base: z.string(),
     head: z.string(),
@@ -20,6 +24,8 @@ export const securityReportFrontmatterSchema = z.object({
   }),
   counts: z.object({
     secrets: z.number().int().min(0),
+    /** changes to the scan configuration inside the range (rule `conveyor-scan-config-changed`) */
+    scanConfigChanges: z.number().int().min(0).default(0),
     vulnerabilities: z.number().int().min(0),
     inheritedVulnerabilities: z.number().int().min(0),
     unreachableFeeds: z.number().int().min(0),
@@ -58,7 +64,9 @@ export async function writeSecurityReport(
 /** A report that says `pass` while counting findings is broken, never a pass. */
 export function securityReportContradiction(r: SecurityReport): string | undefined {
   const mustFail =
-    r.counts.secrets > 0 || r.counts.vulnerabilities > 0 || (r.strictAudit && r.counts.unreachableFeeds > 0);
+    r.counts.secrets > 0 ||
+    r.counts.scanConfigChanges > 0 ||
+    r.counts.vulnerabilities > 0 || (r.strictAudit && r.counts.unreachableFeeds > 0);
   return r.verdict === 'pass' && mustFail ? 'says pass but counts findings' : undefined;
 }
 
