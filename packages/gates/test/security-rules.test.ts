@@ -3,10 +3,10 @@ import {
   compileSecretRegex,
   compileSecretsConfig,
   DEFAULT_SECRETS_CONFIG,
+  INLINE_ALLOW_IGNORED_TAG,
   parseGitleaksIgnore,
   parseSecretsConfig,
   redactFinding,
-  INLINE_ALLOW_IGNORED_TAG,
   scanText,
   shannonEntropy,
 } from '../src/security/index.js';

@@ -7,6 +7,13 @@ import type { RawSecretsConfig } from './config.js';
 const ASSIGN = `['"\`]?[ \\t]{0,3}(?:=|:=|:|=>|\\|\\|=)[ \\t]{0,3}['"\`]?`;
 
 /**
+ * Built-in rules whose patterns run on re2js rather than V8's engine: their
+ * unbounded bodies make V8 backtrack per character (a stack overflow on a long
+ * run), while RE2 scans them in one linear pass.
+ */
+export const RE2_ONLY_BUILT_IN_RULES: ReadonlySet<string> = new Set(['private-key', 'jwt']);
+
+/**
  * Conveyor's built-in secret rules, in the raw `.gitleaks.toml` shape; what
  * `[extend] useDefault = true` starts from, and the rule set used when a
  * repository has no `.gitleaks.toml`.

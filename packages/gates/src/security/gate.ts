@@ -170,6 +170,7 @@ function reportMismatch(
   if (decisionId !== undefined && r.decisionId !== decisionId) {
     return `is for decision ${r.decisionId ?? '(none)'}, not ${decisionId}`;
   }
-  if (headSha !== '' && r.verdict !== 'error' && r.range.headSha !== headSha) return `judged head ${r.range.headSha || '(none)'}, not ${headSha}`;
+  if (headSha !== '' && r.verdict !== 'error' && r.range.headSha !== headSha)
+    return `judged head ${r.range.headSha || '(none)'}, not ${headSha}`;
   return undefined;
 }

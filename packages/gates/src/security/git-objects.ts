@@ -178,7 +178,20 @@ export async function readRangeCommits(
   const spec = `${baseSha}..${headSha}`;
   const log = await runScanGit(
     cwd,
-    ['log', '--reverse', `--format=${nonce} %H`, '--raw', '-z', '-c', '-M', '--no-abbrev', '--root', '--no-color', spec, '--'],
+    [
+      'log',
+      '--reverse',
+      `--format=${nonce} %H`,
+      '--raw',
+      '-z',
+      '-c',
+      '-M',
+      '--no-abbrev',
+      '--root',
+      '--no-color',
+      spec,
+      '--',
+    ],
     options,
   );
   if (!log.ok) return err(log.error);

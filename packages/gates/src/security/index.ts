@@ -60,7 +60,6 @@ export { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 export { shannonEntropy } from './entropy.js';
 export { formatSecurityOutcome, type SecurityOutputFormat } from './formats.js';
 export { createSecurityGate, type SecurityGateOptions, securityReportPath } from './gate.js';
-export { readRangePatch, resolveSecurityRange, type SecurityRange } from './git-range.js';
 export {
   type GitObject,
   type RangeChange,
@@ -69,9 +68,10 @@ export {
   readRangeCommits,
   type ScanGitOptions,
 } from './git-objects.js';
-export { type OffThreadScanOptions, scanSecretsOffThread } from './off-thread.js';
+export { readRangePatch, resolveSecurityRange, type SecurityRange } from './git-range.js';
 export { type GitleaksEngineOptions, runGitleaksEngine } from './gitleaks-engine.js';
 export { parseGitleaksIgnore, parseSecretsBaseline, readSecretsBaseline } from './ignore.js';
+export { type OffThreadScanOptions, scanSecretsOffThread } from './off-thread.js';
 export { PATCH_LOG_FORMAT, type ParsedPatchLog, type PatchCommit, type PatchFragment, parsePatchLog } from './patch.js';
 export { redactDeep, redactFinding, redactSecret, redactText } from './redact.js';
 export { compileSecretRegex } from './regex.js';

@@ -61,9 +61,7 @@ function killAll(pids: ReadonlySet<number>): void {
  * const scan = await scanSecretsOffThread({ repoDir, range, deadlineMs: 60_000, signal: ctx.signal });
  * ```
  */
-export function scanSecretsOffThread(
-  options: OffThreadScanOptions,
-): Promise<Result<SecretsScanResult, ConveyorError>> {
+export function scanSecretsOffThread(options: OffThreadScanOptions): Promise<Result<SecretsScanResult, ConveyorError>> {
   const { signal, deadlineMs, ...rest } = options;
   const input: ScanWorkerInput = rest;
   return new Promise((resolve) => {
@@ -102,21 +100,33 @@ export function scanSecretsOffThread(
     const onAbort = () => stop('the gate was aborted');
     const timer = setTimeout(() => stop(`deadline of ${deadlineMs} ms passed`), deadlineMs);
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (m: { kind: string; pid?: number; ok?: boolean; value?: SecretsScanResult; error?: { code: string; message: string } }) => {
-      if (m.kind === 'child' && typeof m.pid === 'number') children.add(m.pid);
-      if (m.kind !== 'done') return;
-      if (m.ok && m.value) finish(ok(m.value), false);
-      else {
-        const e = m.error ?? { code: 'internal', message: 'secrets scan failed' };
-        finish(err(new ConveyorError(PKG, e.code as ConveyorErrorCode, e.message)), false);
-      }
-      void worker.terminate();
-    });
+    worker.on(
+      'message',
+      (m: {
+        kind: string;
+        pid?: number;
+        ok?: boolean;
+        value?: SecretsScanResult;
+        error?: { code: string; message: string };
+      }) => {
+        if (m.kind === 'child' && typeof m.pid === 'number') children.add(m.pid);
+        if (m.kind !== 'done') return;
+        if (m.ok && m.value) finish(ok(m.value), false);
+        else {
+          const e = m.error ?? { code: 'internal', message: 'secrets scan failed' };
+          finish(err(new ConveyorError(PKG, e.code as ConveyorErrorCode, e.message)), false);
+        }
+        void worker.terminate();
+      },
+    );
     worker.on('error', (e) => {
       finish(err(new ConveyorError(PKG, 'internal', 'the secrets scan worker failed', { cause: e })), true);
     });
     worker.on('exit', (code) => {
-      finish(err(new ConveyorError(PKG, 'internal', `the secrets scan worker exited (${code}) without a result`)), true);
+      finish(
+        err(new ConveyorError(PKG, 'internal', `the secrets scan worker exited (${code}) without a result`)),
+        true,
+      );
     });
   });
 }

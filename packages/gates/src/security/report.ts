@@ -66,7 +66,8 @@ export function securityReportContradiction(r: SecurityReport): string | undefin
   const mustFail =
     r.counts.secrets > 0 ||
     r.counts.scanConfigChanges > 0 ||
-    r.counts.vulnerabilities > 0 || (r.strictAudit && r.counts.unreachableFeeds > 0);
+    r.counts.vulnerabilities > 0 ||
+    (r.strictAudit && r.counts.unreachableFeeds > 0);
   return r.verdict === 'pass' && mustFail ? 'says pass but counts findings' : undefined;
 }
 

@@ -10,8 +10,8 @@ import {
 } from './audit/sources.js';
 import { resolveSecurityRange, type SecurityRange } from './git-range.js';
 import { runGitleaksEngine } from './gitleaks-engine.js';
-import { redactDeep, redactFinding } from './redact.js';
 import { scanSecretsOffThread } from './off-thread.js';
+import { redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
 import { INLINE_ALLOW_IGNORED_TAG } from './scanner.js';
 import { SCAN_CONFIG_CHANGED_RULE, type SecretsScanResult } from './secrets.js';
@@ -268,6 +268,11 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
   const safeError = error
     ? new ConveyorError(error.pkg, error.code, redactDeep(error.message, clear), { details: {} })
     : undefined;
-  const partial = { report, secrets, vulnerabilities: redactDeep(vulnerabilities, clear), ...(safeError ? { error: safeError } : {}) };
+  const partial = {
+    report,
+    secrets,
+    vulnerabilities: redactDeep(vulnerabilities, clear),
+    ...(safeError ? { error: safeError } : {}),
+  };
   return { ...partial, body: redactDeep(renderBody(partial), clear) };
 }

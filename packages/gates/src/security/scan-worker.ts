@@ -11,12 +11,14 @@ export type ScanWorkerInput = Omit<ScanSecretsOptions, 'signal' | 'onChild'>;
 const port = parentPort;
 if (port) {
   const input = workerData as ScanWorkerInput;
-  const fail = (code: string, message: string) => port.postMessage({ kind: 'done', ok: false, error: { code, message } });
+  const fail = (code: string, message: string) =>
+    port.postMessage({ kind: 'done', ok: false, error: { code, message } });
   scanSecrets({ ...input, onChild: (pid) => port.postMessage({ kind: 'child', pid }) }).then(
     (result) => {
       if (result.ok) port.postMessage({ kind: 'done', ok: true, value: result.value });
       else fail(result.error.code, result.error.message);
     },
-    (thrown: unknown) => fail('internal', `secrets scan threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`),
+    (thrown: unknown) =>
+      fail('internal', `secrets scan threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`),
   );
 }

@@ -216,16 +216,20 @@ export function scanFragments(
         // a path-only rule: the file itself is the finding
         if (listsForRule.some((a) => allowlistApplies(a, fileCandidate))) continue;
         const first = fragment.lines[0];
-        emit({
-          ...base,
-          StartLine: first?.lineNo ?? 1,
-          EndLine: first?.lineNo ?? 1,
-          StartColumn: 1,
-          EndColumn: 1,
-          Match: `file detected: ${fragment.file}`,
-          Secret: '',
-          Entropy: 0,
-        }, 0, 0);
+        emit(
+          {
+            ...base,
+            StartLine: first?.lineNo ?? 1,
+            EndLine: first?.lineNo ?? 1,
+            StartColumn: 1,
+            EndColumn: 1,
+            Match: `file detected: ${fragment.file}`,
+            Secret: '',
+            Entropy: 0,
+          },
+          0,
+          0,
+        );
         continue;
       }
       for (const m of rule.regex.findAll(text)) {
@@ -259,17 +263,21 @@ export function scanFragments(
         if (listsForRule.some((a) => allowlistApplies(a, candidate))) continue;
         const startLine = fragment.lines[startIdx];
         const endLine = fragment.lines[endIdx];
-        emit({
-          ...base,
-          StartLine: startLine?.lineNo ?? 0,
-          EndLine: endLine?.lineNo ?? 0,
-          StartColumn: m.start - (starts[startIdx] ?? 0) + 1,
-          EndColumn: m.end - (starts[endIdx] ?? 0),
-          Match: m.text,
-          Secret: secret,
-          Entropy: Math.round(entropy * 1e4) / 1e4,
-          ...(hasMarker ? { Tags: [...rule.tags, INLINE_ALLOW_IGNORED_TAG] } : {}),
-        }, m.start, m.end);
+        emit(
+          {
+            ...base,
+            StartLine: startLine?.lineNo ?? 0,
+            EndLine: endLine?.lineNo ?? 0,
+            StartColumn: m.start - (starts[startIdx] ?? 0) + 1,
+            EndColumn: m.end - (starts[endIdx] ?? 0),
+            Match: m.text,
+            Secret: secret,
+            Entropy: Math.round(entropy * 1e4) / 1e4,
+            ...(hasMarker ? { Tags: [...rule.tags, INLINE_ALLOW_IGNORED_TAG] } : {}),
+          },
+          m.start,
+          m.end,
+        );
       }
     }
     for (const f of withoutGenericOverlaps(spans)) out.push(f);

@@ -1,8 +1,15 @@
 import type { ConveyorError, Result } from '@conveyor/core';
 import { err, ok } from '@conveyor/core';
 import { loadTrustedScanConfig, type TrustedScanConfig } from './base-config.js';
+import {
+  type GitObject,
+  isNullSha,
+  type RangeCommit,
+  readObjects,
+  readRangeCommits,
+  type ScanGitOptions,
+} from './git-objects.js';
 import type { SecurityRange } from './git-range.js';
-import { type GitObject, isNullSha, type RangeCommit, readObjects, readRangeCommits, type ScanGitOptions } from './git-objects.js';
 import type { PatchCommit, PatchFragment } from './patch.js';
 import { INLINE_ALLOW_IGNORED_TAG, scanFragments } from './scanner.js';
 import type { SecretFinding } from './types.js';
@@ -218,7 +225,9 @@ function scanCommit(
       if (trusted.trustPaths.has(p)) {
         const what = `${p} (scan configuration) changed in commit ${short}`;
         if (options.allowScanConfigChanges) {
-          notes.push(`${what}: allowed by the host (securityAllowScanConfigChanges); the base commit's version was used`);
+          notes.push(
+            `${what}: allowed by the host (securityAllowScanConfigChanges); the base commit's version was used`,
+          );
         } else {
           out.push(configChangedFinding(commit, p));
         }
