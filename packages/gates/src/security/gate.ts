@@ -7,6 +7,7 @@ import {
   type SecurityReport,
   securityReportContradiction,
   securityReportFrontmatterSchema,
+  securityReportMismatch,
   writeSecurityReport,
 } from './report.js';
 import { describeVulnerability, runSecurityScan } from './run-scan.js';
@@ -92,7 +93,11 @@ export function createSecurityGate(options: SecurityGateOptions = {}): Gate {
       const readBack = await verdictFromReport(reportPath, securityReportFrontmatterSchema, (fm) => {
         const contradiction = securityReportContradiction(fm);
         if (contradiction) return { status: 'fail', summary: `security: report ${reportPath} ${contradiction}` };
-        const mismatch = reportMismatch(fm, ctx.task.id, pin?.headSha ?? outcome.report.range.headSha, pin?.decisionId);
+        const mismatch = securityReportMismatch(fm, {
+          taskId: ctx.task.id,
+          headSha: pin?.headSha ?? outcome.report.range.headSha,
+          ...(pin ? { decisionId: pin.decisionId } : {}),
+        });
         if (mismatch) return { status: 'fail', summary: `security: report ${reportPath} ${mismatch}` };
         r = fm;
         return { status: fm.verdict, summary: '' };
@@ -157,20 +162,4 @@ export function createSecurityGate(options: SecurityGateOptions = {}): Gate {
       };
     },
   });
-}
-
-/** Why a read-back report is not this decision's, or `undefined` when it is. */
-function reportMismatch(
-  r: SecurityReport,
-  taskId: string,
-  headSha: string,
-  decisionId: string | undefined,
-): string | undefined {
-  if (r.taskId !== taskId) return `is for task ${r.taskId ?? '(none)'}, not ${taskId}`;
-  if (decisionId !== undefined && r.decisionId !== decisionId) {
-    return `is for decision ${r.decisionId ?? '(none)'}, not ${decisionId}`;
-  }
-  if (headSha !== '' && r.verdict !== 'error' && r.range.headSha !== headSha)
-    return `judged head ${r.range.headSha || '(none)'}, not ${headSha}`;
-  return undefined;
 }

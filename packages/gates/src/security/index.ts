@@ -79,8 +79,10 @@ export {
   readSecurityReport,
   SECURITY_REPORT_FILE,
   type SecurityReport,
+  type SecurityReportExpectation,
   securityReportContradiction,
   securityReportFrontmatterSchema,
+  securityReportMismatch,
   writeSecurityReport,
 } from './report.js';
 export {

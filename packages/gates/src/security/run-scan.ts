@@ -88,6 +88,7 @@ function renderBody(o: Omit<SecurityScanOutcome, 'body'>): string {
     `# Security report: ${r.verdict.toUpperCase()}`,
     '',
     `Range \`${r.range.base}..${r.range.head}\` (${short(r.range.baseSha)}..${short(r.range.headSha)}), engine ${r.engine}, ${r.counts.commitsScanned} commits scanned.`,
+    ...(r.configSource ? ['', `Scan configuration: ${r.configSource} (never the branch under review).`] : []),
     '',
   ];
   if (o.error) lines.push('## Error', '', o.error.message, '');
@@ -162,6 +163,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
   let scan: SecretsScanResult | undefined;
   let audit: DependencyAuditResult | undefined;
   let error: ConveyorError | undefined;
+  let configSource: string | undefined;
 
   progress(`resolving range ${rangeText}`);
   const resolved = await resolveSecurityRange(options.repoDir, rangeText, options.signal);
@@ -193,7 +195,10 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
     if (!secrets.ok) error = secrets.error;
     else {
       scan = secrets.value;
-      warnings.push(...scan.notes.filter((n) => !n.startsWith('engine:')));
+      for (const n of scan.notes) {
+        if (n.startsWith('config: ')) configSource = n.slice('config: '.length);
+        else if (!n.startsWith('engine:')) warnings.push(n);
+      }
       progress(`secrets: ${scan.findings.length} found in ${scan.commitsScanned} commits (${scan.bytesScanned} bytes)`);
       if (s.securityDepAuditEnabled) {
         progress('auditing lockfile changes');
@@ -244,6 +249,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       mergeBaseSha: range.mergeBaseSha,
     },
     ...(options.taskId === undefined ? {} : { taskId: options.taskId }),
+    ...(configSource === undefined ? {} : { configSource }),
     ...(options.decisionId === undefined ? {} : { decisionId: options.decisionId }),
     counts: {
       secrets: secrets.length - configChanges,
