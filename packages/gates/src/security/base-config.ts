@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
+import { stringify as stringifyToml } from 'smol-toml';
 import {
   compileSecretsConfig,
   confinedTreePath,
@@ -40,6 +41,14 @@ export interface TrustedScanConfig {
   readonly trustPaths: ReadonlySet<string>;
   /** where the config came from, for the report */
   readonly origin: string;
+  /**
+   * the configuration as gitleaks TOML for the gitleaks engine: the base
+   * commit's chain merged into one file, or `[extend] useDefault` when the base
+   * has none; `undefined` when it is a host file (given to gitleaks as is)
+   */
+  readonly gitleaksToml?: string;
+  /** the ignore list's text, as read from the trusted side */
+  readonly ignoreText: string;
 }
 
 function invalid(message: string, details: Record<string, unknown>): ConveyorError {
@@ -102,6 +111,7 @@ export async function loadTrustedScanConfig(
   const trustPaths = new Set<string>(SCAN_CONFIG_FILES);
   let config: SecretsConfig;
   let origin: string;
+  let gitleaksToml: string | undefined;
   const configPath = options.configPath;
   if (configPath !== undefined && isAbsolute(configPath)) {
     const loaded = await loadSecretsConfig({ configPath });
@@ -127,6 +137,7 @@ export async function loadTrustedScanConfig(
       if (!compiled.ok) return err(compiled.error);
       config = compiled.value;
       origin = 'built-in rules';
+      gitleaksToml = '[extend]\nuseDefault = true\n';
     } else {
       const source: SecretsConfigSource = {
         read: async (path, from) => {
@@ -150,6 +161,7 @@ export async function loadTrustedScanConfig(
       const loaded = await parseSecretsConfigChain(text.value, wanted.value, source);
       if (!loaded.ok) return err(loaded.error);
       config = loaded.value.config;
+      gitleaksToml = stringifyToml(loaded.value.raw as Record<string, unknown>);
       origin = `${loaded.value.files.join(' → ')} at base commit ${options.baseSha.slice(0, 12)}`;
     }
   }
@@ -195,5 +207,13 @@ export async function loadTrustedScanConfig(
     if (!parsed.ok) return err(parsed.error);
     baseline = parsed.value;
   }
-  return ok({ config, ignoredFingerprints, baseline, trustPaths, origin });
+  return ok({
+    config,
+    ignoredFingerprints,
+    baseline,
+    trustPaths,
+    origin,
+    ignoreText: ignoreText ?? '',
+    ...(gitleaksToml === undefined ? {} : { gitleaksToml }),
+  });
 }

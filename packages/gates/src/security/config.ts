@@ -303,6 +303,8 @@ export interface LoadedSecretsConfig {
   readonly config: SecretsConfig;
   /** names of the files read, in order */
   readonly files: readonly string[];
+  /** the whole chain merged into one raw configuration (no `[extend]` left) */
+  readonly raw: RawSecretsConfig;
 }
 
 /**
@@ -338,7 +340,7 @@ export async function parseSecretsConfigChain(
   if (!raw.ok) return err(raw.error);
   const compiled = compileSecretsConfig(raw.value, file);
   if (!compiled.ok) return err(compiled.error);
-  return ok({ config: compiled.value, files: chain });
+  return ok({ config: compiled.value, files: chain, raw: raw.value });
 }
 
 /**
