@@ -7,6 +7,7 @@ import {
   confinedTreePath,
   loadSecretsConfig,
   parseSecretsConfigChain,
+  type RawSecretsConfig,
   type SecretsConfigSource,
 } from './config.js';
 import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
@@ -49,6 +50,21 @@ export interface TrustedScanConfig {
   readonly gitleaksToml?: string;
   /** the ignore list's text, as read from the trusted side */
   readonly ignoreText: string;
+}
+
+/**
+ * The merged configuration as gitleaks reads it: Conveyor's built-in rules
+ * (what `useDefault` inlined) go back to `[extend] useDefault = true`, so
+ * gitleaks uses its own defaults and never sees a pattern written for V8.
+ */
+function gitleaksTomlOf(raw: RawSecretsConfig): string {
+  const builtIn = new Set((DEFAULT_SECRETS_CONFIG.rules ?? []).map((r) => r.regex));
+  const own = (raw.rules ?? []).filter((r) => r.regex === undefined || !builtIn.has(r.regex));
+  const usedDefault = own.length !== (raw.rules ?? []).length;
+  const doc: Record<string, unknown> = { ...raw, rules: own };
+  if (own.length === 0) delete doc.rules;
+  if (usedDefault) doc.extend = { useDefault: true };
+  return stringifyToml(doc);
 }
 
 function invalid(message: string, details: Record<string, unknown>): ConveyorError {
@@ -161,7 +177,7 @@ export async function loadTrustedScanConfig(
       const loaded = await parseSecretsConfigChain(text.value, wanted.value, source);
       if (!loaded.ok) return err(loaded.error);
       config = loaded.value.config;
-      gitleaksToml = stringifyToml(loaded.value.raw as Record<string, unknown>);
+      gitleaksToml = gitleaksTomlOf(loaded.value.raw);
       origin = `${loaded.value.files.join(' → ')} at base commit ${options.baseSha.slice(0, 12)}`;
     }
   }

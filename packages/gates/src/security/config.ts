@@ -3,7 +3,7 @@ import { posix, resolve } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { DEFAULT_SECRETS_CONFIG, RE2_ONLY_BUILT_IN_RULES } from './default-rules.js';
+import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 import { compileSecretRegex } from './regex.js';
 import type { SecretAllowlist, SecretRegex, SecretRule, SecretsConfig } from './types.js';
 
@@ -99,9 +99,7 @@ function regexErrorKind(message: string): string {
 
 /** The regex sources of the built-in rules: reviewed for linear time, so they may run natively. */
 const BUILT_IN_REGEXES = new Set(
-  (DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) =>
-    r.regex === undefined || RE2_ONLY_BUILT_IN_RULES.has(r.id) ? [] : [r.regex],
-  ),
+  (DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) => (r.regex === undefined ? [] : [r.regex])),
 );
 
 function compileRegexField(source: string, where: string, file?: string): Result<SecretRegex, ConveyorError> {
