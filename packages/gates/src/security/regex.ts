@@ -33,11 +33,11 @@ function compileRe2(source: string): SecretRegex | string {
   return Object.freeze({
     source,
     test: (input: string) => compiled.test(input),
-    findAll: (input: string): RegexMatch[] => {
+    findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
       const out: RegexMatch[] = [];
       const m = compiled.matcher(input);
       let from = 0;
-      while (from <= input.length && m.find(from)) {
+      while (out.length < limit && from <= input.length && m.find(from)) {
         const start = m.start();
         const end = m.end();
         const groups: (string | undefined)[] = [];
@@ -94,16 +94,16 @@ function compileNative(source: string, fallback: () => SecretRegex | string): Se
         return onRe2(thrown).test(input);
       }
     },
-    findAll: (input: string): RegexMatch[] => {
+    findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
       const out: RegexMatch[] = [];
       re.lastIndex = 0;
       try {
-        for (let m = re.exec(input); m !== null; m = re.exec(input)) {
+        for (let m = re.exec(input); m !== null && out.length < limit; m = re.exec(input)) {
           out.push({ start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) });
           if (m[0].length === 0) re.lastIndex += 1;
         }
       } catch (thrown) {
-        return onRe2(thrown).findAll(input);
+        return onRe2(thrown).findAll(input, limit);
       }
       return out;
     },
