@@ -1,12 +1,22 @@
 /**
  * `@conveyor/testkit`: conformance suites every store and adapter runs, an
- * in-memory `Store`, and fake Plane, Gitea and Telegram servers on 127.0.0.1.
+ * in-memory `Store`, and fake Plane, Gitea, Telegram and OSV servers on 127.0.0.1.
  *
  * @packageDocumentation
  */
 export { FIXTURES_MISSING_MESSAGE, sharedFixturesDir } from './fixtures.js';
 export * from './gitea/index.js';
 export * from './http/index.js';
+export {
+  type FakeOsv,
+  type FakeOsvAdvisory,
+  type FakeOsvOptions,
+  type FakeOsvQuery,
+  fakeOsvCompareVersions,
+  fakeOsvMatches,
+  loadOsvAdvisories,
+  startFakeOsv,
+} from './osv/index.js';
 export * from './plane/index.js';
 export * from './store/index.js';
 export * from './telegram/index.js';

@@ -8,10 +8,13 @@ export { EMBEDDED_ADVISORIES } from './audit/embedded-advisories.js';
 export {
   type AuditEcosystem,
   diffLockedPackages,
+  isAuditedLockfile,
   LOCKFILE_NAMES,
   type LockedPackage,
   normalizePypiName,
   parseLockfile,
+  UNAUDITED_LOCKFILES,
+  unauditedLockfileEcosystem,
 } from './audit/lockfiles.js';
 export {
   compareVersions,
@@ -23,13 +26,25 @@ export {
   versionInOsvRange,
 } from './audit/osv.js';
 export {
+  createOsvCache,
+  defaultOsvCacheDir,
+  OSV_CACHE_DEFAULT_TTL_MS,
+  type OsvCache,
+  type OsvCacheOptions,
+  type OsvVulnRef,
+} from './audit/osv-cache.js';
+export { createOsvClient, OSV_MAX_BATCH, type OsvClient, type OsvClientOptions } from './audit/osv-client.js';
+export {
   type AdvisoryMatch,
   type AdvisorySource,
   type AuditFetch,
+  displayUrl,
   embeddedAdvisorySource,
   npmBulkAdvisorySource,
   type OnlineSourceOptions,
+  type OsvApiSourceOptions,
   osvAdvisoriesSource,
+  osvApiSource,
   osvBatchSource,
   osvDirectorySource,
   type PipAuditSourceOptions,
