@@ -196,7 +196,7 @@ describe('advisory feeds over HTTP (in-process server on 127.0.0.1)', () => {
     mode = 'ok';
     const res = await osvBatchSource({ baseUrl: base }).query(pkgs);
     expect(res.ok && res.value.map((m) => `${m.pkg.version}:${m.id}`)).toEqual(['1.2.5:GHSA-xvch-5gv4-984h']);
-    const sent = JSON.parse(seen.at(-1)?.body ?? '{}');
+    const sent = JSON.parse(seen.filter((r) => r.url === '/v1/querybatch').at(-1)?.body ?? '{}');
     expect(sent.queries[0]).toEqual({ package: { name: 'minimist', ecosystem: 'npm' }, version: '1.2.5' });
   });
 

@@ -33,12 +33,17 @@ export {
   type OsvCacheOptions,
   type OsvVulnRef,
 } from './audit/osv-cache.js';
-export { createOsvClient, OSV_MAX_BATCH, type OsvClient, type OsvClientOptions } from './audit/osv-client.js';
+export {
+  createOsvClient,
+  displayUrl,
+  OSV_MAX_BATCH,
+  type OsvClient,
+  type OsvClientOptions,
+} from './audit/osv-client.js';
 export {
   type AdvisoryMatch,
   type AdvisorySource,
   type AuditFetch,
-  displayUrl,
   embeddedAdvisorySource,
   npmBulkAdvisorySource,
   type OnlineSourceOptions,

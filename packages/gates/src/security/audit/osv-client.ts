@@ -48,6 +48,41 @@ export interface OsvClient {
   getVuln(id: string, signal?: AbortSignal): Promise<Result<OsvAdvisory, ConveyorError>>;
 }
 
+/**
+ * Removes user and password from a URL before it is shown anywhere.
+ *
+ * @example
+ * ```ts
+ * displayUrl('https://u:secret@osv.example'); // 'https://osv.example'
+ * ```
+ */
+export function displayUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return url;
+    u.username = '';
+    u.password = '';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^/@]*@/, '//');
+  }
+}
+
+/**
+ * Moves user and password out of a URL into a Basic `authorization` header,
+ * so the address that is fetched (and shown in any error) holds no secret.
+ */
+export function splitCredentials(url: string): { url: string; headers: Record<string, string> } {
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return { url, headers: {} };
+    const token = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+    return { url: displayUrl(url), headers: { authorization: `Basic ${token}` } };
+  } catch {
+    return { url: displayUrl(url), headers: {} };
+  }
+}
+
 const defaultFetch: AuditFetch = (url, init) => fetch(url, init);
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -81,14 +116,15 @@ interface Sent {
 async function sendWithRetries(
   fetchFn: AuditFetch,
   url: string,
-  init: { method: string; body?: string },
+  init: { method: string; body?: string; headers?: Record<string, string> },
   o: { timeoutMs: number; retries: number; backoffMs: number },
   signal?: AbortSignal,
 ): Promise<Result<Sent, ConveyorError>> {
-  const what = `${init.method} ${url}`;
+  const what = `${init.method} ${displayUrl(url)}`;
   let last: ConveyorError | undefined;
   for (let attempt = 0; attempt <= o.retries; attempt += 1) {
-    if (signal?.aborted) return err(new ConveyorError(PKG, 'timeout', `${what} aborted`, { details: { url } }));
+    if (signal?.aborted)
+      return err(new ConveyorError(PKG, 'timeout', `${what} aborted`, { details: { url: displayUrl(url) } }));
     const timeout = AbortSignal.timeout(o.timeoutMs);
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     let waitMs = o.backoffMs * 2 ** attempt;
@@ -96,6 +132,7 @@ async function sendWithRetries(
       const res = await fetchFn(url, {
         method: init.method,
         headers: {
+          ...(init.headers ?? {}),
           accept: 'application/json',
           ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
         },
@@ -109,7 +146,7 @@ async function sendWithRetries(
           res.status === 429 ? 'rate_limited' : 'api_refused',
           `${what} answered ${res.status}`,
           {
-            details: { url, status: res.status },
+            details: { url: displayUrl(url), status: res.status },
           },
         );
         const after = Number(res.headers?.get('retry-after') ?? Number.NaN);
@@ -118,7 +155,8 @@ async function sendWithRetries(
         return ok({ status: res.status, text });
       }
     } catch (thrown) {
-      if (signal?.aborted) return err(new ConveyorError(PKG, 'timeout', `${what} aborted`, { details: { url } }));
+      if (signal?.aborted)
+        return err(new ConveyorError(PKG, 'timeout', `${what} aborted`, { details: { url: displayUrl(url) } }));
       const timedOut = timeout.aborted;
       const why = timedOut
         ? `timed out after ${o.timeoutMs} ms`
@@ -129,18 +167,18 @@ async function sendWithRetries(
           }`;
       last = new ConveyorError(PKG, timedOut ? 'timeout' : 'network', `${what} ${why}`, {
         cause: thrown,
-        details: { url },
+        details: { url: displayUrl(url) },
       });
       if (!timedOut && permanentNetworkError(thrown)) break;
     }
     if (attempt < o.retries) {
       const jitter = 0.8 + Math.random() * 0.4;
       if (!(await abortableSleep(Math.round(waitMs * jitter), signal))) {
-        return err(new ConveyorError(PKG, 'timeout', `${what} aborted`, { details: { url } }));
+        return err(new ConveyorError(PKG, 'timeout', `${what} aborted`, { details: { url: displayUrl(url) } }));
       }
     }
   }
-  return err(last ?? new ConveyorError(PKG, 'network', `${what} failed`, { details: { url } }));
+  return err(last ?? new ConveyorError(PKG, 'network', `${what} failed`, { details: { url: displayUrl(url) } }));
 }
 
 function parseBody(url: string, sent: Sent): Result<unknown, ConveyorError> {
@@ -148,8 +186,8 @@ function parseBody(url: string, sent: Sent): Result<unknown, ConveyorError> {
     return ok(JSON.parse(sent.text) as unknown);
   } catch {
     return err(
-      new ConveyorError(PKG, 'corrupt', `${url} answered ${sent.status} with a body that is not JSON`, {
-        details: { url },
+      new ConveyorError(PKG, 'corrupt', `${displayUrl(url)} answered ${sent.status} with a body that is not JSON`, {
+        details: { url: displayUrl(url) },
       }),
     );
   }
@@ -169,7 +207,8 @@ function parseBody(url: string, sent: Sent): Result<unknown, ConveyorError> {
  * ```
  */
 export function createOsvClient(options: OsvClientOptions = {}): OsvClient {
-  const baseUrl = (options.baseUrl ?? 'https://api.osv.dev').replace(/\/+$/, '');
+  const { url: cleanBase, headers: auth } = splitCredentials(options.baseUrl ?? 'https://api.osv.dev');
+  const baseUrl = cleanBase.replace(/\/+$/, '');
   const fetchFn = options.fetch ?? defaultFetch;
   const o = {
     timeoutMs: options.timeoutMs ?? 15_000,
@@ -191,12 +230,12 @@ export function createOsvClient(options: OsvClientOptions = {}): OsvClient {
         ...(q.pageToken === undefined ? {} : { page_token: q.pageToken }),
       })),
     });
-    const sent = await sendWithRetries(fetchFn, url, { method: 'POST', body }, o, signal);
+    const sent = await sendWithRetries(fetchFn, url, { method: 'POST', body, headers: auth }, o, signal);
     if (!sent.ok) return err(sent.error);
     if (sent.value.status !== 200) {
       return err(
-        new ConveyorError(PKG, 'api_refused', `POST ${url} answered ${sent.value.status}`, {
-          details: { url, status: sent.value.status },
+        new ConveyorError(PKG, 'api_refused', `POST ${displayUrl(url)} answered ${sent.value.status}`, {
+          details: { url: displayUrl(url), status: sent.value.status },
         }),
       );
     }
@@ -209,7 +248,7 @@ export function createOsvClient(options: OsvClientOptions = {}): OsvClient {
           PKG,
           'corrupt',
           `OSV querybatch answered ${Array.isArray(results) ? results.length : 'no'} results for ${queries.length} queries`,
-          { details: { url } },
+          { details: { url: displayUrl(url) } },
         ),
       );
     }
@@ -242,7 +281,7 @@ export function createOsvClient(options: OsvClientOptions = {}): OsvClient {
         if (round >= maxPages) {
           return err(
             new ConveyorError(PKG, 'corrupt', `OSV querybatch still paging after ${maxPages} rounds`, {
-              details: { baseUrl },
+              details: { baseUrl: displayUrl(baseUrl) },
             }),
           );
         }
@@ -270,15 +309,17 @@ export function createOsvClient(options: OsvClientOptions = {}): OsvClient {
     },
     async getVuln(id: string, signal?: AbortSignal) {
       const url = `${baseUrl}/v1/vulns/${encodeURIComponent(id)}`;
-      const sent = await sendWithRetries(fetchFn, url, { method: 'GET' }, o, signal);
+      const sent = await sendWithRetries(fetchFn, url, { method: 'GET', headers: auth }, o, signal);
       if (!sent.ok) return err(sent.error);
       if (sent.value.status === 404) {
-        return err(new ConveyorError(PKG, 'not_found', `OSV has no advisory ${id}`, { details: { url } }));
+        return err(
+          new ConveyorError(PKG, 'not_found', `OSV has no advisory ${id}`, { details: { url: displayUrl(url) } }),
+        );
       }
       if (sent.value.status !== 200) {
         return err(
-          new ConveyorError(PKG, 'api_refused', `GET ${url} answered ${sent.value.status}`, {
-            details: { url, status: sent.value.status },
+          new ConveyorError(PKG, 'api_refused', `GET ${displayUrl(url)} answered ${sent.value.status}`, {
+            details: { url: displayUrl(url), status: sent.value.status },
           }),
         );
       }
@@ -286,7 +327,9 @@ export function createOsvClient(options: OsvClientOptions = {}): OsvClient {
       if (!doc.ok) return err(doc.error);
       if (!isRecord(doc.value) || doc.value.id !== id) {
         return err(
-          new ConveyorError(PKG, 'corrupt', `GET ${url} answered an advisory for another id`, { details: { url } }),
+          new ConveyorError(PKG, 'corrupt', `GET ${displayUrl(url)} answered an advisory for another id`, {
+            details: { url: displayUrl(url) },
+          }),
         );
       }
       return ok(doc.value as unknown as OsvAdvisory);

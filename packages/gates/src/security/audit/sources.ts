@@ -8,7 +8,7 @@ import { EMBEDDED_ADVISORIES } from './embedded-advisories.js';
 import type { AuditEcosystem, LockedPackage } from './lockfiles.js';
 import { type OsvAdvisory, osvAffects } from './osv.js';
 import { createOsvCache, type OsvCache } from './osv-cache.js';
-import { type AuditFetch, createOsvClient, type OsvClientOptions } from './osv-client.js';
+import { type AuditFetch, createOsvClient, displayUrl, type OsvClientOptions, splitCredentials } from './osv-client.js';
 
 export type { AuditFetch } from './osv-client.js';
 
@@ -51,19 +51,6 @@ export interface AdvisorySource {
    * against the fallback
    */
   readonly fallback?: AdvisorySource;
-}
-
-/** Removes user and password from a URL before it is shown anywhere. */
-export function displayUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.username === '' && u.password === '') return url;
-    u.username = '';
-    u.password = '';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/\/\/[^/@]*@/, '//');
-  }
 }
 
 function matchAll(advisories: readonly OsvAdvisory[], pkgs: readonly LockedPackage[]): AdvisoryMatch[] {
@@ -191,10 +178,11 @@ async function postJson(
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   let res: Awaited<ReturnType<AuditFetch>>;
+  const target = splitCredentials(url);
   try {
-    res = await fetchFn(url, {
+    res = await fetchFn(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { ...target.headers, 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(body),
       signal: combined,
     });
