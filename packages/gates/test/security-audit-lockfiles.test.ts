@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { isAuditedLockfile, osvAffects, parseLockfile, unauditedLockfileEcosystem } from '../src/security/index.js';
-import { BUN_LOCK, SHRINKWRAP, YARN_BERRY, YARN_V1 } from './fixtures/audit/lockfile-texts.js';
+import {
+  auditDependencies,
+  isAuditedLockfile,
+  osvAffects,
+  parseLockfile,
+  registryTarballPackage,
+  unauditedLockfileEcosystem,
+} from '../src/security/index.js';
+import { BUN_LOCK, packageLock, SHRINKWRAP, YARN_BERRY, YARN_V1 } from './fixtures/audit/lockfile-texts.js';
+import { TempRepo } from './fixtures/security/git-repo.js';
 
 const PNPM_V5 = `lockfileVersion: 5.4
 
@@ -209,5 +217,51 @@ describe('version matching fails closed', () => {
       fixed: '0.2.4',
     });
     expect(osvAffects(two, { ecosystem: 'npm', name: 'm', version: '0.3.0' }).affected).toBe(false);
+  });
+});
+
+describe('a version field cannot hide the tarball that is installed', () => {
+  it('reads the package a registry tarball URL names', () => {
+    const cases: [string, { name: string; version: string } | undefined][] = [
+      ['https://registry.npmjs.org/lodash/-/lodash-4.17.15.tgz', { name: 'lodash', version: '4.17.15' }],
+      ['https://registry.npmjs.org/@babel/core/-/core-7.24.0.tgz', { name: '@babel/core', version: '7.24.0' }],
+      ['https://registry.yarnpkg.com/@babel%2fcore/-/core-7.24.0.tgz#abc', { name: '@babel/core', version: '7.24.0' }],
+      ['https://registry.yarnpkg.com/qs/-/qs-6.2.3.tgz#deadbeef', { name: 'qs', version: '6.2.3' }],
+      [
+        'https://art.example/artifactory/api/npm/npm-remote/minimist/-/minimist-1.2.5.tgz',
+        { name: 'minimist', version: '1.2.5' },
+      ],
+      ['git+https://github.com/u/r.git#abc', undefined],
+      ['https://example.com/lodash-4.17.15.tgz', undefined],
+      ['https://registry.npmjs.org/lodash/-/other-1.0.0.tgz', undefined],
+    ];
+    for (const [url, want] of cases) expect(registryTarballPackage(url)).toEqual(want);
+  });
+
+  it('package-lock.json saying 4.17.21 while resolving the 4.17.15 tarball is audited as 4.17.15', async () => {
+    const r = new TempRepo('conveyor-audit-');
+    try {
+      r.commit('init', { 'package-lock.json': packageLock({ lodash: '4.17.21' }) });
+      r.git('checkout', '-q', '-b', 'task');
+      const lying = JSON.parse(packageLock({ lodash: '4.17.21' }));
+      lying.packages['node_modules/lodash'].resolved = 'https://registry.npmjs.org/lodash/-/lodash-4.17.15.tgz';
+      r.commit('lie', { 'package-lock.json': JSON.stringify(lying) });
+      const res = await auditDependencies({
+        repoDir: r.dir,
+        baseSha: r.git('rev-parse', 'main'),
+        headSha: r.git('rev-parse', 'task'),
+      });
+      if (!res.ok) throw res.error;
+      expect(res.value.vulnerabilities.map((v) => [v.pkg.name, v.pkg.version, v.status])).toEqual([
+        ['lodash', '4.17.15', 'introduced'],
+      ]);
+    } finally {
+      r.cleanup();
+    }
+  });
+
+  it('yarn.lock v1 likewise', () => {
+    const text = YARN_V1('4.17.21').replace('lodash-4.17.21.tgz', 'lodash-4.17.15.tgz');
+    expect(names(parseLockfile('yarn.lock', text))).toContain('lodash@4.17.15');
   });
 });

@@ -13,6 +13,7 @@ export {
   type LockedPackage,
   normalizePypiName,
   parseLockfile,
+  registryTarballPackage,
   UNAUDITED_LOCKFILES,
   unauditedLockfileEcosystem,
 } from './audit/lockfiles.js';

@@ -142,6 +142,45 @@ function realNpmName(descriptor: string): string | undefined {
 /** Ranges that name no registry package (the workspace's own code, a local path). */
 const LOCAL_PROTOCOL = /^(?:workspace|link|portal|file|patch|exec):/;
 
+/**
+ * The package a registry tarball URL names (`…/lodash/-/lodash-4.17.15.tgz`,
+ * `…/@scope/name/-/name-1.0.0.tgz`). npm and yarn install what `resolved`
+ * points at, whatever `version` says, so a branch that writes a safe
+ * `version` next to the tarball of a vulnerable one must not hide it.
+ */
+export function registryTarballPackage(resolved: string): { name: string; version: string } | undefined {
+  let path: string;
+  try {
+    const u = new URL(resolved);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') return undefined;
+    path = u.pathname;
+  } catch {
+    return undefined;
+  }
+  const dash = path.lastIndexOf('/-/');
+  if (dash === -1 || !path.endsWith('.tgz')) return undefined;
+  const segs = path
+    .slice(0, dash)
+    .split('/')
+    .map((x) => decodeURIComponent(x));
+  const last = segs.at(-1) ?? '';
+  const prev = segs.at(-2) ?? '';
+  const name = last.startsWith('@') ? last : prev.startsWith('@') ? `${prev}/${last}` : last;
+  const file = path.slice(dash + 3, -'.tgz'.length);
+  const base = name.includes('/') ? name.slice(name.indexOf('/') + 1) : name;
+  if (base === '' || file.includes('/') || !file.startsWith(`${base}-`)) return undefined;
+  const version = file.slice(base.length + 1);
+  return /^\d/.test(version) ? { name, version } : undefined;
+}
+
+/** The entry itself, plus what its `resolved` tarball really installs when that differs. */
+function withTarball(out: LockedPackage[], name: string, version: string, resolved: unknown): void {
+  out.push({ ecosystem: 'npm', name, version });
+  if (typeof resolved !== 'string') return;
+  const t = registryTarballPackage(resolved);
+  if (t && (t.name !== name || t.version !== version)) out.push({ ecosystem: 'npm', ...t });
+}
+
 function parsePackageLock(file: string, text: string): Result<LockedPackage[], ConveyorError> {
   const doc = parseJson(file, text);
   if (!doc.ok) return err(doc.error);
@@ -162,7 +201,7 @@ function parsePackageLock(file: string, text: string): Result<LockedPackage[], C
       const at = key.lastIndexOf('node_modules/');
       if (at === -1) continue; // a workspace folder, not an installed package
       const name = typeof value.name === 'string' ? value.name : key.slice(at + 'node_modules/'.length);
-      out.push({ ecosystem: 'npm', name, version: value.version });
+      withTarball(out, name, value.version, value.resolved);
     }
     return ok(out);
   }
@@ -244,6 +283,7 @@ function parseYarnV1(file: string, text: string): Result<LockedPackage[], Convey
   const lines = text.split(/\r?\n/);
   let descriptors: string[] | undefined;
   let version: string | undefined;
+  let resolved: string | undefined;
   let startLine = 0;
   const flush = (): ConveyorError | undefined => {
     if (descriptors === undefined) return undefined;
@@ -252,9 +292,10 @@ function parseYarnV1(file: string, text: string): Result<LockedPackage[], Convey
     if (version === undefined) return bad(file, 'an entry has no version', { line: startLine });
     const name = realNpmName(first);
     if (!name) return bad(file, 'an entry has no package name', { line: startLine });
-    if (!local) out.push({ ecosystem: 'npm', name, version });
+    if (!local) withTarball(out, name, version, resolved);
     descriptors = undefined;
     version = undefined;
+    resolved = undefined;
     return undefined;
   };
   for (let i = 0; i < lines.length; i += 1) {
@@ -276,6 +317,8 @@ function parseYarnV1(file: string, text: string): Result<LockedPackage[], Convey
     if (descriptors === undefined) return err(bad(file, 'an indented line outside any entry', { line: i + 1 }));
     const m = /^ {2}version:? +(.+)$/.exec(line);
     if (m?.[1]) version = unquote(m[1].trim());
+    const r = /^ {2}resolved:? +(.+)$/.exec(line);
+    if (r?.[1]) resolved = unquote(r[1].trim());
   }
   const problem = flush();
   return problem ? err(problem) : ok(out);
