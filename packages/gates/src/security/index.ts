@@ -37,6 +37,7 @@ export {
 export {
   createOsvClient,
   displayUrl,
+  OSV_DEFAULT_TIMEOUT_MS,
   OSV_MAX_BATCH,
   type OsvClient,
   type OsvClientOptions,

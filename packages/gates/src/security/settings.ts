@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { OSV_CACHE_DEFAULT_TTL_MS } from './audit/osv-cache.js';
+import { OSV_DEFAULT_TIMEOUT_MS } from './audit/osv-client.js';
 
 const bool = z.union([
   z.boolean(),
@@ -97,13 +99,13 @@ export const securitySettingsSchema = z.object({
     .number()
     .int()
     .min(0)
-    .default(21_600_000)
+    .default(OSV_CACHE_DEFAULT_TTL_MS)
     .describe('how long a cached OSV answer for a package version stays fresh (ms; 0 = always ask OSV)'),
   securityOsvTimeoutMs: z.coerce
     .number()
     .int()
     .positive()
-    .default(15_000)
+    .default(OSV_DEFAULT_TIMEOUT_MS)
     .describe('timeout of one OSV API request (ms); 429 and 5xx answers are retried with backoff'),
   securityNpmRegistryUrl: z
     .string()

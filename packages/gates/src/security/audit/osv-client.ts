@@ -16,6 +16,9 @@ export type AuditFetch = (
   readonly headers?: { get(name: string): string | null };
 }>;
 
+/** Default timeout of one OSV request (ms). */
+export const OSV_DEFAULT_TIMEOUT_MS = 15_000;
+
 /** OSV's own limit on the queries of one `querybatch` request. */
 export const OSV_MAX_BATCH = 1000;
 
@@ -211,7 +214,7 @@ export function createOsvClient(options: OsvClientOptions = {}): OsvClient {
   const baseUrl = cleanBase.replace(/\/+$/, '');
   const fetchFn = options.fetch ?? defaultFetch;
   const o = {
-    timeoutMs: options.timeoutMs ?? 15_000,
+    timeoutMs: options.timeoutMs ?? OSV_DEFAULT_TIMEOUT_MS,
     retries: Math.max(0, options.retries ?? 2),
     backoffMs: Math.max(0, options.backoffMs ?? 500),
   };
