@@ -156,6 +156,46 @@ describe('a change no source checks is admitted, not passed silently', () => {
     ]);
   });
 
+  it('a branch that deletes the lockfile and pins the version in package.json is unchecked', async () => {
+    const pkg = (lodash: string) => `${JSON.stringify({ name: 'app', dependencies: { lodash } }, null, 2)}\n`;
+    const r = new TempRepo('conveyor-audit-');
+    cleanup.push(() => r.cleanup());
+    r.commit('init', { 'package.json': pkg('^4.17.21'), 'package-lock.json': packageLock({ lodash: '4.17.21' }) });
+    r.git('checkout', '-q', '-b', 'task');
+    r.git('rm', '-q', 'package-lock.json');
+    r.commit('pin', { 'package.json': pkg('4.17.15') });
+    const res = await audit(r, [osvApiSource({ baseUrl: await deadUrl(), cache: false, retries: 0 })]);
+    expect(res.unreachable).toEqual([
+      'package-lock.json was removed by the branch: what the install resolves without it was not checked (keep or regenerate the lockfile)',
+      'package.json changed its dependencies, but no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml or bun.lock pins them: the versions an install resolves were not checked',
+    ]);
+  });
+
+  it('a workspace package.json under a root lockfile, or a change outside its dependencies, says nothing', async () => {
+    const r = repo(
+      { 'yarn.lock': YARN_V1('4.17.21'), 'packages/a/package.json': '{"name":"a","dependencies":{"lodash":"^4"}}' },
+      {
+        'packages/a/package.json': '{"name":"a","dependencies":{"lodash":"^4.17"}}',
+        'tools/package.json': '{"name":"tools","version":"2.0.0","scripts":{"x":"y"}}',
+      },
+    );
+    const res = await audit(r, [osvApiSource({ baseUrl: await deadUrl(), cache: false, retries: 0 })]);
+    expect(res.unreachable).toEqual([]);
+  });
+
+  it('an audit stopped by its signal is an error, never a partial pass', async () => {
+    const r = lodashDown();
+    const stop = new AbortController();
+    stop.abort();
+    const res = await auditDependencies({
+      repoDir: r.dir,
+      baseSha: r.git('rev-parse', 'main'),
+      headSha: r.git('rev-parse', 'task'),
+      signal: stop.signal,
+    });
+    expect(res.ok).toBe(false);
+  });
+
   it('a lockfile that does not parse at HEAD fails closed (gate error) without quoting it', async () => {
     const CANARY = 'glpat-CANARYcanaryCANARY1234';
     const r = repo({ 'yarn.lock': YARN_V1('4.17.21') }, { 'yarn.lock': `${YARN_V1('4.17.15')}${CANARY}\n` });

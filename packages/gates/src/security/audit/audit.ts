@@ -177,6 +177,34 @@ export async function auditDependencies(
     }
   }
 
+  // a lockfile the branch deletes no longer pins what gets installed
+  for (const file of baseTree.value.keys()) {
+    if (headTree.value.has(file)) continue;
+    if (isAuditedLockfile(file) || unauditedLockfileEcosystem(file) !== undefined) {
+      unreachable.push(
+        `${file} was removed by the branch: what the install resolves without it was not checked (keep or regenerate the lockfile)`,
+      );
+    }
+  }
+  // dependencies declared in a package.json that no lockfile pins are resolved at install time, unchecked
+  for (const [file, head] of headTree.value) {
+    if (file.split('/').pop() !== 'package.json' || file.split('/').includes('node_modules')) continue;
+    const base = baseTree.value.get(file);
+    if (base?.oid === head.oid) continue;
+    if (npmLockfileCovers(file, headTree.value)) continue;
+    const after = await read(head.oid);
+    if (!after.ok) return err(after.error);
+    const before = base ? await read(base.oid) : undefined;
+    if (before && !before.ok) return err(before.error);
+    const was = before ? declaredDependencies(before.value) : '{}';
+    const now = declaredDependencies(after.value);
+    if (now !== was && now !== '{}') {
+      unreachable.push(
+        `${file} changed its dependencies, but no npm-shrinkwrap.json, package-lock.json, yarn.lock, pnpm-lock.yaml or bun.lock pins them: the versions an install resolves were not checked`,
+      );
+    }
+  }
+
   const covered = new Set<AuditEcosystem>(sources.flatMap((s) => s.ecosystems));
   const uncoveredByEco = new Map<AuditEcosystem, Changed[]>();
   for (const p of changed)
@@ -230,6 +258,9 @@ export async function auditDependencies(
       }
     }
   }
+  if (options.signal?.aborted) {
+    return err(new ConveyorError(PKG, 'timeout', 'the dependency audit was stopped before it finished'));
+  }
   return ok({
     lockfiles,
     changed: changed.map(({ lockfile: _l, ...p }) => p),
@@ -238,6 +269,52 @@ export async function auditDependencies(
     warnings,
     durationMs: Math.round(performance.now() - t0),
   });
+}
+
+const NPM_LOCKFILES = ['npm-shrinkwrap.json', 'package-lock.json', 'yarn.lock', 'pnpm-lock.yaml', 'bun.lock'];
+
+/** Whether an npm lockfile sits beside `packageJson` or in a folder above it (a workspace root). */
+function npmLockfileCovers(packageJson: string, tree: ReadonlyMap<string, TreeEntry>): boolean {
+  const parts = packageJson.split('/').slice(0, -1);
+  for (let depth = parts.length; depth >= 0; depth -= 1) {
+    const dir = parts.slice(0, depth).join('/');
+    if (NPM_LOCKFILES.some((l) => tree.has(dir === '' ? l : `${dir}/${l}`))) return true;
+  }
+  return false;
+}
+
+/** The dependency-bearing fields of a package.json, canonical; `?` when it does not parse (counts as changed). */
+function declaredDependencies(text: string): string {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return `?${text.length}`;
+  }
+  if (typeof doc !== 'object' || doc === null) return '?';
+  const d = doc as Record<string, unknown>;
+  const pnpm =
+    typeof d.pnpm === 'object' && d.pnpm !== null ? (d.pnpm as Record<string, unknown>).overrides : undefined;
+  const fields = {
+    dependencies: d.dependencies,
+    devDependencies: d.devDependencies,
+    optionalDependencies: d.optionalDependencies,
+    peerDependencies: d.peerDependencies,
+    bundleDependencies: d.bundleDependencies ?? d.bundledDependencies,
+    overrides: d.overrides,
+    resolutions: d.resolutions,
+    pnpmOverrides: pnpm,
+  };
+  const present = Object.fromEntries(
+    Object.entries(fields).filter(
+      ([, v]) => v !== undefined && !(typeof v === 'object' && v !== null && Object.keys(v).length === 0),
+    ),
+  );
+  return JSON.stringify(present, (_k, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
 }
 
 function samePkg(a: LockedPackage, b: LockedPackage): boolean {
