@@ -98,6 +98,23 @@ describe('lockfile formats', () => {
     expect(names(parseLockfile('bun.lock', BUN_LOCK('4.17.15')))).toEqual(['lodash@4.17.15', 'ansi-styles@4.3.0']);
   });
 
+  it('package-lock.json v2: `packages` and the npm 6 `dependencies` mirror are both read', () => {
+    const v2 = JSON.stringify({
+      lockfileVersion: 2,
+      packages: { '': {}, 'node_modules/lodash': { version: '4.17.21' } },
+      dependencies: {
+        lodash: { version: '4.17.15' },
+        aliased: { version: 'npm:minimist@1.2.5' },
+        gitdep: { version: 'git+https://github.com/u/r.git#abc' },
+      },
+    });
+    expect(names(parseLockfile('package-lock.json', v2))).toEqual([
+      'lodash@4.17.21',
+      'lodash@4.17.15',
+      'minimist@1.2.5',
+    ]);
+  });
+
   it('npm-shrinkwrap.json reads like package-lock.json (aliases by their real name)', () => {
     expect(names(parseLockfile('npm-shrinkwrap.json', SHRINKWRAP('4.17.15')))).toEqual([
       'lodash@4.17.15',
@@ -151,6 +168,9 @@ describe('unparsable lockfiles are errors that name the file and never quote it'
   const cases: [string, string][] = [
     ['package-lock.json', `{"packages": {"node_modules/a": {"version": "${CANARY}" oops}}}`],
     ['npm-shrinkwrap.json', `{"packages": {"node_modules/a": {"version": 4}}, "x": "${CANARY}"}`],
+    ['package-lock.json', `{"packages": {"node_modules/${CANARY}": 5}}`],
+    ['yarn.lock', `__metadata:\n  version: 8\n"${CANARY}@npm:1": 3\n`],
+    ['bun.lock', `{"lockfileVersion": 1, "packages": {"${CANARY}": ["no-version-here"]}}`],
     ['yarn.lock', `# yarn lockfile v1\n\nlodash@^4:\n  version "4.17.15"\n${CANARY}\n`],
     ['yarn.lock', `__metadata:\n  version: 8\n"lodash@npm:^4": [${CANARY}\n`],
     ['bun.lock', `{"lockfileVersion": 1, "packages": {"a": ["${CANARY}" "x"]}}`],

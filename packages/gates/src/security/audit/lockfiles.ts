@@ -189,30 +189,30 @@ function parsePackageLock(file: string, text: string): Result<LockedPackage[], C
   const packages = doc.value.packages;
   if (packages !== undefined) {
     if (!isRecord(packages)) return err(bad(file, '`packages` is not an object'));
+    let ordinal = 0;
     for (const [key, value] of Object.entries(packages)) {
+      ordinal += 1;
       if (key === '') continue;
-      if (!isRecord(value))
-        return err(bad(file, `\`packages\` entry ${JSON.stringify(key.slice(0, 200))} is not an object`));
+      if (!isRecord(value)) return err(bad(file, `\`packages\` entry number ${ordinal} is not an object`));
       if (value.version !== undefined && typeof value.version !== 'string')
-        return err(
-          bad(file, `\`packages\` entry ${JSON.stringify(key.slice(0, 200))} has a version that is not a string`),
-        );
+        return err(bad(file, `\`packages\` entry number ${ordinal} has a version that is not a string`));
       if (value.link === true || typeof value.version !== 'string') continue;
       const at = key.lastIndexOf('node_modules/');
       if (at === -1) continue; // a workspace folder, not an installed package
       const name = typeof value.name === 'string' ? value.name : key.slice(at + 'node_modules/'.length);
       withTarball(out, name, value.version, value.resolved);
     }
-    return ok(out);
   }
-  // lockfileVersion 1: nested `dependencies`
+  // lockfileVersion 1 (and the mirror v2 keeps for npm 6): nested `dependencies`, read too so the two cannot disagree unseen
   const walk = (deps: unknown, depth: number): ConveyorError | undefined => {
     if (deps === undefined) return undefined;
     if (!isRecord(deps) || depth > 200) return bad(file, '`dependencies` is not an object');
+    let ordinal = 0;
     for (const [name, value] of Object.entries(deps)) {
-      if (!isRecord(value)) return bad(file, `dependency ${JSON.stringify(name.slice(0, 200))} is not an object`);
+      ordinal += 1;
+      if (!isRecord(value)) return bad(file, `dependency number ${ordinal} is not an object`);
       const v = value.version;
-      if (typeof v === 'string' && !/^(?:file|link):/.test(v)) {
+      if (typeof v === 'string' && !/^(?:file|link|git\+[a-z]+|github|git|https?):/.test(v)) {
         // v1 writes an alias as `"version": "npm:real@1.2.3"`
         const aliased = v.startsWith('npm:') ? splitDescriptor(v.slice(4)) : undefined;
         out.push(
@@ -327,14 +327,15 @@ function parseYarnV1(file: string, text: string): Result<LockedPackage[], Convey
 /** yarn 2+ (Berry): YAML with `__metadata`; `resolution` says what was installed. */
 function parseYarnBerry(file: string, doc: Record<string, unknown>): Result<LockedPackage[], ConveyorError> {
   const out: LockedPackage[] = [];
+  let ordinal = 0;
   for (const [key, value] of Object.entries(doc)) {
+    ordinal += 1;
     if (key === '__metadata') continue;
-    if (!isRecord(value)) return err(bad(file, `entry ${JSON.stringify(key.slice(0, 200))} is not a mapping`));
+    if (!isRecord(value)) return err(bad(file, `entry number ${ordinal} is not a mapping`));
     const resolution = typeof value.resolution === 'string' ? value.resolution : undefined;
     const version = value.version === undefined ? undefined : String(value.version);
     const d = resolution ? splitDescriptor(resolution) : undefined;
-    if (!d || version === undefined)
-      return err(bad(file, `entry ${JSON.stringify(key.slice(0, 200))} has no resolution or version`));
+    if (!d || version === undefined) return err(bad(file, `entry number ${ordinal} has no resolution or version`));
     if (LOCAL_PROTOCOL.test(d.range)) continue;
     if (d.range.startsWith('npm:')) out.push({ ecosystem: 'npm', name: d.name, version: d.range.slice(4) });
     else out.push({ ecosystem: 'npm', name: d.name, version }); // git, http tarball: the version it declares
@@ -393,12 +394,14 @@ function parseBunLock(file: string, text: string): Result<LockedPackage[], Conve
   const packages = doc.value.packages ?? {};
   if (!isRecord(packages)) return err(bad(file, '`packages` is not an object'));
   const out: LockedPackage[] = [];
-  for (const [key, value] of Object.entries(packages)) {
+  let ordinal = 0;
+  for (const [, value] of Object.entries(packages)) {
+    ordinal += 1;
     const spec = Array.isArray(value) ? value[0] : undefined;
     if (typeof spec !== 'string')
-      return err(bad(file, `\`packages\` entry ${JSON.stringify(key.slice(0, 200))} is not a [name@version, …] list`));
+      return err(bad(file, `\`packages\` entry number ${ordinal} is not a [name@version, …] list`));
     const d = splitDescriptor(spec);
-    if (!d) return err(bad(file, `\`packages\` entry ${JSON.stringify(key.slice(0, 200))} has no name@version`));
+    if (!d) return err(bad(file, `\`packages\` entry number ${ordinal} has no name@version`));
     const version = d.range.startsWith('npm:') ? d.range.slice(4) : d.range;
     if (LOCAL_PROTOCOL.test(version) || /^(?:github|git|git\+[a-z]+|https?|root):/.test(version)) continue;
     out.push({ ecosystem: 'npm', name: d.name, version });
