@@ -313,6 +313,21 @@ describe.skipIf(!fixtures)('the OSV API source against a fake OSV serving real a
     ]);
   });
 
+  it('a request slower than the timeout is abandoned and retried', async () => {
+    osv.inject({ kind: 'slow', delayMs: 1500, path: '/v1/querybatch' });
+    const res = await source({ retries: 1, timeoutMs: 200 }).query([
+      { ecosystem: 'npm', name: 'ip', version: '2.0.1' },
+    ]);
+    expect(res.ok && res.value.map((m) => m.id)).toEqual(['GHSA-2p57-rm9w-gvfp']);
+    const slowOnly = source({ retries: 0, timeoutMs: 200 });
+    osv.inject({ kind: 'slow', delayMs: 1500, path: '/v1/querybatch' });
+    const timedOut = await slowOnly.query([{ ecosystem: 'npm', name: 'ip', version: '2.0.2' }]);
+    expect(!timedOut.ok && [timedOut.error.code, timedOut.error.message]).toEqual([
+      'timeout',
+      `POST ${osv.url}/v1/querybatch timed out after 200 ms`,
+    ]);
+  });
+
   it('a details request that keeps failing keeps the match (querybatch said so)', async () => {
     osv.inject({ kind: 'status', status: 503, path: '/v1/vulns/', times: 3 });
     const res = await source({ retries: 2 }).query([{ ecosystem: 'npm', name: 'ip', version: '2.0.1' }]);
