@@ -6,6 +6,7 @@ import {
   parseLockfile,
   registryTarballPackage,
   unauditedLockfileEcosystem,
+  unpinnedRequirements,
 } from '../src/security/index.js';
 import { BUN_LOCK, packageLock, SHRINKWRAP, YARN_BERRY, YARN_V1 } from './fixtures/audit/lockfile-texts.js';
 import { TempRepo } from './fixtures/security/git-repo.js';
@@ -283,5 +284,35 @@ describe('a version field cannot hide the tarball that is installed', () => {
   it('yarn.lock v1 likewise', () => {
     const text = YARN_V1('4.17.21').replace('lodash-4.17.21.tgz', 'lodash-4.17.15.tgz');
     expect(names(parseLockfile('yarn.lock', text))).toContain('lodash@4.17.15');
+  });
+});
+
+describe('requirements an install resolves are admitted as unchecked', () => {
+  it('lists what is not pinned with ==', () => {
+    expect(
+      unpinnedRequirements(
+        '# c\nrequests==2.31.0\nFlask>=2\nJinja2[i18n]\ndjango @ https://example.com/d.whl\n-e git+https://x/y.git#egg=y\n-r other.txt\n--hash=sha256:abc\n',
+      ),
+    ).toEqual(['flask', 'jinja2', 'django', '(line 6, editable)']);
+  });
+
+  it('the audit names the new unpinned requirements of a changed requirements file', async () => {
+    const r = new TempRepo('conveyor-audit-');
+    try {
+      r.commit('init', { 'svc/requirements.txt': 'requests==2.31.0\nclick\n' });
+      r.git('checkout', '-q', '-b', 'task');
+      r.commit('loosen', { 'svc/requirements.txt': 'requests>=2.0\nclick\nurllib3==1.26.16\n' });
+      const res = await auditDependencies({
+        repoDir: r.dir,
+        baseSha: r.git('rev-parse', 'main'),
+        headSha: r.git('rev-parse', 'task'),
+      });
+      if (!res.ok) throw res.error;
+      expect(res.value.unreachable).toEqual([
+        'svc/requirements.txt adds 1 requirement(s) not pinned with == (requests): the versions an install resolves were not checked',
+      ]);
+    } finally {
+      r.cleanup();
+    }
   });
 });

@@ -16,6 +16,7 @@ export {
   registryTarballPackage,
   UNAUDITED_LOCKFILES,
   unauditedLockfileEcosystem,
+  unpinnedRequirements,
 } from './audit/lockfiles.js';
 export {
   compareVersions,

@@ -7,6 +7,7 @@ import {
   type LockedPackage,
   parseLockfile,
   unauditedLockfileEcosystem,
+  unpinnedRequirements,
 } from './lockfiles.js';
 import { type AdvisoryMatch, type AdvisorySource, embeddedAdvisorySource } from './sources.js';
 
@@ -169,6 +170,19 @@ export async function auditDependencies(
         warnings.push(
           `${file} at the merge base cannot be parsed (${parsed.error.message}): every package of the branch's version is treated as new`,
         );
+    }
+    if (/^requirements[\w.-]*\.txt$/.test(file.split('/').pop() ?? '')) {
+      const before = base === undefined ? undefined : await read(base.oid);
+      const was = new Set(before?.ok ? unpinnedRequirements(before.value) : []);
+      const added = unpinnedRequirements(after.value).filter((n) => !was.has(n));
+      if (added.length > 0) {
+        const shown =
+          added.slice(0, MAX_LISTED).join(', ') +
+          (added.length > MAX_LISTED ? `, and ${added.length - MAX_LISTED} more` : '');
+        unreachable.push(
+          `${file} adds ${added.length} requirement(s) not pinned with == (${shown}): the versions an install resolves were not checked`,
+        );
+      }
     }
     for (const p of diffLockedPackages(basePkgs, headPkgs.value)) changed.push({ ...p, lockfile: file });
     for (const p of basePkgs) {

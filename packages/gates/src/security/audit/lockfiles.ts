@@ -421,6 +421,33 @@ function parseRequirements(text: string): Result<LockedPackage[], ConveyorError>
   return ok(out);
 }
 
+/**
+ * The requirements of a `requirements*.txt` that are not pinned with `==`
+ * (`flask>=2`, `name @ https://…`, `-e git+…`): an install resolves them, so
+ * the audit cannot check them. Names are PEP 503 normalised; a line with no
+ * readable name is listed as `(line N)`.
+ *
+ * @example
+ * ```ts
+ * unpinnedRequirements('requests==2.31.0\nflask>=2\n'); // ['flask']
+ * ```
+ */
+export function unpinnedRequirements(text: string): string[] {
+  const out: string[] = [];
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.replace(/(^|\s)#.*$/, '').trim();
+    if (line === '') return;
+    if (line.startsWith('-')) {
+      if (/^(?:-e|--editable)\b/.test(line)) out.push(`(line ${i + 1}, editable)`);
+      return; // other options (-r, -c, --hash, --index-url) pin nothing
+    }
+    if (/^[A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*===?\s*[^\s;,\\]+/.test(line)) return;
+    const name = /^([A-Za-z0-9][A-Za-z0-9._-]*)/.exec(line)?.[1];
+    out.push(name ? normalizePypiName(name) : `(line ${i + 1})`);
+  });
+  return out;
+}
+
 /** `poetry.lock`, `uv.lock` and `pdm.lock`: TOML with `[[package]]` name and version. */
 function parseTomlPackages(file: string, text: string): Result<LockedPackage[], ConveyorError> {
   const doc = parseTomlDoc(file, text);
