@@ -149,20 +149,18 @@ const LOCAL_PROTOCOL = /^(?:workspace|link|portal|file|patch|exec):/;
  * `version` next to the tarball of a vulnerable one must not hide it.
  */
 export function registryTarballPackage(resolved: string): { name: string; version: string } | undefined {
-  let path: string;
-  try {
-    const u = new URL(resolved);
-    if (u.protocol !== 'https:' && u.protocol !== 'http:') return undefined;
-    path = u.pathname;
-  } catch {
-    return undefined;
-  }
+  // a plain scan, not `new URL`: a big lockfile has one of these per entry
+  if (!resolved.startsWith('https://') && !resolved.startsWith('http://')) return undefined;
+  const hostEnd = resolved.indexOf('/', resolved.indexOf('//') + 2);
+  if (hostEnd === -1) return undefined;
+  const cut = resolved.search(/[?#]/);
+  const path = resolved.slice(hostEnd, cut === -1 ? undefined : cut);
   const dash = path.lastIndexOf('/-/');
   if (dash === -1 || !path.endsWith('.tgz')) return undefined;
   const segs = path
     .slice(0, dash)
     .split('/')
-    .map((x) => decodeURIComponent(x));
+    .map((x) => (x.includes('%') ? safeDecode(x) : x));
   const last = segs.at(-1) ?? '';
   const prev = segs.at(-2) ?? '';
   const name = last.startsWith('@') ? last : prev.startsWith('@') ? `${prev}/${last}` : last;
@@ -171,6 +169,14 @@ export function registryTarballPackage(resolved: string): { name: string; versio
   if (base === '' || file.includes('/') || !file.startsWith(`${base}-`)) return undefined;
   const version = file.slice(base.length + 1);
   return /^\d/.test(version) ? { name, version } : undefined;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
 }
 
 /** The entry itself, plus what its `resolved` tarball really installs when that differs. */
