@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   auditDependencies,
@@ -255,6 +256,7 @@ describe('a version field cannot hide the tarball that is installed', () => {
       ['git+https://github.com/u/r.git#abc', undefined],
       ['https://example.com/lodash-4.17.15.tgz', undefined],
       ['https://registry.npmjs.org/lodash/-/other-1.0.0.tgz', undefined],
+      ['https://registry.npmjs.org/%E0%A4%A/-/x-1.0.0.tgz', undefined],
     ];
     for (const [url, want] of cases) expect(registryTarballPackage(url)).toEqual(want);
   });
@@ -314,5 +316,50 @@ describe('requirements an install resolves are admitted as unchecked', () => {
     } finally {
       r.cleanup();
     }
+  });
+});
+
+describe('no lockfile text makes the parser throw', () => {
+  const files = [
+    'package-lock.json',
+    'npm-shrinkwrap.json',
+    'yarn.lock',
+    'pnpm-lock.yaml',
+    'bun.lock',
+    'requirements.txt',
+    'poetry.lock',
+    'uv.lock',
+    'Pipfile.lock',
+  ];
+  it.each(files)('%s: any text parses or is an error naming the file', (file) => {
+    const pieces = fc.constantFrom(
+      '{',
+      '}',
+      '[',
+      ']',
+      '"',
+      ',',
+      ':',
+      '\n',
+      '  ',
+      'version "1.0.0"',
+      '__metadata:\n',
+      'lockfileVersion: 5.4\n',
+      '"packages": {',
+      '"node_modules/a": {"version": "1", "resolved": "https://r/a/-/a-%E0.tgz"}',
+      '"lockfileVersion": 1,',
+      'a@^1:\n',
+      'resolved "https://registry.yarnpkg.com/%/-/%-1.tgz"',
+      '[[package]]\nname = "x"\nversion = "1"\n',
+      '/* c */',
+      '// c\n',
+    );
+    fc.assert(
+      fc.property(fc.array(fc.oneof(pieces, fc.string()), { maxLength: 30 }), (parts) => {
+        const res = parseLockfile(file, parts.join(''));
+        if (!res.ok) expect(res.error.message).toContain(`lockfile ${file}`);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
