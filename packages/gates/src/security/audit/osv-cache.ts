@@ -71,7 +71,7 @@ async function readEntry(path: string): Promise<Record<string, unknown> | undefi
 async function writeAtomic(path: string, dir: string, doc: unknown): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeFile(tmp, JSON.stringify(doc), { mode: 0o600 });
     await rename(tmp, path);
   } catch {
