@@ -7,6 +7,7 @@ const TITLES: Record<keyof typeof SERVER_SETTING_SCHEMAS, string> = {
   core: 'Conveyor core: daemons, caps, and every gate’s kill-switch and repository scope',
   security: 'The security gate (secrets scan and dependency audit)',
   merge: 'The merge gate (rebase onto main, retest, serialised merge)',
+  staging: 'The staging verdict (real vs. sandbox-infra checks)',
 };
 
 /**

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -14,12 +15,16 @@ import {
   createProcessLauncher,
   DEFAULT_STAGES,
   defineStages,
+  type Forge,
+  type Job,
   type Logger,
   type Pipeline,
+  readExitRecord,
   systemClock,
 } from '@conveyor/core';
-import { createMergeGate, createSecurityGate, withTaskCheckout } from '@conveyor/gates';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
+import { recordedAgentCommand } from './agent-command.js';
+import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from './gates.js';
 import { createHostHttpHandler } from './http-app.js';
 import type { ServerSettings } from './settings.js';
 
@@ -29,6 +34,10 @@ export interface HostOverrides {
   readonly logger?: Logger;
   /** environment of agent processes (default: the host's) */
   readonly agentEnv?: Readonly<Record<string, string>>;
+  /** added to the environment of the gates' git (tests) */
+  readonly gitEnv?: Readonly<Record<string, string>>;
+  /** the forge (default: Gitea from the settings); tests pass a local git forge */
+  readonly forge?: Forge;
 }
 
 /** A running Conveyor host. */
@@ -44,18 +53,22 @@ export interface Host {
 }
 
 const PKG = '@conveyor/example-server';
+/** The stage whose job reports the staging checks: the one the delivery edge leaves. */
+const STAGING_STAGE = DELIVERY_EDGE.split('->')[0];
 
 /**
  * Assembles a Conveyor host from settings: the SQLite store, the Plane
- * tracker, the Gitea forge, the Telegram card, the security and merge gates
- * on `deploy-staging -> deploy`, the pipeline, the worker/reaper/reconciler
- * daemons, and the webhook HTTP server.
+ * tracker, the Gitea forge, the Telegram card, the security, staging, merge
+ * and freshness gates on `deploy-staging -> deploy` (each behind its
+ * kill-switch and scope), the pipeline, the worker/reaper/reconciler daemons
+ * (the reaper reads the agents' exit records), and the webhook HTTP server.
  */
 export function createHost(settings: ServerSettings, overrides: HostOverrides = {}): Host {
   const { host: cfg, core } = settings;
   const clock = overrides.clock ?? systemClock;
   const logger =
-    overrides.logger ?? createConsoleLogger({ json: cfg.logFormat === 'json' }).child({ service: 'conveyor' });
+    overrides.logger ??
+    createConsoleLogger({ json: cfg.logFormat === 'json', level: cfg.logLevel }).child({ service: 'conveyor' });
   const events = createEventBus({
     onListenerError: (error, event) => logger.error('event listener failed', { event, error: String(error) }),
   });
@@ -71,7 +84,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     projectId: cfg.planeProjectId,
     ...(cfg.planeProjectIdentifier ? { projectIdentifier: cfg.planeProjectIdentifier } : {}),
   });
-  const forge = createGiteaForge({ baseUrl: cfg.giteaBaseUrl, token: cfg.giteaToken });
+  const forge = overrides.forge ?? createGiteaForge({ baseUrl: cfg.giteaBaseUrl, token: cfg.giteaToken });
   const notifier = createTelegramNotifier({
     botToken: cfg.telegramBotToken,
     chatId: cfg.telegramChatId,
@@ -104,22 +117,21 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
   const cloneUrl = (repo: string) =>
     (cfg.giteaCloneUrl ?? `${cfg.giteaBaseUrl.replace(/\/+$/, '')}/{repo}.git`).replace('{repo}', repo);
   const gates = createGateRegistry({ hostRepo: core.hostRepo, defaultTimeoutMs: core.gateTimeoutMs, clock, events });
-  const edge = 'deploy-staging->deploy';
-  const checkout = { root: join(cfg.dataDir, 'checkouts'), remoteUrl: cloneUrl };
-  for (const registered of [
-    gates.register(edge, withTaskCheckout(createSecurityGate(settings.security), checkout), {
-      order: 10,
-      enabled: () => core.securityGateEnabled,
-      scope: core.securityGateRepos,
-    }),
-    gates.register(edge, createMergeGate({ store, forge, settings: settings.merge, remoteUrl: cloneUrl }), {
-      order: 20,
-      enabled: () => core.mergeGateEnabled,
-      scope: core.mergeGateRepos,
-    }),
-  ]) {
-    if (!registered.ok) throw registered.error;
-  }
+  const registered = registerHostGates({
+    registry: gates,
+    store,
+    forge,
+    core,
+    security: settings.security,
+    merge: settings.merge,
+    staging: settings.staging,
+    dataDir: cfg.dataDir,
+    remoteUrl: cloneUrl,
+    freshnessStatusContext: cfg.freshnessStatusContext,
+    freshnessDeferMs: cfg.freshnessDeferMs,
+    ...(overrides.gitEnv === undefined ? {} : { gitEnv: overrides.gitEnv }),
+  });
+  if (!registered.ok) throw registered.error;
 
   const pipeline = createPipeline({
     store,
@@ -141,6 +153,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     developer: cfg.agentDeveloperCommand,
     deployer: cfg.agentDeployerCommand,
   };
+  const logFileOf = (job: Pick<Job, 'id'>) => join(cfg.dataDir, 'logs', `${job.id}.log`);
   const daemons = createDaemons({
     store,
     pipeline,
@@ -153,23 +166,30 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       launcher: createProcessLauncher({ logDir: join(cfg.dataDir, 'logs') }),
       maxConcurrency: core.maxConcurrency,
       intervalMs: core.workerIntervalMs,
-      commandFor: (job, task) => ({
-        command: '/bin/sh',
-        args: ['-c', commands[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`],
-        env: {
-          ...(overrides.agentEnv ?? {}),
-          CONVEYOR_TASK_ID: task.id,
-          CONVEYOR_ISSUE_ID: task.issueId,
-          CONVEYOR_REPO: task.repo,
-          CONVEYOR_BRANCH: task.branch,
-          CONVEYOR_STAGE: job.stage,
-          CONVEYOR_ATTEMPT: String(job.attempt),
-          CONVEYOR_TASK_DESCRIPTION: job.input.description,
-          CONVEYOR_FINDINGS: job.input.findings ?? '',
-        },
-        logFile: join(cfg.dataDir, 'logs', `${job.id}.log`),
-        timeoutMs: cfg.agentTimeoutSeconds * 1000,
-      }),
+      commandFor: (job, task) => {
+        const stagingChecks = stagingChecksFile(cfg.dataDir, task.id);
+        // A deploy-staging attempt reports afresh: the staging verdict never reads an earlier attempt's checks.
+        if (job.stage === STAGING_STAGE) rmSync(stagingChecks, { force: true });
+        return {
+          ...recordedAgentCommand(
+            commands[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`,
+            logFileOf(job),
+          ),
+          env: {
+            ...(overrides.agentEnv ?? {}),
+            CONVEYOR_TASK_ID: task.id,
+            CONVEYOR_ISSUE_ID: task.issueId,
+            CONVEYOR_REPO: task.repo,
+            CONVEYOR_BRANCH: task.branch,
+            CONVEYOR_STAGE: job.stage,
+            CONVEYOR_ATTEMPT: String(job.attempt),
+            CONVEYOR_TASK_DESCRIPTION: job.input.description,
+            CONVEYOR_FINDINGS: job.input.findings ?? '',
+            CONVEYOR_STAGING_CHECKS: stagingChecks,
+          },
+          timeoutMs: cfg.agentTimeoutSeconds * 1000,
+        };
+      },
     },
     reaper: {
       enabled: core.reaperEnabled,
@@ -177,20 +197,27 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       deadTicks: core.reaperDeadTicks,
       maxRunningSeconds: core.reaperMaxRunningSeconds,
       leaseReclaimEnabled: core.reaperLeaseReclaimEnabled,
+      // The exit record the agent's shell wrote survives this host: after a crash a
+      // job that exited is decided at once (exit 0: by its gates), not run again.
+      exitCodeOf: (job) => readExitRecord(logFileOf(job))?.exitCode,
     },
     reconciler: {
       enabled: core.reconcilerEnabled,
       intervalMs: core.reconcilerIntervalMs,
       graceSeconds: core.reconcilerGraceSeconds,
       ...(core.reconcilerTrackerPollingEnabled
-        ? { tracker, pollStates: [...cfg.planeStartStates, ...stages.value.trackerStates.approve] }
+        ? {
+            tracker,
+            // every state the pipeline reacts to: a lost Cancelled/Rejected webhook is replayed too
+            pollStates: [
+              ...cfg.planeStartStates,
+              ...stages.value.trackerStates.approve,
+              ...stages.value.trackerStates.reject,
+            ],
+          }
         : {}),
     },
   });
-
-  events.on('edge.decided', ({ taskId, verdict }) =>
-    logger.info('edge decided', { taskId, edge: verdict.edge, status: verdict.status, summary: verdict.summary }),
-  );
 
   let stopping = false;
   const handler = createHostHttpHandler({
@@ -218,7 +245,12 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       };
     },
   });
-  const server: Server = createServer(handler);
+  // A client that trickles its headers or body is cut off, so it can neither pin a
+  // request slot nor hold a SIGTERM open.
+  const server: Server = createServer(
+    { headersTimeout: cfg.httpHeadersTimeoutMs, requestTimeout: cfg.httpRequestTimeoutMs },
+    handler,
+  );
   let address = '';
 
   return {
@@ -246,7 +278,17 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       handler.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await handler.idle();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'grace over'>((resolve) => {
+        timer = setTimeout(() => resolve('grace over'), cfg.httpShutdownGraceMs);
+      });
+      if ((await Promise.race([handler.idle(), grace])) === 'grace over') {
+        logger.warn('requests still in flight when the HTTP grace ran out: closing their connections', {
+          graceMs: cfg.httpShutdownGraceMs,
+        });
+        server.closeAllConnections();
+      }
+      clearTimeout(timer);
       await closed;
       logger.info('http server closed', {});
       const { handedBack } = await daemons.stop(cfg.shutdownGraceMs);
