@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -73,6 +73,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     onListenerError: (error, event) => logger.error('event listener failed', { event, error: String(error) }),
   });
 
+  mkdirSync(cfg.dataDir, { recursive: true });
   const opened = createSqliteStore({ path: join(cfg.dataDir, 'conveyor.db') });
   if (!opened.ok) throw opened.error;
   const store = opened.value;
@@ -248,7 +249,12 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
   // A client that trickles its headers or body is cut off, so it can neither pin a
   // request slot nor hold a SIGTERM open.
   const server: Server = createServer(
-    { headersTimeout: cfg.httpHeadersTimeoutMs, requestTimeout: cfg.httpRequestTimeoutMs },
+    {
+      headersTimeout: cfg.httpHeadersTimeoutMs,
+      requestTimeout: cfg.httpRequestTimeoutMs,
+      // how often those two are enforced (Node's default, 30 s, would let a trickler overstay)
+      connectionsCheckingInterval: Math.min(1_000, cfg.httpHeadersTimeoutMs),
+    },
     handler,
   );
   let address = '';
