@@ -7,6 +7,7 @@ import { createPlaneTracker, createPlaneWebhook, planeDeliveryFingerprint } from
 import { createTelegramNotifier } from '@conveyor/adapter-telegram';
 import {
   type Clock,
+  type CoreSettings,
   createConsoleLogger,
   createDaemons,
   createEventBus,
@@ -18,15 +19,47 @@ import {
   type Forge,
   type Job,
   type Logger,
+  ok,
   type Pipeline,
   readExitRecord,
   systemClock,
+  type Task,
+  type TrackerIssue,
 } from '@conveyor/core';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
 import { recordedAgentCommand } from './agent-command.js';
 import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from './gates.js';
 import { createHostHttpHandler } from './http-app.js';
+import { createProjectsTracker, gateScope, type ProjectConfig } from './projects.js';
 import type { ServerSettings } from './settings.js';
+
+/**
+ * The gates' switches and scopes of a multi-project host: a gate runs for the
+ * repositories of the projects that leave it on, and is off when none does
+ * (an empty scope would mean every repository).
+ */
+function projectGateSettings(core: CoreSettings, projects: readonly ProjectConfig[]): CoreSettings {
+  const scoped = (gate: 'security' | 'staging' | 'merge' | 'freshness', enabled: boolean) => {
+    const scope = gateScope(projects, gate);
+    return { enabled: enabled && scope !== undefined, repos: scope ?? [] };
+  };
+  const security = scoped('security', core.securityGateEnabled);
+  const staging = scoped('staging', core.stagingGateEnabled);
+  const merge = scoped('merge', core.mergeGateEnabled);
+  const freshness = scoped('freshness', core.freshnessGateEnabled);
+  return {
+    ...core,
+    hostRepo: undefined,
+    securityGateEnabled: security.enabled,
+    securityGateRepos: security.repos,
+    stagingGateEnabled: staging.enabled,
+    stagingGateRepos: staging.repos,
+    mergeGateEnabled: merge.enabled,
+    mergeGateRepos: merge.repos,
+    freshnessGateEnabled: freshness.enabled,
+    freshnessGateRepos: freshness.repos,
+  };
+}
 
 /** What `createHost` may take instead of the real thing (tests pass a clock or a logger). */
 export interface HostOverrides {
@@ -78,13 +111,25 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
   if (!opened.ok) throw opened.error;
   const store = opened.value;
 
-  const tracker = createPlaneTracker({
-    baseUrl: cfg.planeBaseUrl,
-    apiKey: cfg.planeApiKey,
-    workspaceSlug: cfg.planeWorkspaceSlug,
-    projectId: cfg.planeProjectId,
-    ...(cfg.planeProjectIdentifier ? { projectIdentifier: cfg.planeProjectIdentifier } : {}),
-  });
+  // One project from ORCH_PLANE_PROJECT_ID / ORCH_HOST_REPO, or every project of ORCH_PROJECTS_FILE.
+  const projects = settings.projects;
+  const planeFor = (projectId: string, projectIdentifier: string | undefined) =>
+    createPlaneTracker({
+      baseUrl: cfg.planeBaseUrl,
+      apiKey: cfg.planeApiKey,
+      workspaceSlug: cfg.planeWorkspaceSlug,
+      projectId,
+      ...(projectIdentifier ? { projectIdentifier } : {}),
+    });
+  const projectTracker =
+    projects === undefined
+      ? undefined
+      : createProjectsTracker(
+          new Map(projects.map((p) => [p.planeProjectId, planeFor(p.planeProjectId, p.planeProjectIdentifier)])),
+        );
+  const tracker = projectTracker ?? planeFor(cfg.planeProjectId ?? '', cfg.planeProjectIdentifier);
+  const projectOf = (planeProjectId: string): ProjectConfig | undefined =>
+    projects?.find((p) => p.planeProjectId === planeProjectId);
   const forge = overrides.forge ?? createGiteaForge({ baseUrl: cfg.giteaBaseUrl, token: cfg.giteaToken });
   const notifier = createTelegramNotifier({
     botToken: cfg.telegramBotToken,
@@ -99,7 +144,8 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     plane: createPlaneWebhook({
       secrets: secrets(cfg.planeWebhookSecret, cfg.planeWebhookSecretPrevious),
       maxBodyBytes: cfg.maxBodyBytes,
-      project: cfg.planeProjectId,
+      // with a project file the handler routes each delivery to its project
+      ...(projects === undefined && cfg.planeProjectId ? { project: cfg.planeProjectId } : {}),
     }),
     gitea: createGiteaWebhook({
       secrets: secrets(cfg.giteaWebhookSecret, cfg.giteaWebhookSecretPrevious),
@@ -122,7 +168,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     registry: gates,
     store,
     forge,
-    core,
+    core: projects === undefined ? core : projectGateSettings(core, projects),
     security: settings.security,
     merge: settings.merge,
     staging: settings.staging,
@@ -144,16 +190,26 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     forge,
     notifier,
     events,
-    ...(core.hostRepo ? { repo: core.hostRepo } : {}),
+    ...(projects !== undefined
+      ? {
+          route: (issue: TrackerIssue) => {
+            const project = projectOf(issue.project);
+            return project && { repo: project.repo, branch: `task/${issue.key ?? issue.id}` };
+          },
+        }
+      : core.hostRepo
+        ? { repo: core.hostRepo }
+        : {}),
     startStates: cfg.planeStartStates,
     reportDir: join(cfg.dataDir, 'reports'),
   });
 
-  const commands: Record<string, string> = {
-    analyst: cfg.agentAnalystCommand,
-    developer: cfg.agentDeveloperCommand,
-    deployer: cfg.agentDeployerCommand,
-  };
+  const commandsOf = (task: Task): Readonly<Record<string, string | undefined>> =>
+    projectOf(task.project)?.agents ?? {
+      analyst: cfg.agentAnalystCommand,
+      developer: cfg.agentDeveloperCommand,
+      deployer: cfg.agentDeployerCommand,
+    };
   const logFileOf = (job: Pick<Job, 'id'>) => join(cfg.dataDir, 'logs', `${job.id}.log`);
   const daemons = createDaemons({
     store,
@@ -173,7 +229,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
         if (job.stage === STAGING_STAGE) rmSync(stagingChecks, { force: true });
         return {
           ...recordedAgentCommand(
-            commands[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`,
+            commandsOf(task)[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`,
             logFileOf(job),
           ),
           env: {
@@ -188,7 +244,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
             CONVEYOR_FINDINGS: job.input.findings ?? '',
             CONVEYOR_STAGING_CHECKS: stagingChecks,
           },
-          timeoutMs: cfg.agentTimeoutSeconds * 1000,
+          timeoutMs: (projectOf(task.project)?.limits.agentTimeoutSeconds ?? cfg.agentTimeoutSeconds) * 1000,
         };
       },
     },
@@ -223,7 +279,15 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
   let stopping = false;
   const handler = createHostHttpHandler({
     receivers,
-    handle: (event) => pipeline.handle(event),
+    handle: async (event) => {
+      if (projects !== undefined && (event.kind === 'tracker.issue' || event.kind === 'tracker.issue_deleted')) {
+        const project = event.kind === 'tracker.issue' ? event.issue.project : event.project;
+        if (projectOf(project) === undefined)
+          return ok({ action: 'ignored', reason: `Plane project ${project} is not one this host serves` });
+        if (event.kind === 'tracker.issue') projectTracker?.remember(event.issue);
+      }
+      return pipeline.handle(event);
+    },
     store,
     now: () => clock.now(),
     logger,

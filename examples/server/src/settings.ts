@@ -4,6 +4,7 @@ import {
   type CoreSettings,
   coreSettingsSchema,
   describeSettings,
+  envName,
   err,
   ok,
   parseEnvSettings,
@@ -18,6 +19,7 @@ import {
   stagingSettingsSchema,
 } from '@conveyor/gates';
 import { z } from 'zod';
+import { loadProjectsFile, type ProjectConfig } from './projects.js';
 
 /** How the card follows a task (the Telegram adapter's `CardMode`). */
 type CardMode = 'edit' | 'bump';
@@ -78,7 +80,9 @@ export const hostSettingsSchema = z.object({
   planeBaseUrl: required("Plane's address, e.g. https://plane.example.com"),
   planeApiKey: required('a Plane API token (X-API-Key)'),
   planeWorkspaceSlug: required('the Plane workspace slug'),
-  planeProjectId: required('the Plane project uuid the host serves'),
+  planeProjectId: optional(
+    'the Plane project uuid the host serves (required unless ORCH_PROJECTS_FILE lists the projects)',
+  ),
   planeProjectIdentifier: optional('the Plane project identifier (e.g. WEB), for issue keys such as WEB-12'),
   planeWebhookSecret: required('the Plane webhook secret'),
   planeWebhookSecretPrevious: optional('the previous Plane webhook secret, accepted during a rotation'),
@@ -109,9 +113,18 @@ export const hostSettingsSchema = z.object({
   telegramLocale: z.enum(['en', 'ru']).default('en').describe('card labels'),
   telegramBaseUrl: optional('the Bot API address (default https://api.telegram.org)'),
 
-  agentAnalystCommand: required('shell command of the analyst agent (analysis stage)'),
-  agentDeveloperCommand: required('shell command of the developer agent (development stage)'),
-  agentDeployerCommand: required('shell command of the deployer agent (deploy-staging and deploy stages)'),
+  agentAnalystCommand: optional(
+    'shell command of the analyst agent (analysis stage); required unless ORCH_PROJECTS_FILE is set',
+  ),
+  agentDeveloperCommand: optional(
+    'shell command of the developer agent (development stage); required unless ORCH_PROJECTS_FILE is set',
+  ),
+  agentDeployerCommand: optional(
+    'shell command of the deployer agent (deploy-staging and deploy stages); required unless ORCH_PROJECTS_FILE is set',
+  ),
+  projectsFile: optional(
+    'a YAML file of the projects this host serves (each: Plane project, repository, agents, gates, limits); replaces ORCH_PLANE_PROJECT_ID, ORCH_HOST_REPO and the agent commands',
+  ),
   agentTimeoutSeconds: z.number().int().min(1).default(3_600).describe('an agent running longer is killed'),
 
   freshnessStatusContext: z
@@ -139,6 +152,8 @@ export interface ServerSettings {
   readonly security: SecuritySettings;
   readonly merge: MergeSettings;
   readonly staging: StagingSettings;
+  /** the projects of `ORCH_PROJECTS_FILE`; absent: one project from `ORCH_PLANE_PROJECT_ID` and `ORCH_HOST_REPO` */
+  readonly projects?: readonly ProjectConfig[];
   /** unknown `ORCH_*` variables (likely typos), a card mode that is neither `edit` nor `bump`, no repository route */
   readonly warnings: readonly string[];
 }
@@ -174,10 +189,30 @@ export function loadServerSettings(
   const mergeEnv = { ORCH_MERGE_WORKTREE_ROOT: join(dataDir, 'worktrees'), ...env };
   const merge = parseEnvSettings(mergeSettingsSchema, mergeEnv, { known, warnUnknown: false });
   const staging = parseEnvSettings(stagingSettingsSchema, env, { known, warnUnknown: false });
-  if (!host.ok || !core.ok || !security.ok || !merge.ok || !staging.ok) {
-    const problems = [host, core, security, merge, staging].flatMap((r) =>
-      r.ok ? [] : (problemsOf(r.error) ?? [r.error.message]),
-    );
+  const problems = [host, core, security, merge, staging].flatMap((r) =>
+    r.ok ? [] : (problemsOf(r.error) ?? [r.error.message]),
+  );
+  let projects: readonly ProjectConfig[] | undefined;
+  // read even when other settings are bad, so one run lists every problem
+  const projectsFile = host.ok ? host.value.settings.projectsFile : env.ORCH_PROJECTS_FILE?.trim() || undefined;
+  if (projectsFile !== undefined) {
+    const loaded = loadProjectsFile(projectsFile);
+    if (loaded.ok) projects = loaded.value;
+    else problems.push(`ORCH_PROJECTS_FILE (projectsFile): ${loaded.error.message}`);
+  } else {
+    // one project from the environment: its Plane project and agents are required
+    for (const key of [
+      'planeProjectId',
+      'agentAnalystCommand',
+      'agentDeveloperCommand',
+      'agentDeployerCommand',
+    ] as const) {
+      const value = host.ok ? host.value.settings[key] : env[envName(key)]?.trim() || undefined;
+      if (value === undefined)
+        problems.push(`${envName(key)} (${key}): required but not set (or set ORCH_PROJECTS_FILE)`);
+    }
+  }
+  if (!host.ok || !core.ok || !security.ok || !merge.ok || !staging.ok || problems.length > 0) {
     return err(
       new ConveyorError(PKG, 'invalid_config', `invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
         details: { problems },
@@ -191,7 +226,7 @@ export function loadServerSettings(
       `ORCH_TELEGRAM_MODE=${JSON.stringify(env.ORCH_TELEGRAM_MODE)} is neither edit nor bump: the card is edited in place (edit)`,
     );
   }
-  if (core.value.settings.hostRepo === undefined) {
+  if (core.value.settings.hostRepo === undefined && projects === undefined) {
     warnings.push(
       'ORCH_HOST_REPO is not set: no Plane issue has a repository route, so every issue is ignored ("no repository route") until it is set',
     );
@@ -202,6 +237,7 @@ export function loadServerSettings(
     security: security.value.settings,
     merge: merge.value.settings,
     staging: staging.value.settings,
+    ...(projects === undefined ? {} : { projects }),
     warnings,
   });
 }
