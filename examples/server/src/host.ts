@@ -126,6 +126,11 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       ? undefined
       : createProjectsTracker(
           new Map(projects.map((p) => [p.planeProjectId, planeFor(p.planeProjectId, p.planeProjectIdentifier)])),
+          (project, error) =>
+            logger.warn('polling a project failed; the other projects are polled', {
+              project: projectOf(project)?.name ?? project,
+              error: error.message,
+            }),
         );
   const tracker = projectTracker ?? planeFor(cfg.planeProjectId ?? '', cfg.planeProjectIdentifier);
   const projectOf = (planeProjectId: string): ProjectConfig | undefined =>

@@ -158,7 +158,8 @@ export function gateScope(projects: readonly ProjectConfig[], gate: ProjectGateI
 
 /**
  * One `Tracker` over the trackers of several projects: listing by state
- * walks every project in turn (the cursor says which one), an issue is read,
+ * walks every project in turn (the cursor says which one; a project whose
+ * listing fails is reported to `onListError` and skipped), an issue is read,
  * moved and commented through its own project's tracker (remembered from the
  * listings and reads; else each is asked until one knows the issue).
  *
@@ -167,7 +168,11 @@ export function gateScope(projects: readonly ProjectConfig[], gate: ProjectGateI
  * const tracker = createProjectsTracker(new Map([['proj-a', planeA], ['proj-b', planeB]]));
  * ```
  */
-export function createProjectsTracker(byProject: ReadonlyMap<string, Tracker>): Tracker & {
+export function createProjectsTracker(
+  byProject: ReadonlyMap<string, Tracker>,
+  /** a project whose listing failed; the listing goes on with the next project */
+  onListError?: (project: string, error: ConveyorError) => void,
+): Tracker & {
   /** records which project an issue belongs to (the webhook handler calls it) */
   remember(issue: Pick<TrackerIssue, 'id' | 'project'>): void;
 } {
@@ -216,7 +221,16 @@ export function createProjectsTracker(byProject: ReadonlyMap<string, Tracker>): 
         ...(page.perPage === undefined ? {} : { perPage: page.perPage }),
         ...(inner === undefined || inner === '' ? {} : { cursor: inner }),
       });
-      if (!listed.ok) return listed;
+      if (!listed.ok) {
+        // One project's outage must not stop the polling of the others.
+        try {
+          onListError?.(project as string, listed.error);
+        } catch {
+          /* a failing observer changes nothing */
+        }
+        if (at + 1 >= projects.length) return listed;
+        return ok({ items: [], nextCursor: `${at + 1}:` });
+      }
       for (const issue of listed.value.items) remember(issue);
       const next =
         listed.value.nextCursor !== undefined

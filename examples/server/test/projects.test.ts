@@ -156,6 +156,27 @@ describe('one tracker over every project', () => {
     expect(b.moved.at(-1)).toBe('b:b1:Todo');
     expect((await fresh.setState('zz', 'Todo')).ok).toBe(false);
   });
+
+  it('a project whose listing fails is reported and skipped; the projects after it are still listed', async () => {
+    const down: Tracker = {
+      ...fake('down', []),
+      listIssuesByState: async () => ({ ok: false, error: new Error('502') }) as never,
+    };
+    const failures: string[] = [];
+    const tracker = createProjectsTracker(
+      new Map<string, Tracker>([
+        ['down', down],
+        ['b', fake('b', [issue('b1', 'b')])],
+      ]),
+      (project) => failures.push(project),
+    );
+    const first = await tracker.listIssuesByState('Todo');
+    if (!first.ok) throw first.error;
+    expect(first.value.items).toEqual([]);
+    const second = await tracker.listIssuesByState('Todo', { cursor: first.value.nextCursor ?? '' });
+    expect(second.ok && second.value.items.map((i) => i.id)).toEqual(['b1']);
+    expect(failures).toEqual(['down']);
+  });
 });
 
 describe('a host serving two projects from one database', { timeout: 60_000 }, () => {
