@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AcquireLease, Lease, LeaseAcquisition, ReleaseLease, RenewLease, Store, Task } from '@conveyor/core';
 import { ok } from '@conveyor/core';
-import { createLocalGitForge, createMergeGate } from '@conveyor/gates';
+import { createMergeGate } from '@conveyor/gates';
+import { createLocalGitForge } from '@conveyor/testkit';
 
 const BEHIND = Number(process.env.MERGE_BENCH_BEHIND ?? 50);
 const RUNS = Number(process.env.MERGE_BENCH_RUNS ?? 5);

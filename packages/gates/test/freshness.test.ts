@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { conveyorError, err, ok } from '@conveyor/core';
-import { createMemoryStore } from '@conveyor/testkit';
+import { createLocalGitForge, createMemoryStore } from '@conveyor/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ArtifactInfo, createFreshnessGate, forgeBranchHead, gitBranchHead } from '../src/freshness/index.js';
-import { createLocalGitForge, createMergeGate } from '../src/merge/index.js';
+import { createMergeGate } from '../src/merge/index.js';
 import { createGitFixture, GIT_TEST_ENV, makeContext, makeTask } from './helpers/git-fixture.js';
 
 const fx = createGitFixture({ 'app.txt': 'v1\n' }, 'conveyor-fresh-');

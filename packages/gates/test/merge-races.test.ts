@@ -5,8 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mergeLeaseName, type Task } from '@conveyor/core';
 import { createSqliteStore } from '@conveyor/store-sqlite';
+import { createLocalGitForge } from '@conveyor/testkit';
 import { describe, expect, it } from 'vitest';
-import { createLocalGitForge, createMergeGate } from '../src/merge/index.js';
+import { createMergeGate } from '../src/merge/index.js';
 import { GIT_TEST_ENV, makeContext, makeTask } from './helpers/git-fixture.js';
 import { REPO, runOnTree, runUntilDecided, setup } from './helpers/merge-setup.js';
 
@@ -118,7 +119,7 @@ describe('merge gate under concurrency', { timeout: 180_000 }, () => {
     }
     const outcomes = await Promise.all(
       Array.from({ length: n }, (_, i) => {
-        const gate = makeGate({ mergeMaxDeferrals: 10_000, mergeDeferMs: 150 }, undefined, `host-${i}`);
+        const gate = makeGate({ mergeDeferMs: 150 }, undefined, `host-${i}`);
         const task: Task = makeTask(`c${i}`, `task/c${i}`);
         return runUntilDecided((deferrals) =>
           gate.run(makeContext({ ...task, snapshot: { ...task.snapshot, deferrals } })),
