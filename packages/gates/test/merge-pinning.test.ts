@@ -317,7 +317,9 @@ describe('forge and lease failures are errors, never a verdict on the code', { t
       makeContext(task, { decision: await decide(fx.origin, task) }),
     );
     await expectError(fx, store, unavailable, /cannot merge PR #1/, mainBefore);
-    expect(gitea?.requests.some((r) => r.path.endsWith('/pulls/1/merge'))).toBe(true);
+    // on the wire: a fast-forward pinned to the branch head the gate retested
+    const mergeCall = gitea?.requests.find((r) => r.path.endsWith('/pulls/1/merge'));
+    expect(mergeCall?.json).toMatchObject({ Do: 'fast-forward-only', head_commit_id: fx.head('task/f') });
 
     const slow = await giteaForge(200);
     gitea?.inject({ kind: 'slow', delayMs: 2_000, path: '/pulls', times: 5 });
