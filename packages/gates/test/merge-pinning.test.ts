@@ -198,6 +198,34 @@ describe('pinning: every gate of a decision judges and merges exactly the decide
     expect(runOnTree(fx, 'main', SUM_CHECK)).toBe(0);
   });
 
+  it('method merge: a hotfix after the push and before the merge is caught by the check right before the merge', async () => {
+    const { fx, forge, makeGate } = setup({ 'a.txt': '0\n', 'b.txt': '0\n' }, { mergeRetestCommand: SUM_CHECK });
+    fx.commit('task/j', { 'a.txt': '1\n' });
+    fx.commit('main', { 'm.txt': 'moved\n' });
+    const main0 = fx.head('main') ?? '';
+    const hotfix = fx.commit('hotfix', { 'b.txt': '1\n' }, 'hotfix', 'main');
+    let opened = 0;
+    const racing: Forge = {
+      ...forge,
+      createPullRequest: async (repo, input) => {
+        opened += 1;
+        // the gate has pushed its retested head; a hotfix lands before it merges
+        gitSync(fx.origin, 'update-ref', 'refs/heads/main', hotfix, main0);
+        return forge.createPullRequest(repo, input);
+      },
+    };
+    const task = makeTask('tj', 'task/j');
+    const out = await makeGate({ mergeMethod: 'merge' }, racing).run(
+      makeContext(task, { decision: await decide(fx.origin, task) }),
+    );
+    expect(opened).toBe(1);
+    expect(out.status, out.summary).toBe('fail');
+    expect(out.findings?.[0]?.message).toContain('sum is 2');
+    expect(fx.head('main')).toBe(hotfix);
+    expect(runOnTree(fx, 'main', SUM_CHECK)).toBe(0);
+    expect((await forge.listPullRequests(REPO)).filter((p) => p.merged)).toHaveLength(0);
+  });
+
   it('merged, rolled back, fixed: the fix reaches main; an older merge of the branch is not "already merged"', async () => {
     const { fx, forge, gate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
     fx.commit('task/r', { 'r.txt': 'first\n' });
