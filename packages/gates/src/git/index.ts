@@ -1,5 +1,5 @@
 export { branchMovedSummary } from './moved.js';
-export { createGitPinResolver, type GitPinResolver, type GitPinResolverOptions, type ResolvedPin } from './pin.js';
+export { createGitPinResolver, type GitPinResolver, type GitPinResolverOptions, type ResolvedGitPin } from './pin.js';
 export { type PushOptions, type PushOutcome, pushTaskBranch } from './push.js';
 export {
   DEFAULT_GIT_IDENTITY,

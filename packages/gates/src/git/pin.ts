@@ -4,7 +4,7 @@ import { lsRemote, remoteDefaultBranch } from './refs.js';
 import { GATES_PKG, type GitCommonOptions } from './run.js';
 
 /** The commits a decision is bound to, as a pin resolver reads them from the remote. */
-export interface ResolvedPin {
+export interface ResolvedGitPin {
   /** the task branch's head */
   readonly headSha: string;
   /** the default branch's head */
@@ -21,7 +21,7 @@ export interface ResolvedPin {
 export type GitPinResolver = (
   task: Pick<Task, 'id' | 'repo' | 'branch'>,
   signal?: AbortSignal,
-) => Promise<Result<ResolvedPin, ConveyorError>>;
+) => Promise<Result<ResolvedGitPin, ConveyorError>>;
 
 /** Options of {@link createGitPinResolver}. */
 export interface GitPinResolverOptions {
