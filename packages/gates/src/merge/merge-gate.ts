@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import { type GitCommonOptions, git } from '../git/run.js';
 import { createWorktree, removeWorktree } from '../git/worktree.js';
 import { acquireMergeLease, defaultHostId, type MergeLeaseHandle, type MergeLeaseStore } from './lease.js';
 import { type MergeSettings, type MergeSettingsInput, parseMergeSettings } from './settings.js';
-import { hasGreenRetest, rebasesOf, recordGreenRetest, recordRebase } from './tested-marker.js';
+import { hasGreenRetest, type MarkerKey, rebasesOf, recordGreenRetest, recordRebase } from './tested-marker.js';
 
 /** Options of {@link createMergeGate}. */
 export interface MergeGateOptions {
@@ -38,7 +39,11 @@ export interface MergeGateOptions {
   readonly hostId?: string;
   /** added to the environment of every git command (e.g. credentials helpers, `GIT_CONFIG_GLOBAL`) */
   readonly gitEnv?: Readonly<Record<string, string>>;
-  /** added to the environment of the retest command */
+  /**
+   * the retest command's environment beyond `PATH`, `HOME`, `USER`, `LANG`,
+   * `LC_ALL`, `TZ` and `TMPDIR`: the retest runs the branch's code, so it
+   * never inherits the host's environment (its tokens)
+   */
   readonly retestEnv?: Readonly<Record<string, string>>;
 }
 
@@ -70,6 +75,12 @@ const MOVED_DEFER_MS = 1_000;
  *   (the stage machine owns the deferral cap);
  * - a tree already retested green (a re-run) is not retested again.
  *
+ * The retest runs the branch's code: without the host's environment, and
+ * what the gate records in its clone (green trees, its rebases) is sealed
+ * with a key held in memory, so the judged code cannot forge "already
+ * tested" or "already merged". (It still runs as the host's user: run the
+ * host, or the retest command, in a sandbox.)
+ *
  * The lease is renewed while the gate works, its fencing token is checked
  * right before the push and the merge, and it is released by holder and
  * token before the gate answers. In read-only mode (the reconciler) the gate
@@ -89,6 +100,7 @@ export function createMergeGate(options: MergeGateOptions): Gate {
   const config = Object.freeze({ ...options });
   const hostId = config.hostId ?? defaultHostId();
   const preparedClones = new Set<string>();
+  const markerKey = randomBytes(32);
   // The registry's timeout must outlast the retest's own, so a slow retest ends
   // as a red retest (with its tail), not as an aborted gate.
   const initial = parseMergeSettings(config.settings);
@@ -100,7 +112,7 @@ export function createMergeGate(options: MergeGateOptions): Gate {
       const parsed = parseMergeSettings(config.settings);
       if (!parsed.ok) return { status: 'error', summary: parsed.error.message };
       try {
-        return await runMerge({ config, settings: parsed.value, hostId, preparedClones, ctx });
+        return await runMerge({ markerKey, config, settings: parsed.value, hostId, preparedClones, ctx });
       } catch (thrown) {
         return {
           status: 'error',
@@ -112,6 +124,8 @@ export function createMergeGate(options: MergeGateOptions): Gate {
 }
 
 interface Run {
+  /** seals what the gate records in its clone; in memory only, so the judged code cannot forge a record */
+  readonly markerKey: MarkerKey;
   readonly config: MergeGateOptions;
   readonly settings: MergeSettings;
   readonly hostId: string;
@@ -148,7 +162,8 @@ async function runMerge(run: Run): Promise<GateOutcome> {
 
   const found = await config.forge.findPullRequest(task.repo, base, branch);
   if (!found.ok) return errorOutcome('cannot look up the pull request', found.error);
-  if (ctx.readOnly) return readOnlyCheck(config.forge, task.repo, base, branch, ctx.decision, paths, found.value);
+  if (ctx.readOnly)
+    return readOnlyCheck(config.forge, task.repo, base, branch, ctx.decision, paths, found.value, run.markerKey);
 
   // Without a decision the run pins the branch as it is now.
   let pin: Pin;
@@ -169,7 +184,7 @@ async function runMerge(run: Run): Promise<GateOutcome> {
   }
 
   // Cheap, before the lease: a PR merged at exactly the decided head needs nothing.
-  const decided = decidedHeads(paths.clone, pin.headSha);
+  const decided = decidedHeads(paths.clone, pin.headSha, run.markerKey);
   if (found.value?.merged && decided.has(found.value.headSha)) {
     return {
       status: 'pass',
@@ -243,8 +258,8 @@ function workPaths(root: string, repo: string, taskId: string): WorkPaths {
 }
 
 /** The decided head and every rebase of it this host's gate recorded. */
-function decidedHeads(clone: string, headSha: string): Set<string> {
-  return new Set([headSha, ...rebasesOf(clone, headSha).map((r) => r.rebased)]);
+function decidedHeads(clone: string, headSha: string, key: MarkerKey): Set<string> {
+  return new Set([headSha, ...rebasesOf(clone, headSha, key).map((r) => r.rebased)]);
 }
 
 interface LeasedRun extends Run {
@@ -284,7 +299,7 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
   if (!mainNow.ok) return errorOutcome('cannot read the base branch', mainNow.error);
 
   // The branch must still be the decided head — or this gate's own rebase of it.
-  const decided = decidedHeads(paths.clone, pin.headSha);
+  const decided = decidedHeads(paths.clone, pin.headSha, run.markerKey);
   if (!decided.has(remoteHead.value)) return moved(branch, pin.headSha, remoteHead.value);
 
   for (const sha of decided) {
@@ -358,6 +373,8 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
         remote,
         branch,
         expectedSha: branchAt,
+        // the retested commit itself, not whatever HEAD the retest left behind
+        source: head,
         baseBranch: base,
         ...gitOptions,
       });
@@ -408,7 +425,7 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
   const gitOptions = run.git;
   let head = pin.headSha;
   // A rebase of this head onto this base made before (a re-run after a crash) is reused.
-  let known = rebasesOf(paths.clone, pin.headSha)
+  let known = rebasesOf(paths.clone, pin.headSha, run.markerKey)
     .filter((r) => r.base === target)
     .at(-1);
   if (known !== undefined) {
@@ -458,12 +475,12 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
         };
       }
       head = rebased.value.head;
-      recordRebase(paths.clone, { head: pin.headSha, base: target, rebased: head });
+      recordRebase(paths.clone, { head: pin.headSha, base: target, rebased: head }, run.markerKey);
       log.info('rebased', { from: pin.headSha, to: head, onto: target, behind: behind.value.behind });
     }
   }
 
-  if (hasGreenRetest(paths.clone, head, settings.mergeRetestCommand)) {
+  if (hasGreenRetest(paths.clone, head, settings.mergeRetestCommand, run.markerKey)) {
     log.info('retest skipped: this tree already passed', { head });
     return { kind: 'go', head };
   }
@@ -473,6 +490,8 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
     signal: run.signal,
     tailLines: settings.mergeTailLines,
     tailBytes: settings.mergeTailBytes,
+    // the branch's code runs here: it never sees the host's environment (tokens)
+    inheritEnv: false,
     ...(run.config.retestEnv === undefined ? {} : { env: run.config.retestEnv }),
   });
   if (!tested.ok) return { kind: 'outcome', outcome: errorOutcome('cannot run the retest', tested.error) };
@@ -500,7 +519,7 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
       },
     };
   }
-  recordGreenRetest(paths.clone, head, settings.mergeRetestCommand);
+  recordGreenRetest(paths.clone, head, settings.mergeRetestCommand, run.markerKey);
   return { kind: 'go', head };
 }
 
@@ -646,6 +665,7 @@ async function readOnlyCheck(
   decision: DecisionPin | undefined,
   paths: WorkPaths,
   found: PullRequest | undefined,
+  markerKey: MarkerKey,
 ): Promise<GateOutcome> {
   if (decision === undefined) {
     if (found?.merged) return { status: 'pass', summary: `${branch} already merged (PR #${found.number})` };
@@ -657,7 +677,7 @@ async function readOnlyCheck(
       summary: `${branch} is not merged yet (${compared.value.aheadBy} commit(s) ahead of ${base})`,
     };
   }
-  const decided = decidedHeads(paths.clone, decision.headSha);
+  const decided = decidedHeads(paths.clone, decision.headSha, markerKey);
   if (found?.merged && decided.has(found.headSha)) {
     return { status: 'pass', summary: `${branch} merged at the decided head (PR #${found.number})` };
   }
