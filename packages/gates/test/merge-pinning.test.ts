@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGiteaForge } from '@conveyor/adapter-gitea';
@@ -290,6 +290,32 @@ describe('pinning: every gate of a decision judges and merges exactly the decide
     expect(second.status, second.summary).toBe('pass');
     expect(fx.head('main')).toBe(pushed);
     expect(readFileSync(counter, 'utf8')).toBe('run\n');
+  });
+
+  it('a retest that rewrites the clone (remote URL, hooks, fsmonitor) redirects nothing and runs nothing in the gate', async () => {
+    const { fx, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
+    fx.commit('task/evil', { 'e.txt': 'e\n' });
+    fx.commit('main', { 'm.txt': 'moved\n' });
+    const evil = join(fx.root, 'evil.git');
+    gitSync(fx.root, 'init', '--bare', '--quiet', evil);
+    const ran = join(fx.root, 'hook-ran');
+    const script = join(fx.root, 'hook.sh');
+    writeFileSync(script, `#!/bin/sh\necho ran >> '${ran}'\n`, { mode: 0o755 });
+    const retest = [
+      'd=$(git rev-parse --git-common-dir)',
+      `git config remote.origin.url '${evil}'`,
+      `git config core.fsmonitor '${script}'`,
+      'mkdir -p "$d/hooks"',
+      `for h in pre-push post-checkout post-rewrite reference-transaction; do cp '${script}' "$d/hooks/$h"; done`,
+    ].join('; ');
+    const task = makeTask('te', 'task/evil');
+    const out = await makeGate({ mergeRetestCommand: retest }).run(
+      makeContext(task, { decision: await decide(fx.origin, task) }),
+    );
+    expect(out.status, out.summary).toBe('pass');
+    expect(fx.show('main', 'e.txt')).toBe('e');
+    expect(gitSync(evil, 'for-each-ref')).toBe('');
+    expect(existsSync(ran)).toBe(false);
   });
 
   it('the judged code cannot forge the gate records: a "green" marker written by a retest does not skip the next retest', async () => {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
@@ -99,7 +98,6 @@ const MOVED_DEFER_MS = 1_000;
 export function createMergeGate(options: MergeGateOptions): Gate {
   const config = Object.freeze({ ...options });
   const hostId = config.hostId ?? defaultHostId();
-  const preparedClones = new Set<string>();
   const markerKey = randomBytes(32);
   // The registry's timeout must outlast the retest's own, so a slow retest ends
   // as a red retest (with its tail), not as an aborted gate.
@@ -112,7 +110,7 @@ export function createMergeGate(options: MergeGateOptions): Gate {
       const parsed = parseMergeSettings(config.settings);
       if (!parsed.ok) return { status: 'error', summary: parsed.error.message };
       try {
-        return await runMerge({ markerKey, config, settings: parsed.value, hostId, preparedClones, ctx });
+        return await runMerge({ markerKey, config, settings: parsed.value, hostId, ctx });
       } catch (thrown) {
         return {
           status: 'error',
@@ -129,7 +127,6 @@ interface Run {
   readonly config: MergeGateOptions;
   readonly settings: MergeSettings;
   readonly hostId: string;
-  readonly preparedClones: Set<string>;
   readonly ctx: GateContext;
 }
 
@@ -217,7 +214,16 @@ async function runMerge(run: Run): Promise<GateOutcome> {
   const signal = AbortSignal.any([ctx.signal, lease.signal]);
   try {
     const outcome = await mergeUnderLease(
-      { ...run, log, pin, paths, lease, signal, git: { ...gitOptions, signal } },
+      {
+        ...run,
+        remoteUrl: config.remoteUrl(task.repo),
+        log,
+        pin,
+        paths,
+        lease,
+        signal,
+        git: { ...gitOptions, signal },
+      },
       found.value,
     );
     // Work stopped because another host took the lease over: wait, not an error.
@@ -263,6 +269,8 @@ function decidedHeads(clone: string, headSha: string, key: MarkerKey): Set<strin
 }
 
 interface LeasedRun extends Run {
+  /** the real remote: after a retest only the URL is trusted, never the clone's remote config */
+  readonly remoteUrl: string;
   readonly log: GateContext['logger'];
   readonly pin: Pin;
   readonly paths: WorkPaths;
@@ -281,13 +289,10 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
   const remoteBase = `${remote}/${base}`;
   const gitOptions = run.git;
 
-  const remoteUrl = config.remoteUrl(task.repo);
-  const cloneKey = `${paths.clone}\0${remoteUrl}`;
-  if (!run.preparedClones.has(cloneKey) || !existsSync(paths.clone)) {
-    const clone = await ensureLocalClone({ dir: paths.clone, remoteUrl, remote, ...gitOptions });
-    if (!clone.ok) return errorOutcome('cannot prepare the local clone', clone.error);
-    run.preparedClones.add(cloneKey);
-  }
+  const remoteUrl = run.remoteUrl;
+  // Every run (the judged code can write the clone's config): the remote is reset to the real URL.
+  const clone = await ensureLocalClone({ dir: paths.clone, remoteUrl, remote, ...gitOptions });
+  if (!clone.ok) return errorOutcome('cannot prepare the local clone', clone.error);
   const fetched = await fetch({ cwd: paths.clone, remote, branches: [base, branch], ...gitOptions });
   if (!fetched.ok) return errorOutcome('cannot fetch', fetched.error);
   if (fetched.value.missing.includes(base))
@@ -353,7 +358,7 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
     const head = candidate.head;
 
     // A hotfix may have landed while the retest ran: never push or merge onto an untested base.
-    const heads = await lsRemote({ cwd: paths.clone, remote, branches: [base, branch], ...gitOptions });
+    const heads = await lsRemote({ cwd: paths.clone, remote: remoteUrl, branches: [base, branch], ...gitOptions });
     if (!heads.ok) return errorOutcome('cannot read the branches', heads.error);
     const remoteBranch = heads.value.get(branch);
     if (remoteBranch !== branchAt) return moved(branch, pin.headSha, remoteBranch);
@@ -370,7 +375,7 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
     if (head !== branchAt) {
       const pushed = await pushTaskBranch({
         cwd: paths.worktree,
-        remote,
+        remote: remoteUrl,
         branch,
         expectedSha: branchAt,
         // the retested commit itself, not whatever HEAD the retest left behind
@@ -544,6 +549,13 @@ async function nextTarget(
       },
     };
   }
+  const reset = await ensureLocalClone({
+    dir: paths.clone,
+    remoteUrl: run.remoteUrl,
+    remote: settings.mergeRemote,
+    ...run.git,
+  });
+  if (!reset.ok) return { kind: 'outcome', outcome: errorOutcome('cannot prepare the local clone', reset.error) };
   const fetched = await fetch({ cwd: paths.clone, remote: settings.mergeRemote, branches: [base], ...run.git });
   if (!fetched.ok) return { kind: 'outcome', outcome: errorOutcome('cannot fetch', fetched.error) };
   const now = await revParse({ cwd: paths.clone, rev: `${settings.mergeRemote}/${base}`, ...run.git });
@@ -578,7 +590,7 @@ async function mergePinned(
   const base = settings.mergeBaseBranch;
   const branch = ctx.task.branch.replace(/^refs\/heads\//, '');
   const baseNow = async (): Promise<Result<string | undefined, ConveyorError>> => {
-    const heads = await lsRemote({ cwd: paths.clone, remote: settings.mergeRemote, branches: [base], ...run.git });
+    const heads = await lsRemote({ cwd: paths.clone, remote: run.remoteUrl, branches: [base], ...run.git });
     return heads.ok ? ok(heads.value.get(base)) : err(heads.error);
   };
   for (let attempt = 0; ; attempt += 1) {
@@ -613,7 +625,7 @@ async function mergePinned(
         await delay(settings.mergeHeadRetryDelayMs, run.signal);
         continue;
       }
-      const heads = await lsRemote({ cwd: paths.clone, remote: settings.mergeRemote, branches: [branch], ...run.git });
+      const heads = await lsRemote({ cwd: paths.clone, remote: run.remoteUrl, branches: [branch], ...run.git });
       const now = heads.ok ? heads.value.get(branch) : undefined;
       if (now !== head) return { kind: 'outcome', outcome: moved(branch, pin.headSha, now) };
       return {
