@@ -432,9 +432,14 @@ describe('forge and lease failures are errors, never a verdict on the code', { t
     if (!opened.ok) throw opened.error;
     const store = opened.value;
     try {
-      // the clock jumps past the TTL before the first renewal: another host takes the lease over
+      // once the gate holds the lease, the clock jumps past its TTL: another host takes it over
       let skew = 0;
       const other = async () => {
+        for (;;) {
+          const held = await store.getLease(mergeLeaseName(REPO));
+          if (held.ok && held.value?.holder.startsWith('host-l/')) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
         skew = 60_000;
         await store.acquireLease({
           name: mergeLeaseName(REPO),
@@ -445,10 +450,11 @@ describe('forge and lease failures are errors, never a verdict on the code', { t
       };
       const task = makeTask('tl', 'task/l');
       const gate = createGateOn(fx, store, forge, 'sleep 20');
-      setTimeout(() => void other(), 300);
+      const takeover = other();
       const out = await gate.run(
         makeContext(task, { decision: await decide(fx.origin, task), now: () => Date.now() + skew }),
       );
+      await takeover;
       expect(out.status, out.summary).toBe('defer');
       expect(out.summary).toMatch(/^merge lease lost while merging/);
       expect(fx.head('main')).toBe(mainBefore);
