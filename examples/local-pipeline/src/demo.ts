@@ -28,14 +28,9 @@ import {
   TERMINAL_TASK_STATUSES,
   type TrackerIssue,
 } from '@conveyor/core';
-import {
-  createLocalGitForge,
-  mergeSettingsSchema,
-  securitySettingsSchema,
-  stagingSettingsSchema,
-} from '@conveyor/gates';
+import { mergeSettingsSchema, securitySettingsSchema, stagingSettingsSchema } from '@conveyor/gates';
 import { createSqliteStore } from '@conveyor/store-sqlite';
-import { startFakeTelegram } from '@conveyor/testkit';
+import { createLocalGitForge, startFakeTelegram } from '@conveyor/testkit';
 // The demo registers its gates exactly as the example host does.
 import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from '../../server/src/gates.js';
 import { createLocalTracker } from './local-tracker.js';

@@ -3,8 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createGateRegistry, type EdgeVerdict, silentLogger, type Task } from '@conveyor/core';
-import { createLocalGitForge, type LocalGitForge } from '@conveyor/gates';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
+import { createLocalGitForge, type LocalGitForge } from '@conveyor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DELIVERY_EDGE, DELIVERY_GATES, registerHostGates, stagingChecksFile } from '../src/gates.js';
 import { loadServerSettings } from '../src/settings.js';
