@@ -201,6 +201,8 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess | AgentS
   let turnUsage: AgentUsage = ZERO_USAGE;
   let reportedCost: number | undefined;
   let turns = 0;
+  let lastTurnId: string | undefined;
+  let repeatedTurn = false;
   let malformed = 0;
   let modelRetries = 0;
   let lastMessage = '';
@@ -234,6 +236,9 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess | AgentS
         if (event.stream === 'stdout') lastOutput = event.text;
         break;
       case 'turn':
+        repeatedTurn = event.id !== undefined && event.id === lastTurnId;
+        lastTurnId = event.id;
+        if (repeatedTurn) break;
         turns += 1;
         if (budget.maxTurns !== undefined && turns > budget.maxTurns)
           stop('budget_exceeded', `budget exceeded: more than ${budget.maxTurns} turns`);
@@ -241,7 +246,7 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess | AgentS
       case 'usage':
         if (event.cumulative) {
           usage = event.usage;
-        } else {
+        } else if (!repeatedTurn) {
           turnUsage = {
             inputTokens: turnUsage.inputTokens + event.usage.inputTokens,
             outputTokens: turnUsage.outputTokens + event.usage.outputTokens,

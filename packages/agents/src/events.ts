@@ -23,8 +23,8 @@ export type AgentEvent =
   | { readonly type: 'tool_call'; readonly id: string; readonly name: string; readonly input: unknown }
   /** a tool's answer */
   | { readonly type: 'tool_result'; readonly id: string; readonly output: string; readonly isError: boolean }
-  /** one model turn ended (counted against the turn budget) */
-  | { readonly type: 'turn' }
+  /** one model turn (counted against the turn budget); events with the same `id` are one turn */
+  | { readonly type: 'turn'; readonly id?: string }
   /** token counts; `cumulative` when the numbers are totals of the run so far */
   | { readonly type: 'usage'; readonly usage: AgentUsage; readonly cumulative: boolean }
   /** money spent so far, as the CLI reports it */

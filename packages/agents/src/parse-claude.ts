@@ -67,7 +67,8 @@ export function parseClaudeLine(line: string): readonly AgentEvent[] | undefined
     case 'assistant': {
       const message = isObject(value.message) ? value.message : {};
       if (message.model === '<synthetic>') break; // Claude Code's own error text, reported again by `result`
-      events.push({ type: 'turn' });
+      // Claude Code emits one `assistant` line per content block; the message id ties them to one turn.
+      events.push({ type: 'turn', ...(typeof message.id === 'string' ? { id: message.id } : {}) });
       for (const block of Array.isArray(message.content) ? message.content : []) {
         if (!isObject(block)) continue;
         if (block.type === 'text' && typeof block.text === 'string') events.push({ type: 'message', text: block.text });

@@ -58,7 +58,20 @@ export function baseAgentEnv(pathVariable: string, home: string): Record<string,
   };
 }
 
-/** Budget fields of `override` win over `base`. */
+/**
+ * The tighter of two budgets, field by field: a template can lower the host's
+ * limits but never raise them.
+ *
+ * @example
+ * ```ts
+ * mergeBudget({ maxTurns: 20 }, { maxTurns: 60, maxCostUsd: 1 }); // { maxTurns: 20, maxCostUsd: 1 }
+ * ```
+ */
 export function mergeBudget(base: AgentBudget | undefined, override: AgentBudget | undefined): AgentBudget {
-  return { ...(base ?? {}), ...(override ?? {}) };
+  const out: Record<string, number> = {};
+  for (const key of ['timeoutMs', 'maxTurns', 'maxCostUsd', 'maxModelRetries'] as const) {
+    const values = [base?.[key], override?.[key]].filter((v): v is number => v !== undefined);
+    if (values.length > 0) out[key] = Math.min(...values);
+  }
+  return out as AgentBudget;
 }
