@@ -239,13 +239,6 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
     return ok(undefined);
   }
 
-  async function remoteBranchSha(dir: string, branch: string): AsyncResult<string | undefined, ConveyorError> {
-    const listed = await git(dir, ['ls-remote', '--heads', 'origin', `refs/heads/${branch}`], true);
-    if (!listed.ok) return err(listed.error);
-    const sha = listed.value.split(/\s+/)[0];
-    return ok(sha === undefined || sha === '' ? undefined : sha);
-  }
-
   return Object.freeze({
     root,
     async prepare(task: Task): AsyncResult<Workspace, ConveyorError> {
@@ -360,15 +353,29 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
       const diff = await git(workspace.dir, ['diff', '--name-only', workspace.startSha, head.value]);
       if (!diff.ok) return err(diff.error);
       const changed = diff.value !== '';
-      const expected = await remoteBranchSha(workspace.dir, workspace.branch);
-      if (!expected.ok) return err(expected.error);
-      if (expected.value === head.value) return ok({ committed, changed, head: head.value, pushed: false });
-      const lease = `--force-with-lease=refs/heads/${workspace.branch}:${expected.value ?? ''}`;
+      // The lease is what this workspace last saw of the branch (fetched when the job started, or
+      // its own last push): a push by anyone else since then makes ours fail instead of erasing theirs.
+      const seen = await git(workspace.dir, [
+        'rev-parse',
+        '--verify',
+        '--quiet',
+        `refs/remotes/origin/${workspace.branch}`,
+      ]);
+      const expected = seen.ok && seen.value !== '' ? seen.value : '';
+      if (expected === head.value) return ok({ committed, changed, head: head.value, pushed: false });
+      const lease = `--force-with-lease=refs/heads/${workspace.branch}:${expected}`;
       const pushed = await git(
         workspace.dir,
         ['push', '--quiet', '--no-verify', lease, 'origin', `HEAD:refs/heads/${workspace.branch}`],
         true,
       );
+      if (!pushed.ok && /stale info|rejected|fetch first/i.test(pushed.error.message))
+        return err(
+          agentsError(
+            'conflict',
+            `the task branch ${workspace.branch} moved on the remote while the agent worked; not overwriting it`,
+          ),
+        );
       if (!pushed.ok) return err(pushed.error);
       return ok({ committed, changed, head: head.value, pushed: true });
     },
