@@ -183,7 +183,12 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
       : {}),
   });
 
-  async function git(cwd: string, args: readonly string[], network = false): AsyncResult<string, ConveyorError> {
+  async function git(
+    cwd: string,
+    args: readonly string[],
+    network = false,
+    trim = true,
+  ): AsyncResult<string, ConveyorError> {
     const result = await execa(
       'git',
       ['-c', 'core.hooksPath=/dev/null', '-c', 'commit.gpgsign=false', '-c', 'credential.helper=', ...args],
@@ -193,6 +198,7 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         extendEnv: false,
         reject: false,
         stdin: 'ignore',
+        stripFinalNewline: trim,
         timeout: options.gitTimeoutMs ?? 120_000,
       },
     );
@@ -204,7 +210,8 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         agentsError('git_failed', `git ${args[0] ?? ''} failed in ${cwd}: ${text}`, { exitCode: result.exitCode }),
       );
     }
-    return ok(String(result.stdout ?? '').trim());
+    const out = String(result.stdout ?? '');
+    return ok(trim ? out.trim() : out);
   }
 
   const dirOf = (task: Task) => {
@@ -308,7 +315,7 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
     async readBaseFile(workspace: Workspace, file: string): AsyncResult<string | undefined, ConveyorError> {
       const exists = await git(workspace.dir, ['cat-file', '-e', `${workspace.baseSha}:${file}`]);
       if (!exists.ok) return ok(undefined);
-      return git(workspace.dir, ['show', `${workspace.baseSha}:${file}`]);
+      return git(workspace.dir, ['show', `${workspace.baseSha}:${file}`], false, false);
     },
 
     async commitAndPush(task: Task, workspace: Workspace, message: string): AsyncResult<PushOutcome, ConveyorError> {
