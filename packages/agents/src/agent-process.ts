@@ -212,8 +212,16 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess | AgentS
   let stopped: { status: AgentRunStatus; reason: string; modelError?: ModelErrorKind } | undefined;
   let graceTimer: NodeJS.Timeout | undefined;
 
+  // Records are batched: one write per 64 KB, not one per event.
+  let pending = '';
+  const flush = () => {
+    if (pending === '') return;
+    transcript.write(pending);
+    pending = '';
+  };
   const write = (record: Record<string, unknown>) => {
-    transcript.write(`${redact(JSON.stringify({ t: Date.now() - started, ...record }))}\n`);
+    pending += `${redact(JSON.stringify({ t: Date.now() - started, ...record }))}\n`;
+    if (pending.length >= 65_536) flush();
   };
   const cost = () => reportedCost ?? priced(usage, spec.pricing);
 
@@ -309,12 +317,12 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess | AgentS
       let buffer = '';
       stream.on('data', (chunk: Buffer) => {
         buffer += decoder.write(chunk);
-        let newline = buffer.indexOf('\n');
-        while (newline !== -1) {
-          onLine(buffer.slice(0, newline), name);
-          buffer = buffer.slice(newline + 1);
-          newline = buffer.indexOf('\n');
+        let start = 0;
+        for (let newline = buffer.indexOf('\n'); newline !== -1; newline = buffer.indexOf('\n', start)) {
+          onLine(buffer.slice(start, newline), name);
+          start = newline + 1;
         }
+        if (start > 0) buffer = buffer.slice(start);
         if (buffer.length > MAX_LINE_CHARS) {
           malformed += 1;
           write({ type: 'malformed', length: buffer.length, line: buffer.slice(0, 200) });
@@ -392,6 +400,7 @@ export function startAgentProcess(spec: AgentProcessSpec): AgentProcess | AgentS
       transcriptFile: spec.transcriptFile,
     };
     write({ type: 'outcome', ...outcome });
+    flush();
     await new Promise<void>((resolve) => transcript.end(resolve));
     return outcome;
   })();

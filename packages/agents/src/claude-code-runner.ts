@@ -118,6 +118,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
         budget,
         installHint: CLAUDE_CODE_PACKAGE,
         ...(request.signal === undefined ? {} : { signal: request.signal }),
+        ...(request.onEvent === undefined ? {} : { onEvent: request.onEvent }),
         ...(frozen.killGraceMs === undefined ? {} : { killGraceMs: frozen.killGraceMs }),
       });
     },

@@ -108,6 +108,7 @@ export function createCodexRunner(options: CodexRunnerOptions): AgentRunner {
         installHint: CODEX_PACKAGE,
         ...(frozen.pricing === undefined ? {} : { pricing: frozen.pricing }),
         ...(request.signal === undefined ? {} : { signal: request.signal }),
+        ...(request.onEvent === undefined ? {} : { onEvent: request.onEvent }),
         ...(frozen.killGraceMs === undefined ? {} : { killGraceMs: frozen.killGraceMs }),
       });
     },

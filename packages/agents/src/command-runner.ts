@@ -55,6 +55,7 @@ export function createCommandRunner(options: CommandRunnerOptions): AgentRunner 
         redact: request.redact,
         budget: mergeBudget(frozen.budget, request.budget),
         ...(request.signal === undefined ? {} : { signal: request.signal }),
+        ...(request.onEvent === undefined ? {} : { onEvent: request.onEvent }),
         ...(frozen.killGraceMs === undefined ? {} : { killGraceMs: frozen.killGraceMs }),
       });
     },

@@ -1,4 +1,5 @@
 import type { AgentBudget, AgentProcess, AgentStartFailure } from './agent-process.js';
+import type { AgentEvent } from './events.js';
 import type { Redactor } from './redact.js';
 
 /** One agent run as a runner sees it: what to do, where, and within what. */
@@ -22,6 +23,8 @@ export interface AgentRunRequest {
   /** overrides of the runner's budget (front matter `max_turns`, `max_cost_usd`, `timeout_minutes`) */
   readonly budget?: AgentBudget;
   readonly signal?: AbortSignal;
+  /** each parsed event as it happens (progress, a live card) */
+  readonly onEvent?: (event: AgentEvent) => void;
   /** more environment for the agent (the stage's own variables) */
   readonly env?: Readonly<Record<string, string>>;
 }
