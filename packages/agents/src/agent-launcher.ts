@@ -22,7 +22,7 @@ import { createRedactor, secretEnvValues } from './redact.js';
 import type { AgentRunner } from './runner.js';
 import type { PushOutcome, Workspace, Workspaces } from './workspaces.js';
 
-/** What one agent job did, as the launcher records it (`<transcriptDir>/<jobId>.outcome.json`). */
+/** What one agent job did, as the launcher records it (`<transcriptDir>/<jobId>.outcome.json`, next to `<jobId>.jsonl` and `<jobId>.prompt.md`). */
 export interface AgentJobOutcome extends Omit<AgentRunOutcome, 'status'> {
   readonly jobId: string;
   readonly taskId: string;
@@ -230,6 +230,11 @@ export function createAgentLauncher(options: AgentLauncherOptions): AgentLaunche
       const transcriptFile = path.join(transcriptDir, `${encodeURIComponent(theJob.id)}.jsonl`);
       try {
         fs.mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+        fs.mkdirSync(transcriptDir, { recursive: true });
+        // The prompt as the agent got it, next to its transcript (`<jobId>.prompt.md`).
+        fs.writeFileSync(path.join(transcriptDir, `${encodeURIComponent(theJob.id)}.prompt.md`), redact(prompt.value), {
+          mode: 0o600,
+        });
       } catch (thrown) {
         return err(agentsError('internal', `cannot create ${stateDir}: ${(thrown as Error).message}`));
       }
@@ -262,7 +267,16 @@ export function createAgentLauncher(options: AgentLauncherOptions): AgentLaunche
           stage: theJob.stage,
           promptSource: template.value.source,
         };
-        if (run.status !== 'succeeded') return base;
+        if (run.status !== 'succeeded') {
+          // A failed job's half-done edits never leak into the next job of the task.
+          const discarded = await options.workspaces.discardChanges(theTask, workspace.value);
+          if (!discarded.ok)
+            options.logger?.warn("cannot discard a failed job's changes", {
+              taskId: theTask.id,
+              error: discarded.error.message,
+            });
+          return base;
+        }
         if (theJob.stage === planStage) {
           const plan = run.summary.trim();
           try {
@@ -300,6 +314,8 @@ export function createAgentLauncher(options: AgentLauncherOptions): AgentLaunche
           if (!budget.ok) return { ...base, status: 'failed', push: pushed.value, reason: budget.error.message };
           return { ...base, push: pushed.value };
         }
+        const discarded = await options.workspaces.discardChanges(theTask, workspace.value);
+        if (!discarded.ok) return { ...base, status: 'failed', reason: redact(discarded.error.message) };
         return base;
       };
 

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type AgentBudget, startAgentProcess } from './agent-process.js';
+import { type AgentBudget, type AgentPricing, startAgentProcess } from './agent-process.js';
 import { parseClaudeLine } from './parse-claude.js';
 import { type AgentRunner, type AgentRunRequest, baseAgentEnv, mergeBudget } from './runner.js';
 
@@ -44,6 +44,8 @@ export interface ClaudeCodeRunnerOptions {
   readonly appendSystemPrompt?: string;
   /** default budget (`maxTurns` → `--max-turns`, `maxCostUsd` → `--max-budget-usd`) */
   readonly budget?: AgentBudget;
+  /** prices to estimate the cost while the run goes (the CLI reports its own total only at the end) */
+  readonly pricing?: AgentPricing;
   /** `CLAUDE_CODE_MAX_RETRIES`: the CLI's own retries of 429/5xx with backoff (default 4) */
   readonly cliRetries?: number;
   readonly killGraceMs?: number;
@@ -117,6 +119,7 @@ export function createClaudeCodeRunner(options: ClaudeCodeRunnerOptions): AgentR
         redact: request.redact,
         budget,
         installHint: CLAUDE_CODE_PACKAGE,
+        ...(frozen.pricing === undefined ? {} : { pricing: frozen.pricing }),
         ...(request.signal === undefined ? {} : { signal: request.signal }),
         ...(request.onEvent === undefined ? {} : { onEvent: request.onEvent }),
         ...(frozen.killGraceMs === undefined ? {} : { killGraceMs: frozen.killGraceMs }),

@@ -72,6 +72,8 @@ export interface Workspaces {
   readBaseFile(workspace: Workspace, file: string): AsyncResult<string | undefined, ConveyorError>;
   /** Commits what the agent left (a message naming the task), squashes, and pushes the branch with a lease. */
   commitAndPush(task: Task, workspace: Workspace, message: string): AsyncResult<PushOutcome, ConveyorError>;
+  /** Throws away what a job left uncommitted (after a stage whose changes are not kept, e.g. analysis). */
+  discardChanges(task: Task, workspace: Workspace): AsyncResult<void, ConveyorError>;
   /** Removes the task's workspace; with `deleteRemoteBranch` also deletes the branch on the remote. */
   remove(task: Task, options?: { readonly deleteRemoteBranch?: boolean }): AsyncResult<void, ConveyorError>;
   /** Bytes used under the root. */
@@ -385,6 +387,16 @@ export function createWorkspaces(options: WorkspacesOptions): Workspaces {
         );
       if (!pushed.ok) return err(pushed.error);
       return ok({ committed, changed, head: head.value, pushed: true });
+    },
+
+    async discardChanges(task: Task, workspace: Workspace): AsyncResult<void, ConveyorError> {
+      const restored = restoreConfig(workspace.dir, task.id);
+      if (!restored.ok) return err(restored.error);
+      const reset = await git(workspace.dir, ['reset', '--quiet', '--hard', workspace.startSha]);
+      if (!reset.ok) return err(reset.error);
+      const cleaned = await git(workspace.dir, ['clean', '-fdq']);
+      if (!cleaned.ok) return err(cleaned.error);
+      return ok(undefined);
     },
 
     async remove(

@@ -169,6 +169,20 @@ describe('Claude Code runner (the real claude CLI against a fake Anthropic API)'
     expect(run.exit?.reason).toMatch(/^budget_exceeded: budget exceeded/);
   });
 
+  it('fails a job over its cost budget (the CLI stops at --max-budget-usd)', async () => {
+    model.script(
+      Array.from({ length: 6 }, (_, i) => ({
+        tool: { kind: 'write' as const, path: `g${i}.txt`, content: `${i}\n` },
+        usage: { inputTokens: 200_000, outputTokens: 5_000 },
+      })),
+    );
+    const run = await runDevelopment({ budget: { maxCostUsd: 0.5 } });
+    if (!run.launched.ok) throw run.launched.error;
+    expect(run.outcome?.status).toBe('budget_exceeded');
+    expect(run.outcome?.reason).toMatch(/budget exceeded/);
+    expect(run.outcome?.turns).toBeLessThan(6);
+  });
+
   it('fails a development job that changed nothing, with a clear note', async () => {
     model.script([{ text: 'Nothing to do, it all looks fine.' }]);
     const run = await runDevelopment();

@@ -202,3 +202,45 @@ describe('workspaces', () => {
     detach();
   });
 });
+
+describe('jobs whose changes are not kept', () => {
+  let fixture2: ReturnType<typeof createFixture>;
+  beforeEach(() => {
+    fixture2 = createFixture('discard');
+  });
+  afterEach(() => fixture2.cleanup());
+
+  it('an analysis job that edits files leaves nothing behind for the developer, and its plan is kept', async () => {
+    const { store, job, task } = await storeWithJob('analysis', 'analyst');
+    const workspaces = createWorkspaces({ root: join(fixture2.dir, 'ws'), remoteUrl: () => fixture2.origin });
+    const runner = createCommandRunner({
+      command: 'sh',
+      args: ['-c', 'echo junk > junk.txt; echo tampered >> README.md; echo "PLAN: do it"'],
+    });
+    const comments: string[] = [];
+    const launcher = createAgentLauncher({
+      store,
+      workspaces,
+      runnerFor: () => runner,
+      transcriptDir: join(fixture2.dir, 't'),
+      tracker: {
+        comment: async (_id, html) => {
+          comments.push(html);
+          return { ok: true, value: undefined } as never;
+        },
+      },
+    });
+    const launched = await launcher.launch({ jobId: job.id, command: '', args: [] });
+    if (!launched.ok) throw launched.error;
+    expect((await launched.value.exited).exitCode).toBe(0);
+    const dir = join(fixture2.dir, 'ws', task.id);
+    expect(existsSync(join(dir, 'junk.txt'))).toBe(false);
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).toBe('# shop\n');
+    expect(launcher.plan(task.id)).toBe('PLAN: do it\n');
+    expect(comments).toEqual([`<p><strong>Plan</strong> (task ${task.id})</p><pre>PLAN: do it</pre>`]);
+    expect(git(fixture2.origin, 'branch', '--list', 'task/SHOP-1')).toBe('');
+    expect(readFileSync(join(fixture2.dir, 't', `${job.id}.prompt.md`), 'utf8')).toContain(
+      '# Plan the work for Add farewell(name)',
+    );
+  });
+});
