@@ -164,6 +164,38 @@ describe('repository prompt overrides', () => {
     expect(readFileSync(seen, 'utf8')).toBe('MAIN TEMPLATE for Add farewell(name)\n');
   });
 
+  it('a host secret in the findings never reaches the agent prompt', async () => {
+    const secret = 'host-deploy-token-value-0123456789';
+    process.env.CONVEYOR_TEST_DEPLOY_TOKEN = secret;
+    try {
+      const seen = join(fixture.dir, 'seen.md');
+      const { store, job } = await storeWithJob('development', 'developer', {
+        description: 'fix it',
+        findings: `merge: retest failed: curl -H "Authorization: Bearer ${secret}" https://deploy.example`,
+      });
+      const runner = createCommandRunner({
+        command: 'sh',
+        args: ['-c', `cp "$CONVEYOR_PROMPT_FILE" ${seen}; echo x > x.txt; echo ok`],
+      });
+      const launcher = createAgentLauncher({
+        store,
+        workspaces: createWorkspaces({ root: join(fixture.dir, 'ws'), remoteUrl: () => fixture.origin }),
+        runnerFor: () => runner,
+        transcriptDir: join(fixture.dir, 't'),
+      });
+      const launched = await launcher.launch({ jobId: job.id, command: '', args: [] });
+      if (!launched.ok) throw launched.error;
+      await launched.value.exited;
+      const prompt = readFileSync(seen, 'utf8');
+      expect(prompt).toContain('# Fix what the gate found');
+      expect(prompt).toContain('merge: retest failed: curl -H');
+      expect(prompt).not.toContain(secret);
+      expect(readFileSync(join(fixture.dir, 't', `${job.id}.prompt.md`), 'utf8')).not.toContain(secret);
+    } finally {
+      delete process.env.CONVEYOR_TEST_DEPLOY_TOKEN;
+    }
+  });
+
   it('a repository template with an unknown placeholder fails the launch with a clear error', async () => {
     commitToMain(fixture.seed, '.conveyor/prompts/development.md', '---\n---\nDo {{issue.titel}}\n');
     const { store, job } = await storeWithJob('development', 'developer');
