@@ -1,8 +1,35 @@
+import { formatCsv } from './csv.js';
+import { formatJunit } from './junit.js';
 import type { SecurityScanOutcome } from './run-scan.js';
 import { describeSecretFinding, describeVulnerability } from './run-scan.js';
 
-/** Output formats of `conveyor-scan`. */
-export type SecurityOutputFormat = 'json' | 'sarif' | 'markdown';
+/** Output formats of `conveyor-scan` (gitleaks' `--report-format` names). */
+export type SecurityOutputFormat = 'json' | 'sarif' | 'markdown' | 'csv' | 'junit';
+
+/** Every {@link SecurityOutputFormat}. */
+export const SECURITY_OUTPUT_FORMATS: readonly SecurityOutputFormat[] = ['json', 'sarif', 'markdown', 'csv', 'junit'];
+
+/**
+ * gitleaks' `--redact=N` on an outcome that is already redacted: at 100 (the
+ * default of a bare `--redact`) `Secret` becomes `REDACTED` and the preview is
+ * removed from `Match`, as gitleaks prints it; below 100 the preview stays
+ * (first 4 characters at most: a secret is never shown in clear, whatever N).
+ *
+ * @example
+ * ```ts
+ * const shown = withRedaction(outcome, 100);
+ * ```
+ */
+export function withRedaction(outcome: SecurityScanOutcome, percent: number | undefined): SecurityScanOutcome {
+  if (percent === undefined || percent < 100) return outcome;
+  const secrets = outcome.secrets.map((f) =>
+    f.Secret === '' ? f : { ...f, Secret: 'REDACTED', Match: f.Match.split(f.Secret).join('REDACTED') },
+  );
+  const previews = outcome.secrets.map((f) => f.Secret).filter((p) => p.length > 1);
+  let body = outcome.body;
+  for (const p of [...new Set(previews)].sort((a, b) => b.length - a.length)) body = body.split(p).join('REDACTED');
+  return { ...outcome, secrets, body };
+}
 
 /**
  * Renders a scan outcome (already redacted): `json` is the gitleaks JSON
@@ -17,6 +44,8 @@ export type SecurityOutputFormat = 'json' | 'sarif' | 'markdown';
 export function formatSecurityOutcome(outcome: SecurityScanOutcome, format: SecurityOutputFormat): string {
   if (format === 'json') return `${JSON.stringify(outcome.secrets, null, 2)}\n`;
   if (format === 'markdown') return outcome.body;
+  if (format === 'csv') return formatCsv(outcome);
+  if (format === 'junit') return formatJunit(outcome);
   const rules = new Map<string, { id: string; shortDescription: { text: string } }>();
   const results: unknown[] = [];
   for (const f of outcome.secrets) {

@@ -1,12 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
+import { canonicalFingerprint } from './rule-aliases.js';
 import type { SecretFinding } from './types.js';
 
 const PKG = '@conveyor/gates';
 
 /**
  * Parses `.gitleaksignore` text: one fingerprint per line
- * (`commit:file:rule:line`, or `file:rule:line`), `#` comments.
+ * (`commit:file:rule:line`, or `file:rule:line`), `#` comments. A line
+ * naming a rule by an old id (`RULE_ID_ALIASES`) also stands for the
+ * same fingerprint under the current id.
  *
  * @example
  * ```ts
@@ -19,6 +22,8 @@ export function parseGitleaksIgnore(text: string): Set<string> {
     const line = raw.replace(/\s+#.*$/, '').trim();
     if (line === '' || line.startsWith('#')) continue;
     out.add(line);
+    const current = canonicalFingerprint(line);
+    if (current !== undefined) out.add(current);
   }
   return out;
 }

@@ -79,9 +79,16 @@ export {
   rawRuleSchema,
   type SecretsConfigSource,
 } from './config.js';
+export { CSV_COLUMNS, formatCsv } from './csv.js';
 export { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
+export { DIR_SCAN_MAX_FILE_BYTES, type DirScanOptions, scanDirectory } from './dir-scan.js';
 export { shannonEntropy } from './entropy.js';
-export { formatSecurityOutcome, type SecurityOutputFormat } from './formats.js';
+export {
+  formatSecurityOutcome,
+  SECURITY_OUTPUT_FORMATS,
+  type SecurityOutputFormat,
+  withRedaction,
+} from './formats.js';
 export { createSecurityGate, type SecurityGateOptions, securityReportPath } from './gate.js';
 export {
   type GitObject,
@@ -94,6 +101,8 @@ export {
 export { readRangePatch, resolveSecurityRange, type SecurityRange } from './git-range.js';
 export { type GitleaksEngineOptions, runGitleaksEngine } from './gitleaks-engine.js';
 export { parseGitleaksIgnore, parseSecretsBaseline, readSecretsBaseline } from './ignore.js';
+export { formatJunit } from './junit.js';
+export { type LogOpts, parseLogOpts } from './log-opts.js';
 export { type OffThreadScanOptions, scanSecretsOffThread } from './off-thread.js';
 export { PATCH_LOG_FORMAT, type ParsedPatchLog, type PatchCommit, type PatchFragment, parsePatchLog } from './patch.js';
 export { redactDeep, redactFinding, redactSecret, redactText } from './redact.js';
@@ -108,6 +117,7 @@ export {
   securityReportMismatch,
   writeSecurityReport,
 } from './report.js';
+export { canonicalFingerprint, canonicalRuleId, RULE_ID_ALIASES } from './rule-aliases.js';
 export {
   advisorySourcesFromSettings,
   describeSecretFinding,

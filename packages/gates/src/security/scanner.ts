@@ -1,5 +1,6 @@
 import { shannonEntropy } from './entropy.js';
 import type { PatchFragment } from './patch.js';
+import { canonicalRuleId } from './rule-aliases.js';
 import type { SecretAllowlist, SecretFinding, SecretRule, SecretsConfig } from './types.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
@@ -123,8 +124,14 @@ export interface ScanFragmentsOptions {
 /** The tag of a finding whose line carries a `gitleaks:allow` marker that was not honoured. */
 export const INLINE_ALLOW_IGNORED_TAG = 'inline-allow-not-honoured';
 
-function baselineKey(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit' | 'StartLine' | 'Secret'>): string {
-  return `${f.Commit}\u0000${f.File}\u0000${f.RuleID}\u0000${f.StartLine}\u0000${f.Secret}`;
+/**
+ * What a baseline entry is matched on: the rule, file, start line and commit
+ * (what the gitleaks fingerprint `commit:file:rule:line` holds), never the
+ * `Secret` field, so a redacted report (this tool's own) works as a baseline.
+ * Old rule ids are read as their current ones (`canonicalRuleId`).
+ */
+export function baselineKey(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit' | 'StartLine'>): string {
+  return `${f.Commit}\u0000${f.File}\u0000${canonicalRuleId(f.RuleID)}\u0000${f.StartLine}`;
 }
 
 /**

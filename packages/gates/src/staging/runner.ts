@@ -144,7 +144,7 @@ export interface StagingMainIo {
 }
 
 const USAGE =
-  'usage: conveyor-staging --checks <checks.json> [--strict] [--infra id,id] [--report <path>] [--timeout-ms <n>]\n' +
+  'usage: conveyor-staging --checks <checks.json> [--strict] [--infra id,id] [--report <path>] [--timeout-ms <n>] [--help]\n' +
   '  checks.json: [{ "id": "e2e", "command": "npm run e2e", "category": "real" }, …]\n' +
   '  env: ORCH_STAGING_STRICT (kill switch), ORCH_STAGING_INFRA_ALLOWLIST, ORCH_STAGING_CHECK_TIMEOUT_MS';
 
@@ -160,7 +160,14 @@ const USAGE =
  */
 export async function stagingMain(argv: readonly string[], io: StagingMainIo = {}): Promise<number> {
   const write = io.write ?? ((line: string) => process.stdout.write(`${line}\n`));
-  let values: { checks?: string; strict?: boolean; infra?: string; report?: string; 'timeout-ms'?: string };
+  let values: {
+    checks?: string;
+    strict?: boolean;
+    infra?: string;
+    report?: string;
+    'timeout-ms'?: string;
+    help?: boolean;
+  };
   try {
     values = parseArgs({
       args: [...argv],
@@ -170,6 +177,7 @@ export async function stagingMain(argv: readonly string[], io: StagingMainIo = {
         infra: { type: 'string' },
         report: { type: 'string' },
         'timeout-ms': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
       strict: true,
       allowPositionals: false,
@@ -177,6 +185,10 @@ export async function stagingMain(argv: readonly string[], io: StagingMainIo = {
   } catch (thrown) {
     write(`${thrown instanceof Error ? thrown.message : String(thrown)}\n${USAGE}`);
     return 1;
+  }
+  if (values.help === true) {
+    write(USAGE);
+    return 0;
   }
   if (values.checks === undefined) {
     write(USAGE);
