@@ -303,6 +303,9 @@ describe('runEdge', () => {
     const first = await registry.runEdge(EDGE, ctx());
     expect(first.status).toBe('pass');
     expect(first.verdicts.map((v) => v.gateId)).toEqual(['last']);
+    expect(first.summary).toBe(
+      `1 of 1 gates passed on ${EDGE}; skipped: off (switched off); switchable (switched off)`,
+    );
     expect(off.calls).toHaveLength(0);
     expect(switchable.calls).toHaveLength(0);
     on = true;
@@ -331,7 +334,9 @@ describe('runEdge', () => {
     expect(await ids('acme/api')).toEqual(['listed']);
     expect(await ids('other/repo')).toEqual([]);
     const verdict = await registry.runEdge(EDGE, ctx('other/repo'));
-    expect(verdict.summary).toBe(`no gates on ${EDGE}`);
+    expect(verdict.summary).toBe(
+      `no gates on ${EDGE}; skipped: host-only (other/repo is not in its scope: acme/conveyor); listed (other/repo is not in its scope: acme/web, ACME/API)`,
+    );
 
     const noHost = createGateRegistry();
     noHost.register(EDGE, gate('everywhere', pass()));

@@ -245,6 +245,8 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
     async runEdge(edge, ctx) {
       const started = clock.now();
       const verdicts: GateVerdict[] = [];
+      // Gates that did not run, and why: the edge summary names each one.
+      const skipped: string[] = [];
       let stopper: GateVerdict | undefined;
       try {
         for (const entry of ordered(edge)) {
@@ -259,7 +261,12 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
               warnings: [],
               durationMs: 0,
             };
-          } else if (!enabled || !inScope(entry, ctx.task.repo)) {
+          } else if (!enabled) {
+            skipped.push(`${entry.gate.id} (switched off)`);
+            continue;
+          } else if (!inScope(entry, ctx.task.repo)) {
+            const scope = entry.scope.length === 0 ? (hostRepo ?? '') : entry.scope.join(', ');
+            skipped.push(`${entry.gate.id} (${ctx.task.repo} is not in its scope: ${scope})`);
             continue;
           } else if (ctx.signal?.aborted === true) {
             verdict = {
@@ -293,6 +300,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
         verdicts.push(stopper);
       }
       const durationMs = Math.max(0, clock.now() - started);
+      const skippedNote = skipped.length === 0 ? '' : `; skipped: ${skipped.join('; ')}`;
       let result: EdgeVerdict;
       if (stopper === undefined) {
         result = {
@@ -300,9 +308,9 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
           status: 'pass',
           verdicts,
           summary:
-            verdicts.length === 0
+            (verdicts.length === 0
               ? `no gates on ${edge}`
-              : `${verdicts.length} of ${verdicts.length} gates passed on ${edge}`,
+              : `${verdicts.length} of ${verdicts.length} gates passed on ${edge}`) + skippedNote,
           findingsText: '',
           durationMs,
         };
@@ -313,7 +321,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
           status,
           verdicts,
           decidedBy: stopper.gateId,
-          summary: `${stopper.gateId}: ${stopper.summary}`,
+          summary: `${stopper.gateId}: ${stopper.summary}${skippedNote}`,
           findingsText: findingsText(stopper.gateId, stopper.summary, stopper.findings),
           durationMs,
           ...(status === 'defer' && stopper.deferMs !== undefined ? { deferMs: stopper.deferMs } : {}),

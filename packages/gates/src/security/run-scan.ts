@@ -1,11 +1,12 @@
 import { isAbsolute } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { auditDependencies, type DependencyAuditResult, type DependencyVulnerability } from './audit/audit.js';
+import { createOsvCache } from './audit/osv-cache.js';
 import {
   type AdvisorySource,
   embeddedAdvisorySource,
   npmBulkAdvisorySource,
-  osvBatchSource,
+  osvApiSource,
   osvDirectorySource,
   pipAuditSource,
 } from './audit/sources.js';
@@ -90,7 +91,14 @@ export function advisorySourcesFromSettings(settings: SecuritySettings): Advisor
       case 'osv-dir':
         return osvDirectorySource(settings.securityAdvisoryDir ?? 'advisories');
       case 'osv-api':
-        return osvBatchSource({ baseUrl: settings.securityOsvApiUrl });
+        return osvApiSource({
+          baseUrl: settings.securityOsvApiUrl,
+          timeoutMs: settings.securityOsvTimeoutMs,
+          cache: createOsvCache({
+            ttlMs: settings.securityOsvCacheTtlMs,
+            ...(settings.securityOsvCacheDir ? { dir: settings.securityOsvCacheDir } : {}),
+          }),
+        });
       case 'npm-bulk':
         return npmBulkAdvisorySource({ baseUrl: settings.securityNpmRegistryUrl });
       case 'pip-audit':
@@ -255,6 +263,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
               `ADVISORY FEED UNREACHABLE (${s.securityDepAuditFailClosed ? 'strict: failing' : 'passing without it'}): ${u}`,
             );
           }
+          warnings.push(...audit.warnings);
           for (const v of audit.vulnerabilities.filter((x) => x.status === 'inherited')) {
             warnings.push(`inherited vulnerability: ${describeVulnerability(v)}`);
           }
