@@ -77,12 +77,12 @@ function compileNative(source: string, fallback: () => SecretRegex | string): Se
   let re2: SecretRegex | undefined;
   const onRe2 = (thrown: unknown): SecretRegex => {
     if (!(thrown instanceof RangeError)) throw thrown;
-    const compiled = (re2 ??= (() => {
+    if (re2 === undefined) {
       const r = fallback();
       if (typeof r === 'string') throw thrown;
-      return r;
-    })());
-    return compiled;
+      re2 = r;
+    }
+    return re2;
   };
   return Object.freeze({
     source,
