@@ -83,6 +83,56 @@ describe('conveyor-scan, gitleaks flags (real child processes)', { timeout: 180_
     expect(clean.code).toBe(0);
   });
 
+  it('the redacted JSON report is a baseline: rescan finds nothing, a new secret is still found', async () => {
+    const r = leakyRepo();
+    const report = join(tmp(), 'baseline.json');
+    const first = await scan(
+      'git',
+      r.dir,
+      '--log-opts',
+      'main..task',
+      '--report-path',
+      report,
+      '--redact',
+      '--no-audit',
+    );
+    expect(first.code).toBe(1);
+    expect(readFileSync(report, 'utf8')).not.toContain(TOKEN);
+    const again = await scan('git', r.dir, '--log-opts', 'main..task', '--baseline-path', report, '--no-audit');
+    expect(again.code).toBe(0);
+    r.commit('more', { 'src/other.ts': `export const other = "${TOKEN2}";\n` });
+    const more = await scan(
+      'git',
+      r.dir,
+      '--log-opts',
+      'main..task',
+      '--baseline-path',
+      report,
+      '--report-format',
+      'json',
+      '--no-audit',
+    );
+    expect(more.code).toBe(1);
+    expect((JSON.parse(more.stdout) as { File: string }[]).map((f) => f.File)).toEqual(['src/other.ts']);
+    // the same secret in another file is another finding: the baseline names places, not secret values
+    r.commit('copied', { 'src/copy.ts': `export const token = "${TOKEN}";\n` });
+    const moved = await scan(
+      'git',
+      r.dir,
+      '--log-opts',
+      'main..task',
+      '--baseline-path',
+      report,
+      '--report-format',
+      'json',
+      '--no-audit',
+    );
+    expect(moved.code).toBe(1);
+    expect(
+      (JSON.parse(moved.stdout) as { File: string; StartLine: number }[]).map((f) => `${f.File}:${f.StartLine}`),
+    ).toContain('src/copy.ts:1');
+  });
+
   it('--redact shows REDACTED; every report format is written and holds no secret', async () => {
     const r = leakyRepo();
     const out = tmp();

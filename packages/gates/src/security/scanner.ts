@@ -167,6 +167,7 @@ export function scanFragments(
   const genericIds = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
   for (const fragment of fragments) {
     const spans: Span[] = [];
+    const suppressed = new Set<SecretFinding>();
     const fileCandidate: Candidate = {
       commit: fragment.commit.sha,
       file: fragment.file,
@@ -203,9 +204,15 @@ export function scanFragments(
       ];
       const emit = (f: Omit<SecretFinding, 'Fingerprint'>, start: number, end: number) => {
         const Fingerprint = `${f.Commit}:${f.File}:${f.RuleID}:${f.StartLine}`;
-        if (ignored.has(Fingerprint) || ignored.has(`${f.File}:${f.RuleID}:${f.StartLine}`)) return;
         const finding = { ...f, Fingerprint };
-        if (baseline.has(baselineKey(finding))) return;
+        // an ignored or baselined finding still hides the generic matches it overlaps
+        if (
+          ignored.has(Fingerprint) ||
+          ignored.has(`${f.File}:${f.RuleID}:${f.StartLine}`) ||
+          baseline.has(baselineKey(finding))
+        ) {
+          suppressed.add(finding);
+        }
         spans.push({ finding, start, end, generic: genericIds.has(f.RuleID) });
       };
       // a line-target allowlist is tested once per line span, however many matches it holds
@@ -292,7 +299,7 @@ export function scanFragments(
         );
       }
     }
-    for (const f of withoutGenericOverlaps(spans)) out.push(f);
+    for (const f of withoutGenericOverlaps(spans)) if (!suppressed.has(f)) out.push(f);
   }
   return out;
 }
