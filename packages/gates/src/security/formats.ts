@@ -1,7 +1,10 @@
+import { gatesPackageInfo } from '../package-info.js';
+import type { DependencyVulnerability } from './audit/audit.js';
 import { formatCsv } from './csv.js';
 import { formatJunit } from './junit.js';
 import type { SecurityScanOutcome } from './run-scan.js';
 import { describeSecretFinding, describeVulnerability } from './run-scan.js';
+import { SCAN_CONFIG_CHANGED_RULE } from './secrets.js';
 
 /** Output formats of `conveyor-scan` (gitleaks' `--report-format` names). */
 export type SecurityOutputFormat = 'json' | 'sarif' | 'markdown' | 'csv' | 'junit';
@@ -46,24 +49,112 @@ export function formatSecurityOutcome(outcome: SecurityScanOutcome, format: Secu
   if (format === 'markdown') return outcome.body;
   if (format === 'csv') return formatCsv(outcome);
   if (format === 'junit') return formatJunit(outcome);
-  const rules = new Map<string, { id: string; shortDescription: { text: string } }>();
+  return formatSarif(outcome);
+}
+
+/** GitHub code scanning's scale (0.1–10): critical ≥ 9, high ≥ 7, medium ≥ 4. */
+function advisorySeverity(severity: string | undefined): string {
+  const s = (severity ?? '').trim().toLowerCase();
+  const n = Number(s);
+  if (s !== '' && Number.isFinite(n) && n >= 0 && n <= 10) return n.toFixed(1);
+  if (s.startsWith('crit')) return '9.5';
+  if (s.startsWith('high')) return '8.0';
+  if (s.startsWith('mod') || s.startsWith('med')) return '5.5';
+  if (s.startsWith('low')) return '3.0';
+  return '7.0'; // unknown: counted as high, the gate fails on it anyway
+}
+
+/** A repository path as a SARIF URI reference (each segment percent-encoded). */
+function uriOf(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+interface SarifRule {
+  id: string;
+  name: string;
+  shortDescription: { text: string };
+  fullDescription: { text: string };
+  help: { text: string; markdown: string };
+  defaultConfiguration: { level: 'error' | 'warning' };
+  properties: { 'security-severity': string; tags: string[]; precision: string };
+}
+
+function secretRule(id: string, description: string, tags: readonly string[]): SarifRule {
+  const changed = id === SCAN_CONFIG_CHANGED_RULE;
+  const text = changed
+    ? 'The branch changes the scan configuration (.gitleaks.toml, its [extend] chain, .gitleaksignore or the baseline). The scan reads it from the base commit only; land the change on the main branch first.'
+    : `A secret (${description}) was committed. Remove it from the branch history (rewrite the commits) and rotate it: it has been pushed. A false positive goes into .gitleaksignore on the main branch (its fingerprint), never on the branch under review.`;
+  return {
+    id,
+    name: id,
+    shortDescription: { text: description || id },
+    fullDescription: { text: description || id },
+    help: {
+      text,
+      markdown: changed
+        ? `**Scan configuration changed by the branch.** ${text}`
+        : `**${description || id}** (rule \`${id}\`)\n\n${text}`,
+    },
+    defaultConfiguration: { level: 'error' },
+    properties: {
+      'security-severity': changed ? '7.0' : '9.0',
+      tags: ['security', 'secret', ...tags.filter((t) => t !== 'security' && t !== 'secret')],
+      precision: tags.includes('generic') ? 'medium' : 'high',
+    },
+  };
+}
+
+function advisoryRule(v: DependencyVulnerability): SarifRule {
+  const fix = v.fixed ? ` Upgrade ${v.pkg.name} to ${v.fixed} or later.` : ' No fixed version is known.';
+  const aliases = v.aliases.length > 0 ? ` Also known as ${v.aliases.join(', ')}.` : '';
+  const text = `${v.summary || v.id}: a vulnerable ${v.pkg.ecosystem} dependency.${fix}${aliases}`;
+  return {
+    id: v.id,
+    name: v.id,
+    shortDescription: { text: v.summary || v.id },
+    fullDescription: { text: `${v.id}: ${v.summary || 'vulnerable dependency'}` },
+    help: { text, markdown: `**${v.id}** ${v.summary}\n\n${fix.trim()}${aliases}` },
+    defaultConfiguration: { level: 'error' },
+    properties: {
+      'security-severity': advisorySeverity(v.severity),
+      tags: ['security', 'dependency', 'vulnerability', v.pkg.ecosystem],
+      precision: 'high',
+    },
+  };
+}
+
+/**
+ * SARIF 2.1.0 of an outcome: one rule per rule id with `help` (text and
+ * markdown), `security-severity` and `tags`; each result with a region and
+ * `partialFingerprints`. A dependency result points at the package's entry in
+ * its lockfile (`line` when the scan located it, else line 1).
+ *
+ * @example
+ * ```ts
+ * await writeFile('results.sarif', formatSarif(outcome));
+ * ```
+ */
+export function formatSarif(outcome: SecurityScanOutcome): string {
+  const rules = new Map<string, SarifRule>();
   const results: unknown[] = [];
+  const indexOf = (id: string) => [...rules.keys()].indexOf(id);
   for (const f of outcome.secrets) {
-    rules.set(f.RuleID, { id: f.RuleID, shortDescription: { text: f.Description } });
+    if (!rules.has(f.RuleID)) rules.set(f.RuleID, secretRule(f.RuleID, f.Description, f.Tags));
+    const startLine = Math.max(1, f.StartLine);
+    const endLine = Math.max(startLine, f.EndLine);
+    const startColumn = Math.max(1, f.StartColumn);
+    // gitleaks' EndColumn is the last character; SARIF's endColumn is the one after it
+    const endColumn = Math.max(endLine === startLine ? startColumn + 1 : 1, f.EndColumn + 1);
     results.push({
       ruleId: f.RuleID,
+      ruleIndex: indexOf(f.RuleID),
       level: 'error',
       message: { text: describeSecretFinding(f) },
       locations: [
         {
           physicalLocation: {
-            artifactLocation: { uri: f.File },
-            region: {
-              startLine: Math.max(1, f.StartLine),
-              startColumn: Math.max(1, f.StartColumn),
-              endLine: Math.max(1, f.EndLine),
-              endColumn: Math.max(1, f.EndColumn),
-            },
+            artifactLocation: { uri: uriOf(f.File) },
+            region: { startLine, startColumn, endLine, endColumn },
           },
         },
       ],
@@ -71,21 +162,33 @@ export function formatSecurityOutcome(outcome: SecurityScanOutcome, format: Secu
     });
   }
   for (const v of outcome.vulnerabilities) {
-    rules.set(v.id, { id: v.id, shortDescription: { text: v.summary } });
+    if (!rules.has(v.id)) rules.set(v.id, advisoryRule(v));
+    const line = Math.max(1, v.line ?? 1);
     results.push({
       ruleId: v.id,
+      ruleIndex: indexOf(v.id),
       level: v.status === 'introduced' ? 'error' : 'warning',
       message: { text: describeVulnerability(v) },
-      locations: [{ physicalLocation: { artifactLocation: { uri: v.lockfile } } }],
+      locations: [{ physicalLocation: { artifactLocation: { uri: uriOf(v.lockfile) }, region: { startLine: line } } }],
+      partialFingerprints: {
+        dependency: `${v.lockfile}:${v.pkg.ecosystem}:${v.pkg.name}@${v.pkg.version}:${v.id}`,
+      },
     });
   }
+  const info = gatesPackageInfo();
   const sarif = {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [
       {
         tool: {
-          driver: { name: 'conveyor-scan', informationUri: 'https://github.com/conveyor', rules: [...rules.values()] },
+          driver: {
+            name: 'conveyor-scan',
+            version: info.version,
+            semanticVersion: info.version,
+            ...(info.informationUri ? { informationUri: info.informationUri } : {}),
+            rules: [...rules.values()],
+          },
         },
         results,
         invocations: [

@@ -84,6 +84,7 @@ export { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 export { DIR_SCAN_MAX_FILE_BYTES, type DirScanOptions, scanDirectory } from './dir-scan.js';
 export { shannonEntropy } from './entropy.js';
 export {
+  formatSarif,
   formatSecurityOutcome,
   SECURITY_OUTPUT_FORMATS,
   type SecurityOutputFormat,
@@ -122,11 +123,19 @@ export {
   advisorySourcesFromSettings,
   describeSecretFinding,
   describeVulnerability,
+  type LocatedVulnerability,
+  lockfileLine,
   runSecurityScan,
   type SecurityScanOptions,
   type SecurityScanOutcome,
 } from './run-scan.js';
-export { INLINE_ALLOW_IGNORED_TAG, type ScanFragmentsOptions, scanFragments, scanText } from './scanner.js';
+export {
+  baselineKey,
+  INLINE_ALLOW_IGNORED_TAG,
+  type ScanFragmentsOptions,
+  scanFragments,
+  scanText,
+} from './scanner.js';
 export {
   COMMIT_HEADER_FILE,
   COMMIT_MESSAGE_FILE,

@@ -11,7 +11,7 @@ import {
   pipAuditSource,
 } from './audit/sources.js';
 import { loadTrustedScanConfig } from './base-config.js';
-import { resolveSecurityRange, type SecurityRange } from './git-range.js';
+import { readFileAt, resolveSecurityRange, type SecurityRange } from './git-range.js';
 import { runGitleaksEngine } from './gitleaks-engine.js';
 import { scanSecretsOffThread } from './off-thread.js';
 import { redactDeep, redactFinding } from './redact.js';
@@ -40,13 +40,78 @@ export interface SecurityScanOptions {
   readonly decisionId?: string;
 }
 
+/** A vulnerable dependency and the line of its entry in the lockfile at the head (when found). */
+export interface LocatedVulnerability extends DependencyVulnerability {
+  /** 1-based line of the package's entry in `lockfile` at the range's head */
+  readonly line?: number;
+}
+
+/**
+ * The 1-based line of a package's entry in a lockfile's text: the first line
+ * naming the package together with its version, else the first line naming
+ * the package (as a whole word), else `undefined`.
+ *
+ * @example
+ * ```ts
+ * lockfileLine('{\n  "node_modules/lodash": {\n    "version": "4.17.15"', 'lodash', '4.17.15'); // 2
+ * ```
+ */
+export function lockfileLine(text: string, name: string, version: string): number | undefined {
+  const lines = text.split('\n');
+  const word = /[A-Za-z0-9_.-]/;
+  const names = (l: string): boolean => {
+    for (let i = l.indexOf(name); i !== -1; i = l.indexOf(name, i + 1)) {
+      const before = l.slice(0, i);
+      const prev = before.at(-1) ?? '';
+      const next = l[i + name.length] ?? '';
+      const prevOk =
+        prev === '' || !(word.test(prev) || prev === '@' || prev === '/') || before.endsWith('node_modules/');
+      if (prevOk && (next === '' || !word.test(next))) return true;
+    }
+    return false;
+  };
+  // package-lock.json, npm-shrinkwrap.json: the entry's key
+  const key = lines.findIndex((l) => l.includes(`"node_modules/${name}"`));
+  if (key !== -1) return key + 1;
+  let named: number | undefined;
+  for (const [i, l] of lines.entries()) {
+    if (!names(l)) continue;
+    if (l.includes(version)) return i + 1;
+    // package-lock.json: the entry's key, its version on one of the next lines
+    if (named === undefined) {
+      if (lines.slice(i + 1, i + 4).some((n) => n.includes(`"${version}"`))) return i + 1;
+      named = i + 1;
+    }
+  }
+  return named;
+}
+
+async function locate(
+  repoDir: string,
+  headSha: string,
+  vulnerabilities: readonly DependencyVulnerability[],
+): Promise<LocatedVulnerability[]> {
+  const texts = new Map<string, string | undefined>();
+  const out: LocatedVulnerability[] = [];
+  for (const v of vulnerabilities) {
+    if (!texts.has(v.lockfile)) {
+      const read = await readFileAt(repoDir, headSha, v.lockfile);
+      texts.set(v.lockfile, read.ok ? read.value : undefined);
+    }
+    const text = texts.get(v.lockfile);
+    const line = text === undefined ? undefined : lockfileLine(text, v.pkg.name, v.pkg.version);
+    out.push(line === undefined ? v : { ...v, line });
+  }
+  return out;
+}
+
 /** The outcome of a whole security scan: everything in it is already redacted. */
 export interface SecurityScanOutcome {
   /** the report frontmatter (its `verdict` is what was decided) */
   readonly report: SecurityReport;
   /** secrets found, redacted (`Secret` is a preview) */
   readonly secrets: readonly SecretFinding[];
-  readonly vulnerabilities: readonly DependencyVulnerability[];
+  readonly vulnerabilities: readonly LocatedVulnerability[];
   /** the markdown body of the report */
   readonly body: string;
   /** set when the scan could not decide (verdict `error`) */
@@ -279,7 +344,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
   const clear = (scan?.findings ?? []).map((f) => f.Secret).filter((x) => x !== '');
   const secrets = (scan?.findings ?? []).map((f) => redactDeep(redactFinding(f), clear));
   const configChanges = secrets.filter((f) => f.RuleID === SCAN_CONFIG_CHANGED_RULE).length;
-  const vulnerabilities = audit?.vulnerabilities ?? [];
+  const vulnerabilities = await locate(options.repoDir, range.headSha, audit?.vulnerabilities ?? []);
   const introduced = vulnerabilities.filter((v) => v.status === 'introduced').length;
   const unreachable = audit?.unreachable.length ?? 0;
   const verdict: SecurityReport['verdict'] = error
