@@ -207,8 +207,8 @@ function familiesFor(rule: RawSecretRule): Record<string, (bytes: number) => str
     out['password=a×n'] = (n) => `password=${'a'.repeat(n)}`;
     out['token=secret= chains'] = (n) => fill('token=secret=', n);
   }
-  if (rule.id === 'slack-token') out['xoxb-digits-'] = (n) => fill('xoxb-123456-', n);
-  if (rule.id === 'telegram-bot-token') out['digits:AA'] = (n) => fill('12345678:AA', n);
+  if (rule.id === 'slack-bot-token') out['xoxb-digits-'] = (n) => fill('xoxb-123456-', n);
+  if (rule.id === 'telegram-bot-api-token') out['digits:AA'] = (n) => fill('12345678:AA', n);
   return out;
 }
 

@@ -45,3 +45,33 @@ describe('baseline and ignore list match places, not secret values', () => {
     expect(scanText(config, `\n${TEXT}`, where, { baseline })).toHaveLength(1);
   });
 });
+
+describe('old rule ids keep working in .gitleaksignore and baselines (gitleaks ids now)', () => {
+  const AWS = `aws_key = "AKIA${'QW3RT7YU2IOPZX5C'}"`;
+  it('the built-in rules carry gitleaks ids, not the old ones', () => {
+    const ids = new Set(config.rules.map((r) => r.id));
+    for (const id of ['aws-access-token', 'gcp-api-key', 'stripe-access-token', 'slack-bot-token']) {
+      expect(ids.has(id), id).toBe(true);
+    }
+    for (const old of ['aws-access-key-id', 'google-api-key', 'stripe-live-key', 'slack-token']) {
+      expect(ids.has(old), old).toBe(false);
+    }
+    const [f] = scanText(config, AWS, where);
+    expect(f?.RuleID).toBe('aws-access-token');
+  });
+
+  it('an ignore line or baseline entry with the old id matches the finding under the new id', () => {
+    const ignored = parseGitleaksIgnore(`c0ffee:src/a.ts:aws-access-key-id:1\n`);
+    expect(scanText(config, AWS, where, { ignoredFingerprints: ignored })).toEqual([]);
+    const [f] = scanText(config, AWS, where);
+    const old = { ...(f as NonNullable<typeof f>), RuleID: 'aws-access-key-id', Secret: 'AKIA…' };
+    expect(scanText(config, AWS, where, { baseline: [old] })).toEqual([]);
+    const slack = `SLACK_BOT_TOKEN=xoxb-123456789012-1234567890123-${chars(24, 3)}`;
+    const slackIgnored = parseGitleaksIgnore('src/a.ts:slack-token:1\n');
+    expect(scanText(config, slack, where, { ignoredFingerprints: slackIgnored })).toEqual([]);
+    // an unrelated old id covers nothing
+    expect(
+      scanText(config, AWS, where, { ignoredFingerprints: parseGitleaksIgnore('src/a.ts:google-api-key:1') }),
+    ).toHaveLength(1);
+  });
+});

@@ -7,7 +7,7 @@ import { parseGitleaksIgnore, readSecretsBaseline } from './ignore.js';
 import { redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
 import type { SecurityScanOutcome } from './run-scan.js';
-import { baselineKey, scanFragments } from './scanner.js';
+import { baselineKey, baselineKeys, scanFragments } from './scanner.js';
 import type { SecretFinding, SecretsConfig } from './types.js';
 
 const PKG = '@conveyor/gates';
@@ -149,7 +149,7 @@ export async function scanDirectory(options: DirScanOptions): Promise<SecuritySc
     if (!walked.ok) failed(walked.error);
     else {
       warnings.push(...walked.value.warnings);
-      const known = new Set(baseline.map((f) => baselineKey({ ...f, Commit: '' })));
+      const known = new Set(baseline.flatMap((f) => baselineKeys({ ...f, Commit: '' })));
       const base = isAbsolute(root) && walked.value.files[0] === root ? resolve(root, '..') : root;
       for (const full of walked.value.files) {
         const content = await readFile(full).catch(() => undefined);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
-import { canonicalFingerprint } from './rule-aliases.js';
+import { currentFingerprints } from './rule-aliases.js';
 import type { SecretFinding } from './types.js';
 
 const PKG = '@conveyor/gates';
@@ -22,8 +22,7 @@ export function parseGitleaksIgnore(text: string): Set<string> {
     const line = raw.replace(/\s+#.*$/, '').trim();
     if (line === '' || line.startsWith('#')) continue;
     out.add(line);
-    const current = canonicalFingerprint(line);
-    if (current !== undefined) out.add(current);
+    for (const current of currentFingerprints(line)) out.add(current);
   }
   return out;
 }

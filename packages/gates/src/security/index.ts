@@ -118,7 +118,7 @@ export {
   securityReportMismatch,
   writeSecurityReport,
 } from './report.js';
-export { canonicalFingerprint, canonicalRuleId, RULE_ID_ALIASES } from './rule-aliases.js';
+export { currentFingerprints, currentRuleIds, RULE_ID_ALIASES } from './rule-aliases.js';
 export {
   advisorySourcesFromSettings,
   describeSecretFinding,

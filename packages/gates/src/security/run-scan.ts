@@ -16,7 +16,7 @@ import { runGitleaksEngine } from './gitleaks-engine.js';
 import { scanSecretsOffThread } from './off-thread.js';
 import { redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
-import { baselineKey, INLINE_ALLOW_IGNORED_TAG } from './scanner.js';
+import { baselineKey, baselineKeys, INLINE_ALLOW_IGNORED_TAG } from './scanner.js';
 import { SCAN_CONFIG_CHANGED_RULE, type SecretsScanResult } from './secrets.js';
 import type { SecuritySettings } from './settings.js';
 import type { SecretFinding } from './types.js';
@@ -148,7 +148,7 @@ async function gitleaksFindings(
   });
   if (!run.ok) return err(run.error);
   // gitleaks matches its baseline on fields a redacted report no longer holds: match it here as the built-in engine does
-  const known = new Set(trusted.value.baseline.map(baselineKey));
+  const known = new Set(trusted.value.baseline.flatMap(baselineKeys));
   return ok(run.value.findings.filter((f) => !known.has(baselineKey(f))));
 }
 

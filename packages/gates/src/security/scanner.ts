@@ -1,6 +1,6 @@
 import { shannonEntropy } from './entropy.js';
 import type { PatchFragment } from './patch.js';
-import { canonicalRuleId } from './rule-aliases.js';
+import { currentRuleIds } from './rule-aliases.js';
 import type { SecretAllowlist, SecretFinding, SecretRule, SecretsConfig } from './types.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
@@ -128,10 +128,14 @@ export const INLINE_ALLOW_IGNORED_TAG = 'inline-allow-not-honoured';
  * What a baseline entry is matched on: the rule, file, start line and commit
  * (what the gitleaks fingerprint `commit:file:rule:line` holds), never the
  * `Secret` field, so a redacted report (this tool's own) works as a baseline.
- * Old rule ids are read as their current ones (`canonicalRuleId`).
  */
 export function baselineKey(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit' | 'StartLine'>): string {
-  return `${f.Commit}\u0000${f.File}\u0000${canonicalRuleId(f.RuleID)}\u0000${f.StartLine}`;
+  return `${f.Commit}\u0000${f.File}\u0000${f.RuleID}\u0000${f.StartLine}`;
+}
+
+/** The keys of a baseline entry: one per current id of its rule (an old id stands for the ids that replaced it). */
+export function baselineKeys(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit' | 'StartLine'>): string[] {
+  return currentRuleIds(f.RuleID).map((RuleID) => baselineKey({ ...f, RuleID }));
 }
 
 /**
@@ -151,7 +155,7 @@ export function scanFragments(
   options: ScanFragmentsOptions = {},
 ): SecretFinding[] {
   const ignored = options.ignoredFingerprints ?? new Set<string>();
-  const baseline = new Set((options.baseline ?? []).map(baselineKey));
+  const baseline = new Set((options.baseline ?? []).flatMap(baselineKeys));
   const globalFileLevel = config.allowlists.filter((a) => pathOrCommitOnly(a) && a.targetRules.length === 0);
   const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
   const out: SecretFinding[] = [];
