@@ -176,7 +176,7 @@ regexes = ['''tok_0''']
 targetRules = ["other"]
 paths = ['''\\.md$''']
 
-[allowlist]
+[[allowlists]]
 commits = ["deadbeef"]
 `);
     if (!r.ok) throw r.error;
@@ -189,7 +189,7 @@ commits = ["deadbeef"]
     expect(scanText(c, 'tok_0123456789', { file: 'src/a.md' })).toHaveLength(1); // AND: path fails
     expect(scanText(c, 'oth_abcdef', { file: 'README.md' })).toHaveLength(0); // targetRules
     expect(scanText(c, 'tok_abcdefghij', { file: 'README.md' })).toHaveLength(1); // not targeted
-    expect(scanText(c, 'tok_abcdefghij', { file: 'a.ts', commit: 'deadbeef00' })).toHaveLength(0); // legacy commits
+    expect(scanText(c, 'tok_abcdefghij', { file: 'a.ts', commit: 'deadbeef00' })).toHaveLength(0); // commits
   });
 
   it('honours path-only rules, rule paths and entropy thresholds', async () => {

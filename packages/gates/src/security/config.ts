@@ -144,8 +144,50 @@ function compileAllowlist(
   );
 }
 
+/**
+ * The number of capture groups of an RE2 pattern: `(` not escaped, not in a
+ * character class, and not `(?` unless a named group (`(?P<n>`, `(?<n>`).
+ */
+export function countCaptureGroups(source: string): number {
+  let n = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i += 1) {
+    const c = source[i];
+    if (c === '\\') {
+      i += 1;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (source[i + 1] === '^') i += 1;
+      if (source[i + 1] === ']') i += 1; // a leading ']' is a literal
+      continue;
+    }
+    if (c !== '(') continue;
+    if (source[i + 1] !== '?') n += 1;
+    else if (source.startsWith('(?P<', i) || (source.startsWith('(?<', i) && !/^\(\?<[=!]/.test(source.slice(i))))
+      n += 1;
+  }
+  return n;
+}
+
 function compileRule(raw: RawSecretRule, index: number, file?: string): Result<SecretRule, ConveyorError> {
   const label = `rule ${index} (id '${raw.id}')`;
+  if (raw.allowlist !== undefined && (raw.allowlists ?? []).length > 0) {
+    return err(invalid(label, 'the old [rules.allowlist] cannot be used together with [[rules.allowlists]]', file));
+  }
+  if (raw.regex !== undefined && raw.secretGroup !== undefined) {
+    const groups = countCaptureGroups(raw.regex);
+    if (raw.secretGroup > groups) {
+      return err(
+        invalid(label, `field 'secretGroup': ${raw.secretGroup} is beyond the regex's ${groups} group(s)`, file),
+      );
+    }
+  }
   if (raw.regex === undefined && raw.path === undefined) {
     return err(invalid(label, "field 'regex': a rule needs a regex or a path", file));
   }
@@ -204,11 +246,15 @@ export function compileSecretsConfig(raw: unknown, file?: string): Result<Secret
     return err(invalid(where, issue?.message ?? 'invalid configuration', file));
   }
   const cfg = parsed.data;
+  if (cfg.allowlist !== undefined && (cfg.allowlists ?? []).length > 0) {
+    return err(invalid('config', 'the old [allowlist] cannot be used together with [[allowlists]]', file));
+  }
   const rules: SecretRule[] = [];
-  const seen = new Set<string>();
+  // a repeated rule id keeps the last definition (as gitleaks does)
+  const lastIndex = new Map<string, number>();
+  for (const [i, r] of (cfg.rules ?? []).entries()) lastIndex.set(r.id, i);
   for (const [i, r] of (cfg.rules ?? []).entries()) {
-    if (seen.has(r.id)) return err(invalid(`rule ${i} (id '${r.id}')`, "field 'id': duplicate rule id", file));
-    seen.add(r.id);
+    if (lastIndex.get(r.id) !== i) continue;
     const compiled = compileRule(r, i, file);
     if (!compiled.ok) return err(compiled.error);
     rules.push(compiled.value);
@@ -218,22 +264,88 @@ export function compileSecretsConfig(raw: unknown, file?: string): Result<Secret
   for (const [i, a] of rawGlobal.entries()) {
     const compiled = compileAllowlist(a, `global allowlist ${i}`, file);
     if (!compiled.ok) return err(compiled.error);
+    const missing = compiled.value.targetRules.find((id) => !lastIndex.has(id));
+    if (missing !== undefined) {
+      return err(invalid(`global allowlist ${i}`, `field 'targetRules': rule '${missing}' does not exist`, file));
+    }
     allowlists.push(compiled.value);
   }
   return ok(Object.freeze({ ...(cfg.title === undefined ? {} : { title: cfg.title }), rules, allowlists }));
 }
 
-/** Merges an extending config onto its base the way gitleaks does: same-id rules are replaced, allowlists add up. */
+/** A rule's allowlists, the old single `allowlist` included. */
+const ruleLists = (r: RawSecretRule) => [...(r.allowlists ?? []), ...(r.allowlist ? [r.allowlist] : [])];
+
+/**
+ * An extending rule merged into the base rule of the same id, field by field
+ * as gitleaks does: description, entropy, secretGroup, regex and path of the
+ * extending rule win when set; tags, keywords and allowlists add up.
+ * Validated after the merge (an extending rule may leave out its regex).
+ */
+function mergeRule(base: RawSecretRule, top: RawSecretRule): RawSecretRule {
+  const { allowlist: _a, allowlists: _b, ...rest } = base;
+  const lists = [...ruleLists(base), ...ruleLists(top)];
+  return {
+    ...rest,
+    id: base.id,
+    ...(top.description ? { description: top.description } : {}),
+    ...(top.entropy ? { entropy: top.entropy } : {}),
+    ...(top.secretGroup ? { secretGroup: top.secretGroup } : {}),
+    ...(top.regex !== undefined && top.regex !== '' ? { regex: top.regex } : {}),
+    ...(top.path !== undefined && top.path !== '' ? { path: top.path } : {}),
+    tags: [...(base.tags ?? []), ...(top.tags ?? [])],
+    keywords: [...(base.keywords ?? []), ...(top.keywords ?? [])],
+    ...(lists.length > 0 ? { allowlists: lists } : {}),
+  };
+}
+
+/** Merges an extending config onto its base the way gitleaks does: same-id rules are merged field by field, allowlists add up. */
 function mergeRaw(base: RawSecretsConfig, top: RawSecretsConfig, disabled: readonly string[]): RawSecretsConfig {
-  const topIds = new Set((top.rules ?? []).map((r) => r.id));
-  const baseRules = (base.rules ?? []).filter((r) => !disabled.includes(r.id) && !topIds.has(r.id));
+  const topById = new Map((top.rules ?? []).map((r) => [r.id, r] as const));
+  const baseRules = (base.rules ?? []).filter((r) => !disabled.includes(r.id));
+  const baseIds = new Set(baseRules.map((r) => r.id));
+  const merged = baseRules.map((r) => {
+    const t = topById.get(r.id);
+    return t ? mergeRule(r, t) : r;
+  });
   const globals = (c: RawSecretsConfig) => [...(c.allowlists ?? []), ...(c.allowlist ? [c.allowlist] : [])];
   return {
     ...(top.title === undefined ? (base.title === undefined ? {} : { title: base.title }) : { title: top.title }),
-    rules: [...baseRules, ...(top.rules ?? [])],
+    rules: [...merged, ...(top.rules ?? []).filter((r) => !baseIds.has(r.id))],
     allowlists: [...globals(base), ...globals(top)],
   };
 }
+
+/** One file's own checks before any merge: the old and new allowlist forms are not mixed. */
+function checkFileShape(cfg: RawSecretsConfig, file: string | undefined): ConveyorError | undefined {
+  if (cfg.allowlist !== undefined && (cfg.allowlists ?? []).length > 0) {
+    return invalid('config', 'the old [allowlist] cannot be used together with [[allowlists]]', file);
+  }
+  for (const [i, r] of (cfg.rules ?? []).entries()) {
+    if (r.allowlist !== undefined && (r.allowlists ?? []).length > 0) {
+      return invalid(
+        ruleLabel(cfg.rules, i),
+        'the old [rules.allowlist] cannot be used together with [[rules.allowlists]]',
+        file,
+      );
+    }
+  }
+  return undefined;
+}
+
+/** A file's rules with a repeated id kept once, its last definition (as gitleaks does). */
+function lastDefinitions(cfg: RawSecretsConfig): RawSecretsConfig {
+  if (!cfg.rules) return cfg;
+  const last = new Map<string, RawSecretRule>();
+  for (const r of cfg.rules) {
+    last.delete(r.id);
+    last.set(r.id, r);
+  }
+  return { ...cfg, rules: [...last.values()] };
+}
+
+/** How many `[extend]` levels are followed: the config, the file it extends, and that file's base (as gitleaks). */
+export const MAX_EXTEND_DEPTH = 2;
 
 /**
  * Where the files of a config's `[extend] path` chain come from. `read` gets
@@ -260,7 +372,6 @@ async function resolveRaw(
   source: SecretsConfigSource | undefined,
   chain: string[],
 ): Promise<Result<RawSecretsConfig, ConveyorError>> {
-  if (depth > 4) return err(invalid("field 'extend.path'", 'extend chain deeper than 4 files', file));
   let raw: unknown;
   try {
     raw = parseToml(text);
@@ -273,9 +384,18 @@ async function resolveRaw(
     const where = issue ? describeIssuePath(raw as RawSecretsConfig, issue.path) : 'config';
     return err(invalid(where, issue?.message ?? 'invalid configuration', file));
   }
-  const cfg = shape.data as RawSecretsConfig;
+  const shapeError = checkFileShape(shape.data as RawSecretsConfig, file);
+  if (shapeError) return err(shapeError);
+  const cfg = lastDefinitions(shape.data as RawSecretsConfig);
   const extend = cfg.extend;
-  if (!extend) return ok(cfg);
+  if (extend?.useDefault === true && extend.path !== undefined && extend.path !== '') {
+    return err(invalid("field 'extend'", 'useDefault and path cannot both be set', file));
+  }
+  // gitleaks follows [extend] MAX_EXTEND_DEPTH levels deep and ignores it beyond
+  if (!extend || depth >= MAX_EXTEND_DEPTH) {
+    const { extend: _dropped, ...own } = cfg;
+    return ok(own);
+  }
   let base: RawSecretsConfig = { rules: [] };
   if (extend.useDefault) base = mergeRaw(base, DEFAULT_SECRETS_CONFIG, []);
   if (extend.path !== undefined) {

@@ -67,8 +67,10 @@ export {
 export {
   compileSecretsConfig,
   confinedTreePath,
+  countCaptureGroups,
   type LoadedSecretsConfig,
   loadSecretsConfig,
+  MAX_EXTEND_DEPTH,
   parseSecretsConfig,
   parseSecretsConfigChain,
   type RawSecretAllowlist,
