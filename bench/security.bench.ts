@@ -223,7 +223,7 @@ function scalingTable(all: SecretsConfig): string[] {
   const bad: string[] = [];
   const rows: string[] = [
     '',
-    'per-rule adversarial scaling (worst family per size, ms; per doubling = (t8/t1)^(1/3), worst family with t1 ≥ 5 ms)',
+    'per-rule adversarial scaling (worst family per size, ms; per doubling = (t8/t1)^(1/3), worst family with t1 ≥ 20 ms, best of 2 runs)',
     `${'rule'.padEnd(26)} ${SIZES_MB.map((m) => `${m} MB`.padStart(8)).join(' ')}  per doubling  worst family (8 MB)`,
   ];
   for (const raw of DEFAULT_SECRETS_CONFIG.rules ?? []) {
@@ -234,7 +234,11 @@ function scalingTable(all: SecretsConfig): string[] {
     let ratio = 0;
     for (const [family, make] of Object.entries(familiesFor(raw))) {
       timeScan(one.value, make(256_000)); // warm-up
-      const times = SIZES_MB.map((mb) => timeScan(one.value, make(mb * 1_000_000)));
+      // the better of two runs: a loaded machine's pauses are not the rule's cost
+      const times = SIZES_MB.map((mb) => {
+        const text = make(mb * 1_000_000);
+        return Math.min(timeScan(one.value, text), timeScan(one.value, text));
+      });
       for (const [i, t] of times.entries()) {
         if (t > (worst[i] as number)) {
           worst[i] = t;
@@ -244,7 +248,7 @@ function scalingTable(all: SecretsConfig): string[] {
       // time per doubling: the geometric mean over the three doublings (one noisy sample cannot fake it)
       const first = times[0] as number;
       const last = times[times.length - 1] as number;
-      if (first >= 5) ratio = Math.max(ratio, (last / first) ** (1 / (times.length - 1)));
+      if (first >= 20) ratio = Math.max(ratio, (last / first) ** (1 / (times.length - 1)));
     }
     if (ratio > 2.5) bad.push(raw.id);
     rows.push(
@@ -283,7 +287,8 @@ async function eventLoopDelay(): Promise<void> {
     g('checkout', '-q', '-b', 'task');
     const mb = 1_000_000;
     const files: Record<string, string> = {
-      'a/pem.txt': fill('-----BEGIN RSA PRIVATE KEY-----\n', 2 * mb),
+      'a/pem.txt': fill('-----BEGIN RSA PRIVATE KEY-----\n', mb),
+      'a/begin.txt': fill('-----BEGIN', mb),
       'a/jwt.txt': fill('eyJ-', 2 * mb),
       'a/generic.txt': `password=${'a'.repeat(2 * mb)}\n`,
       'a/tokens.txt': fill(`token = "ghp_${randStr(36)}"\n`, 2 * mb),
@@ -312,7 +317,7 @@ async function eventLoopDelay(): Promise<void> {
     if (!range.ok) throw range.error;
     const lines = [
       '',
-      'adversarial 8 MB branch (2 MB each: PEM BEGIN without END, eyJ- fragments, password=a…, 60k tokens)',
+      'adversarial 8 MB branch (1 MB PEM BEGIN lines without END, 1 MB of -----BEGIN, 2 MB each of eyJ- fragments, password=a…, tokens)',
       await measure('gate scan in a worker thread (runSecurityScan)', async () => {
         const o = await runSecurityScan({ repoDir: repo, settings });
         if (o.report.verdict !== 'fail') throw new Error(`expected fail, got ${o.report.verdict}: ${o.report.error}`);
