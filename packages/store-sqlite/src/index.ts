@@ -9,6 +9,8 @@ export { MIGRATIONS, type Migration, SCHEMA_VERSION } from './schema.js';
 export type { SqliteDatabase, SqliteDatabaseFactory, SqliteStatement } from './sqlite-database.js';
 export {
   createSqliteStore,
+  DEFAULT_BUSY_TIMEOUT_MS,
+  DEFAULT_SYNCHRONOUS,
   type SqliteStore,
   type SqliteStoreOptions,
   type SqliteSynchronous,
