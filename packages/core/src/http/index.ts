@@ -1,4 +1,10 @@
 export {
+  type DeliveryOutcome,
+  deliveryOutcomeStatus,
+  type HandleDelivery,
+  handleDelivery,
+} from './delivery.js';
+export {
   createHttpClient,
   type HttpClient,
   type HttpClientOptions,
