@@ -10,6 +10,8 @@ export {
   type HttpClientOptions,
   type HttpRequest,
   type HttpResponse,
+  IDEMPOTENT_METHODS,
+  mayRepeat,
   retryAfterMs,
 } from './http-client.js';
 export {
