@@ -227,6 +227,12 @@ describe('createHttpClient', () => {
     expect(waits).toHaveLength(2);
   });
 
+  it('answers a base URL that is not a URL with invalid_config instead of throwing', async () => {
+    const http = createHttpClient({ pkg: 'test', baseUrl: 'not a url', sleep: noSleep });
+    const res = await http.request({ method: 'GET', path: 'x' });
+    expect(!res.ok && res.error.code).toBe('invalid_config');
+  });
+
   it('keeps redacted strings out of error messages', async () => {
     queue.push(json(400, { description: 'Bad Request: chat not found' }));
     const token = '123456:SECRETSECRET';

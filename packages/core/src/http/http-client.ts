@@ -162,7 +162,14 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   return Object.freeze({
     async request(req: HttpRequest): Promise<Result<HttpResponse, ConveyorError>> {
-      const url = new URL(req.path.replace(/^\//, ''), base);
+      let url: URL;
+      try {
+        url = new URL(req.path.replace(/^\//, ''), base);
+      } catch {
+        return fail('invalid_config', `${req.method} ${scrub(req.path)}: the base URL ${scrub(base)} is not a URL`, {
+          method: req.method,
+        });
+      }
       for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
       const where = `${req.method} ${scrub(url.pathname)}`;
       const details = { method: req.method, path: scrub(url.pathname) };
