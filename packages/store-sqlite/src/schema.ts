@@ -1,3 +1,5 @@
+import { DECISIONS_SQL } from './decisions.js';
+
 /** One forward-only schema step. */
 export interface Migration {
   /** `PRAGMA user_version` after this step */
@@ -105,6 +107,11 @@ CREATE TABLE card_refs (
   PRIMARY KEY (task_id, channel)
 ) WITHOUT ROWID;
 `,
+  },
+  {
+    version: 2,
+    description: 'the decision record: one decision per task step, its pin, verdicts, outcome, application',
+    sql: DECISIONS_SQL,
   },
 ]);
 

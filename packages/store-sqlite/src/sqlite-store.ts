@@ -5,6 +5,7 @@ import {
   type CardRefStore,
   ConveyorError,
   createStoreErrors,
+  type DecisionStore,
   err,
   type FinishJob,
   type FinishOutcome,
@@ -32,6 +33,7 @@ import {
   type TaskStatus,
 } from '@conveyor/core';
 import Database from 'better-sqlite3';
+import { createSqliteDecisions } from './decisions.js';
 import { PKG, sqliteError } from './errors.js';
 import { MIGRATIONS, type Migration, SCHEMA_VERSION } from './schema.js';
 import type { SqliteDatabase, SqliteDatabaseFactory, SqliteStatement } from './sqlite-database.js';
@@ -55,8 +57,8 @@ export interface SqliteStoreOptions {
   readonly database?: SqliteDatabase | SqliteDatabaseFactory;
 }
 
-/** The SQLite `Store`, which also keeps card refs. */
-export interface SqliteStore extends Store, CardRefStore {
+/** The SQLite `Store`, which also keeps card refs and the decision record. */
+export interface SqliteStore extends Store, CardRefStore, DecisionStore {
   /** the database file */
   readonly path: string;
   /** the schema version of the open database */
@@ -67,6 +69,7 @@ const ALL_TASK_STATUSES: readonly TaskStatus[] = [
   'active',
   'awaiting_approval',
   'gating',
+  'blocked',
   'failed',
   'rejected',
   'done',
@@ -528,6 +531,7 @@ function buildStore(db: SqliteDatabase, path: string): SqliteStore {
   }
 
   const store: SqliteStore = {
+    ...createSqliteDecisions(db, { run, immediate }),
     path,
     schemaVersion: SCHEMA_VERSION,
     capabilities: Object.freeze<StoreCapabilities>({ crossProcess: true }),

@@ -1,3 +1,11 @@
+export type {
+  Decision,
+  DecisionOutcome,
+  DecisionStore,
+  FinishDecision,
+  NewDecision,
+  RecordGateVerdict,
+} from './decisions.js';
 export {
   type FinishOutcome,
   type HistoryEntry,

@@ -1,3 +1,4 @@
+export { createMemoryDecisions, type MemoryGuard } from './memory-decisions.js';
 export {
   createMemoryStore,
   type MemoryStore,

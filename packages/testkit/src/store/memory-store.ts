@@ -4,6 +4,7 @@ import {
   type CardRefStore,
   type ConveyorError,
   createStoreErrors,
+  type DecisionStore,
   err,
   type FinishJob,
   type FinishOutcome,
@@ -26,6 +27,7 @@ import {
   type TaskQuery,
   toConveyorError,
 } from '@conveyor/core';
+import { createMemoryDecisions } from './memory-decisions.js';
 
 const PKG = '@conveyor/testkit';
 const errors = createStoreErrors(PKG);
@@ -42,8 +44,8 @@ export interface MemoryStoreOptions {
   readonly fault?: (method: MemoryStoreMethod) => ConveyorError | undefined;
 }
 
-/** An in-memory `Store` that also keeps card refs. */
-export type MemoryStore = Store & CardRefStore;
+/** An in-memory `Store` that also keeps card refs and the decision record. */
+export type MemoryStore = Store & CardRefStore & DecisionStore;
 
 interface MutableLease {
   name: string;
@@ -129,6 +131,7 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const issueKey = (project: string, issueId: string): string => `${project}\u0000${issueId}`;
 
   const store: MemoryStore = {
+    ...createMemoryDecisions(guard),
     capabilities: Object.freeze<StoreCapabilities>({ crossProcess: false }),
 
     createTaskIfAbsent(input: NewTask): AsyncResult<{ task: Task; created: boolean }, ConveyorError> {
