@@ -1,3 +1,8 @@
+export {
+  type DecisionConformanceOptions,
+  type DecisionStoreFactory,
+  decisionStoreConformance,
+} from './decision-conformance.js';
 export { createMemoryDecisions, type MemoryGuard } from './memory-decisions.js';
 export {
   createMemoryStore,
