@@ -10,7 +10,7 @@ import {
   type Result,
 } from '@conveyor/core';
 import { PKG } from './errors.js';
-import type { SqliteDatabase } from './sqlite-database.js';
+import type { SqliteContext } from './sqlite-context.js';
 
 /** The decision record's table (migration 2). */
 export const DECISIONS_SQL = `
@@ -74,12 +74,6 @@ function seqOf(id: string): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-/** How the SQLite store runs a method (closed check, error mapping) and a write transaction. */
-export interface SqliteRunner {
-  run<T>(operation: string, body: () => Result<T, ConveyorError>): Promise<Result<T, ConveyorError>>;
-  immediate<T>(fn: () => T): T;
-}
-
 /**
  * The decision record of the SQLite store: one row per (task, step), writes
  * fenced by the `decide:<taskId>` lease token inside `BEGIN IMMEDIATE`, so two
@@ -87,11 +81,15 @@ export interface SqliteRunner {
  *
  * @example
  * ```ts
- * const decisions = createSqliteDecisions(db, { run, immediate });
+ * const decisions = createSqliteDecisions(createSqliteContext(db, path));
  * ```
  */
-export function createSqliteDecisions(db: SqliteDatabase, runner: SqliteRunner): DecisionStore {
-  const { run, immediate } = runner;
+export function createSqliteDecisions(ctx: SqliteContext): DecisionStore {
+  const run = <T>(operation: keyof DecisionStore, body: () => Result<T, ConveyorError>) =>
+    // the context names store operations; a decision method is one of the store's too
+    ctx.run(operation as Parameters<SqliteContext['run']>[0], body);
+  const immediate = <T>(fn: () => T): T => ctx.immediate(fn);
+  const db = { prepare: ctx.prepare };
   const s = {
     insert: db.prepare(
       `INSERT INTO decisions (task_id, edge, step, head_sha, base_sha, base_branch, fence, started_at)

@@ -6,10 +6,6 @@ storeConformance('memory', () => createMemoryStore());
 decisionStoreConformance('memory', () => createMemoryStore());
 
 describe('createMemoryStore', () => {
-  it('says it is not shared between processes', () => {
-    expect(createMemoryStore().capabilities.crossProcess).toBe(false);
-  });
-
   it('hands out ids that sort in creation order', async () => {
     const store = createMemoryStore();
     const ids: string[] = [];

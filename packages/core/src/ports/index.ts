@@ -1,3 +1,11 @@
+export type { CardRefStore } from './card-ref-store.js';
+export {
+  DELIVERY_CLAIM_MS,
+  type DeliveryClaim,
+  type DeliveryLog,
+  type RecordDelivery,
+  type SettleDelivery,
+} from './delivery-log.js';
 export type {
   Decision,
   DecisionOutcome,
@@ -34,6 +42,8 @@ export type {
   NewPullRequest,
   PullRequest,
 } from './forge.js';
+export type { ClaimJobs, FinishJob, JobQuery, JobStore } from './job-store.js';
+export type { AcquireLease, LeaseStore, ReleaseLease, RenewLease } from './lease-store.js';
 export type { Notifier, StageMark, TaskCard } from './notifier.js';
 export type {
   Clock,
@@ -45,18 +55,6 @@ export type {
   ProcessExit,
   ProcessProbe,
 } from './runtime.js';
-export type {
-  AcquireLease,
-  CardRefStore,
-  FinishJob,
-  JobQuery,
-  RecordDelivery,
-  ReleaseLease,
-  RenewLease,
-  SaveTransition,
-  Store,
-  StoreCapabilities,
-  TaskQuery,
-} from './store.js';
-export { createStoreErrors, type StoreErrors } from './store-errors.js';
+export type { Complete, Store, StoreBackend, StoreLifecycle } from './store.js';
+export type { SaveTransition, TaskQuery, TaskStore } from './task-store.js';
 export type { Page, PageRequest, Tracker, TrackerIssue } from './tracker.js';
