@@ -247,7 +247,8 @@ export async function runDecision(
 
     let verdict = await ctx.options.gates.runEdge(edge, {
       task,
-      decision: pinOf(decision),
+      // an unpinned decision (no resolvePin) hands the gates no pin: they judge what they fetch
+      ...(decision.headSha === '' ? {} : { decision: pinOf(decision) }),
       logger: ctx.logger.child({ taskId: task.id, edge, step, decisionId: decision.id }),
       now: () => clock.now(),
       readOnly: false,

@@ -75,8 +75,9 @@ export interface PipelineOptions {
   /** how often `saveTransition` is retried on a version conflict (default 5) */
   readonly maxSaveAttempts?: number;
   /**
-   * Resolves the commits each decision is bound to. Without it the decision's
-   * pin has empty shas (unpinned): gates then judge whatever they fetch.
+   * Resolves the commits each decision is bound to (handed to every gate as
+   * `ctx.decision`). Without it the decision is recorded unpinned (empty shas)
+   * and gates get no `decision`: they judge whatever they fetch.
    */
   readonly resolvePin?: PinResolver;
   /** this host's name in decision lease holders, `<hostId>/task:<id>` (default `<hostname>:<pid>`) */

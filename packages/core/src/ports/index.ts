@@ -1,11 +1,4 @@
 export type { CardRefStore } from './card-ref-store.js';
-export {
-  DELIVERY_CLAIM_MS,
-  type DeliveryClaim,
-  type DeliveryLog,
-  type RecordDelivery,
-  type SettleDelivery,
-} from './delivery-log.js';
 export type {
   Decision,
   DecisionOutcome,
@@ -14,6 +7,13 @@ export type {
   NewDecision,
   RecordGateVerdict,
 } from './decisions.js';
+export {
+  DELIVERY_CLAIM_MS,
+  type DeliveryClaim,
+  type DeliveryLog,
+  type RecordDelivery,
+  type SettleDelivery,
+} from './delivery-log.js';
 export {
   type FinishOutcome,
   type HistoryEntry,
