@@ -132,11 +132,13 @@ function lineDiff(before: string, after: string): string {
     tail += 1;
   const a = all.slice(head, all.length - tail);
   const b = bll.slice(head, bll.length - tail);
-  // longest common subsequence, then walk it
-  const lcs: number[][] = Array.from({ length: a.length + 1 }, () => new Array<number>(b.length + 1).fill(0));
+  // longest common subsequence (a flat table, row i is a[i..], column j is b[j..]), then walk it
+  const width = b.length + 1;
+  const lcs = new Int32Array((a.length + 1) * width);
+  const at = (i: number, j: number): number => lcs[i * width + j] ?? 0;
   for (let i = a.length - 1; i >= 0; i -= 1) {
     for (let j = b.length - 1; j >= 0; j -= 1) {
-      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+      lcs[i * width + j] = a[i] === b[j] ? at(i + 1, j + 1) + 1 : Math.max(at(i + 1, j), at(i, j + 1));
     }
   }
   const out: string[] = [];
@@ -146,7 +148,7 @@ function lineDiff(before: string, after: string): string {
     if (i < a.length && j < b.length && a[i] === b[j]) {
       i += 1;
       j += 1;
-    } else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+    } else if (j < b.length && (i === a.length || at(i, j + 1) >= at(i + 1, j))) {
       out.push(`+ ${b[j]}`);
       j += 1;
     } else {

@@ -2,7 +2,7 @@
 // Keeps what every published package must carry in one place: the root MIT
 // LICENSE copied beside its package.json and listed in `files`, the
 // `repository` (with `directory`), `homepage` and `bugs` fields, and "ESM only"
-// on its README. `--write` fixes the packages; without it the script fails
+// on its README, and an entry point of named exports (no `export *`). `--write` fixes the packages; without it the script fails
 // naming each package that is out of line (run by .ci/run).
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +46,11 @@ for (const dir of root.workspaces) {
   if (!existsSync(licensePath) || readFileSync(licensePath, 'utf8') !== license) {
     problems.push(`${licensePath}: missing or not the root LICENSE`);
     if (write) copyFileSync('LICENSE', licensePath);
+  }
+
+  const indexPath = join(dir, 'src', 'index.ts');
+  if (existsSync(indexPath) && /^export \*/m.test(readFileSync(indexPath, 'utf8'))) {
+    problems.push(`${indexPath}: uses \`export *\`; name the exports (node --import tsx scripts/explicit-exports.ts)`);
   }
 
   const readmePath = join(dir, 'README.md');
