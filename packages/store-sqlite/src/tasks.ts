@@ -11,25 +11,14 @@ import {
   STORE_ID_WIDTH,
   type StageSnapshot,
   TASK_ID_PREFIX,
+  TASK_STATUSES,
   type Task,
   type TaskQuery,
-  type TaskStatus,
   type TaskStore,
 } from '@conveyor/core';
 import { PKG } from './errors.js';
 import { errors, type SqliteContext } from './sqlite-context.js';
 import { createTaskHistory } from './task-history.js';
-
-/** Every task status: "not these" becomes "one of those", which the (status, updated_at) index serves. */
-const ALL_TASK_STATUSES: readonly TaskStatus[] = [
-  'active',
-  'awaiting_approval',
-  'gating',
-  'blocked',
-  'failed',
-  'rejected',
-  'done',
-];
 
 const TASK_COLUMNS =
   'seq, project, issue_id, repo, branch, title, description, snapshot, version, created_at, updated_at';
@@ -153,8 +142,9 @@ export function createSqliteTasks(ctx: SqliteContext): Required<TaskStore> {
         if (query.repo !== undefined) add('repo = ?', query.repo);
         if (query.stage !== undefined) add('stage = ?', query.stage);
         if (query.statuses !== undefined || query.excludeStatuses !== undefined) {
+          // "not these" becomes "one of those", which the (status, updated_at) index serves
           const excluded = query.excludeStatuses ?? [];
-          const allowed = [...new Set(query.statuses ?? ALL_TASK_STATUSES)].filter((st) => !excluded.includes(st));
+          const allowed = [...new Set(query.statuses ?? TASK_STATUSES)].filter((st) => !excluded.includes(st));
           if (allowed.length === 0) return ok([]);
           where.push(`status IN (${allowed.map(() => '?').join(', ')})`);
           params.push(...allowed);

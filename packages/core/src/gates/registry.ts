@@ -1,6 +1,6 @@
 import type { ConveyorEventBus } from '../events/bus.js';
 import type { Clock } from '../ports/runtime.js';
-import { ConveyorError } from '../result/errors.js';
+import { ConveyorError, describeError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';
 import { DEFAULT_STAGES } from '../stages/defaults.js';
 import { edgeId } from '../stages/define.js';
@@ -140,11 +140,6 @@ function normaliseRepo(repo: string): string {
   return repo.trim().toLowerCase();
 }
 
-function describeThrown(thrown: unknown): string {
-  if (thrown instanceof Error) return thrown.message;
-  return String(thrown);
-}
-
 type Settled =
   | { readonly kind: 'outcome'; readonly value: unknown }
   | { readonly kind: 'threw'; readonly error: unknown }
@@ -217,7 +212,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
       durationMs,
     });
     if (settled.kind === 'timeout') return errorVerdict(`gate ${gate.id} timed out after ${timeoutMs} ms`);
-    if (settled.kind === 'threw') return errorVerdict(`gate ${gate.id} threw: ${describeThrown(settled.error)}`);
+    if (settled.kind === 'threw') return errorVerdict(`gate ${gate.id} threw: ${describeError(settled.error)}`);
     const why = malformation(settled.value);
     if (why !== undefined) return errorVerdict(`gate ${gate.id} returned a malformed verdict: ${why}`);
     const outcome = settled.value as GateOutcome;
@@ -238,7 +233,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
     try {
       return entry.enabled() === true;
     } catch (thrown) {
-      return `the kill-switch of gate ${entry.gate.id} threw: ${describeThrown(thrown)}`;
+      return `the kill-switch of gate ${entry.gate.id} threw: ${describeError(thrown)}`;
     }
   };
 
@@ -357,7 +352,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
         }
       } catch (thrown) {
         // only reachable through a bug or a hostile ctx; still fail closed
-        stopper = stop('registry', `the gate registry failed: ${describeThrown(thrown)}`);
+        stopper = stop('registry', `the gate registry failed: ${describeError(thrown)}`);
         verdicts.push(stopper);
       }
       const durationMs = Math.max(0, clock.now() - started);

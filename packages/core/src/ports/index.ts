@@ -17,6 +17,8 @@ export {
 export {
   type FinishOutcome,
   type HistoryEntry,
+  isTerminalTaskStatus,
+  JOB_STATUSES,
   type Job,
   type JobInput,
   type JobKind,
@@ -27,20 +29,25 @@ export {
   type NewJob,
   type NewTask,
   type StageSnapshot,
+  TASK_STATUSES,
   type Task,
   type TaskStatus,
+  TERMINAL_JOB_STATUSES,
   TERMINAL_TASK_STATUSES,
+  type TerminalJobStatus,
 } from './domain.js';
-export type {
-  CombinedStatus,
-  CommitState,
-  CommitStatus,
-  Comparison,
-  Forge,
-  MergeOutcome,
-  MergeRequest,
-  NewPullRequest,
-  PullRequest,
+export {
+  ALWAYS_PROTECTED_BRANCHES,
+  type CombinedStatus,
+  type CommitState,
+  type CommitStatus,
+  type Comparison,
+  type Forge,
+  isProtectedBranch,
+  type MergeOutcome,
+  type MergeRequest,
+  type NewPullRequest,
+  type PullRequest,
 } from './forge.js';
 export type { ClaimJobs, FinishJob, JobQuery, JobStore } from './job-store.js';
 export type { AcquireLease, LeaseStore, ReleaseLease, RenewLease } from './lease-store.js';

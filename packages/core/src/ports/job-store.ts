@@ -1,6 +1,6 @@
 import type { ConveyorError } from '../result/errors.js';
 import type { AsyncResult } from '../result/result.js';
-import type { FinishOutcome, Job, JobStatus, NewJob } from './domain.js';
+import type { FinishOutcome, Job, JobStatus, NewJob, TerminalJobStatus } from './domain.js';
 
 /** A filter for `JobStore.listJobs`. */
 export interface JobQuery {
@@ -19,7 +19,7 @@ export interface ClaimJobs {
 /** Input of `JobStore.finishJob`. */
 export interface FinishJob {
   readonly jobId: string;
-  readonly status: 'succeeded' | 'failed' | 'cancelled';
+  readonly status: TerminalJobStatus;
   readonly exitCode?: number | null;
   readonly reason?: string;
   readonly now: number;
