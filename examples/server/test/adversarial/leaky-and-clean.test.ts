@@ -20,7 +20,9 @@ describe('adversarial: 8 leaky and 8 clean tasks decided at once', () => {
       const token = leakedToken();
       if (isLeaky) tokens.push(token);
       origin.commit(branch, {
-        [`feature-${i}.ts`]: isLeaky ? `export const client = { token: '${token}' };\n` : `export const n${i} = ${i};\n`,
+        [`feature-${i}.ts`]: isLeaky
+          ? `export const client = { token: '${token}' };\n`
+          : `export const n${i} = ${i};\n`,
       });
       const id = await taskAtDeployGate(world, `T-${i}`, branch);
       ids.push({ id, branch, leaky: isLeaky });

@@ -13,8 +13,8 @@ import {
   createProcessLauncher,
   createReconciler,
   createWorker,
-  DEFAULT_STAGES,
   type Daemon,
+  DEFAULT_STAGES,
   defineStages,
   type Forge,
   type Gate,
@@ -68,7 +68,10 @@ export function createOrigin(root: string) {
     }).trim();
   git(root, 'init', '--bare', '--quiet', origin);
   git(root, 'clone', '--quiet', origin, work);
-  writeFileSync(join(work, 'test.sh'), '#!/bin/sh\n# red when any BROKEN file is in the tree\n! ls BROKEN* >/dev/null 2>&1\n');
+  writeFileSync(
+    join(work, 'test.sh'),
+    '#!/bin/sh\n# red when a BROKEN file is in the tree, or when pair-a and pair-b meet\n! ls BROKEN* >/dev/null 2>&1 || exit 1\n! { [ -f pair-a ] && [ -f pair-b ]; }\n',
+  );
   writeFileSync(join(work, 'README.md'), '# web\n');
   git(work, 'add', '-A');
   git(work, 'commit', '--quiet', '-m', 'initial');
@@ -104,6 +107,20 @@ export function createOrigin(root: string) {
         return false;
       }
     },
+    /** runs the test script on `ref`'s tree; true when green */
+    green(ref: string): boolean {
+      const dir = mkdtempSync(join(root, 'tree-'));
+      try {
+        git(root, 'clone', '--quiet', origin, dir);
+        git(dir, 'checkout', '--quiet', '--detach', ref);
+        execFileSync('sh', ['test.sh'], { cwd: dir, stdio: 'ignore' });
+        return true;
+      } catch {
+        return false;
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
     /** the content of `path` at `ref` */
     show(ref: string, path: string): string {
       return git(origin, 'show', `${ref}:${path}`);
@@ -128,6 +145,8 @@ export interface WorldOptions {
   readonly extraGates?: readonly (readonly [string, Gate, number])[];
   /** what the developer agent does on a rollback (a shell command; default `true`) */
   readonly developer?: (task: Task) => string;
+  /** wraps the store every part of this host uses (a crash that cuts it off) */
+  readonly wrapStore?: (store: SqliteStore) => SqliteStore;
 }
 
 /** One host: a SQLite connection, the gates, the pipeline, a worker and a reconciler. */
@@ -161,7 +180,7 @@ export function buildWorld(options: WorldOptions): World {
   const { root, origin } = options;
   const opened = createSqliteStore({ path: options.dbPath ?? join(root, 'conveyor.sqlite'), synchronous: 'NORMAL' });
   if (!opened.ok) throw opened.error;
-  const store = opened.value;
+  const store = options.wrapStore ? options.wrapStore(opened.value) : opened.value;
   const spec = defineStages({
     stages: DEFAULT_STAGES.stages,
     maxDeveloperRetries: options.maxDeveloperRetries ?? 0,
@@ -271,7 +290,7 @@ export function buildWorld(options: WorldOptions): World {
     async close() {
       await worker.stop();
       await reconciler.stop();
-      await store.close();
+      await opened.value.close();
     },
   };
 }
@@ -326,7 +345,9 @@ export async function runUntil(
 export async function settled(world: World): Promise<boolean> {
   const tasks = (await world.store.listTasks({})).unwrapOr([]);
   const active = (await world.store.listJobs({ statuses: ['queued', 'running'] })).unwrapOr([]);
-  return active.length === 0 && tasks.every((t) => ['done', 'failed', 'rejected', 'blocked'].includes(t.snapshot.status));
+  return (
+    active.length === 0 && tasks.every((t) => ['done', 'failed', 'rejected', 'blocked'].includes(t.snapshot.status))
+  );
 }
 
 /** A temp root for one case, removed by `cleanup`. */
