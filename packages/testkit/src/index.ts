@@ -1,7 +1,7 @@
 /**
  * `@conveyor/testkit`: conformance suites every store and adapter runs, an
- * in-memory `Store`, fake Plane, Gitea and Telegram servers on 127.0.0.1, and
- * a local git forge (a bare repository playing the forge).
+ * in-memory `Store`, fake Plane, Gitea, Telegram and OSV servers on 127.0.0.1,
+ * and a local git forge (a bare repository playing the forge).
  *
  * @packageDocumentation
  */
@@ -15,6 +15,16 @@ export {
 } from './forge/local-git-forge.js';
 export * from './gitea/index.js';
 export * from './http/index.js';
+export {
+  type FakeOsv,
+  type FakeOsvAdvisory,
+  type FakeOsvOptions,
+  type FakeOsvQuery,
+  fakeOsvCompareVersions,
+  fakeOsvMatches,
+  loadOsvAdvisories,
+  startFakeOsv,
+} from './osv/index.js';
 export * from './plane/index.js';
 export * from './store/index.js';
 export * from './telegram/index.js';
