@@ -1,3 +1,4 @@
+import { mkdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import { createPlaneTracker, createPlaneWebhook, planeDeliveryFingerprint } from
 import { createTelegramNotifier } from '@conveyor/adapter-telegram';
 import {
   type Clock,
+  type CoreSettings,
   createConsoleLogger,
   createDaemons,
   createEventBus,
@@ -14,14 +16,50 @@ import {
   createProcessLauncher,
   DEFAULT_STAGES,
   defineStages,
+  type Forge,
+  type Job,
   type Logger,
+  ok,
   type Pipeline,
+  readExitRecord,
   systemClock,
+  type Task,
+  type TrackerIssue,
 } from '@conveyor/core';
-import { createMergeGate, createSecurityGate, withTaskCheckout } from '@conveyor/gates';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
+import { recordedAgentCommand } from './agent-command.js';
+import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from './gates.js';
 import { createHostHttpHandler } from './http-app.js';
+import { createProjectsTracker, gateScope, type ProjectConfig } from './projects.js';
 import type { ServerSettings } from './settings.js';
+
+/**
+ * The gates' switches and scopes of a multi-project host: a gate runs for the
+ * repositories of the projects that leave it on, and is off when none does
+ * (an empty scope would mean every repository).
+ */
+function projectGateSettings(core: CoreSettings, projects: readonly ProjectConfig[]): CoreSettings {
+  const scoped = (gate: 'security' | 'staging' | 'merge' | 'freshness', enabled: boolean) => {
+    const scope = gateScope(projects, gate);
+    return { enabled: enabled && scope !== undefined, repos: scope ?? [] };
+  };
+  const security = scoped('security', core.securityGateEnabled);
+  const staging = scoped('staging', core.stagingGateEnabled);
+  const merge = scoped('merge', core.mergeGateEnabled);
+  const freshness = scoped('freshness', core.freshnessGateEnabled);
+  return {
+    ...core,
+    hostRepo: undefined,
+    securityGateEnabled: security.enabled,
+    securityGateRepos: security.repos,
+    stagingGateEnabled: staging.enabled,
+    stagingGateRepos: staging.repos,
+    mergeGateEnabled: merge.enabled,
+    mergeGateRepos: merge.repos,
+    freshnessGateEnabled: freshness.enabled,
+    freshnessGateRepos: freshness.repos,
+  };
+}
 
 /** What `createHost` may take instead of the real thing (tests pass a clock or a logger). */
 export interface HostOverrides {
@@ -29,6 +67,10 @@ export interface HostOverrides {
   readonly logger?: Logger;
   /** environment of agent processes (default: the host's) */
   readonly agentEnv?: Readonly<Record<string, string>>;
+  /** added to the environment of the gates' git (tests) */
+  readonly gitEnv?: Readonly<Record<string, string>>;
+  /** the forge (default: Gitea from the settings); tests pass a local git forge */
+  readonly forge?: Forge;
 }
 
 /** A running Conveyor host. */
@@ -44,34 +86,56 @@ export interface Host {
 }
 
 const PKG = '@conveyor/example-server';
+/** The stage whose job reports the staging checks: the one the delivery edge leaves. */
+const STAGING_STAGE = DELIVERY_EDGE.split('->')[0];
 
 /**
  * Assembles a Conveyor host from settings: the SQLite store, the Plane
- * tracker, the Gitea forge, the Telegram card, the security and merge gates
- * on `deploy-staging -> deploy`, the pipeline, the worker/reaper/reconciler
- * daemons, and the webhook HTTP server.
+ * tracker, the Gitea forge, the Telegram card, the security, staging, merge
+ * and freshness gates on `deploy-staging -> deploy` (each behind its
+ * kill-switch and scope), the pipeline, the worker/reaper/reconciler daemons
+ * (the reaper reads the agents' exit records), and the webhook HTTP server.
  */
 export function createHost(settings: ServerSettings, overrides: HostOverrides = {}): Host {
   const { host: cfg, core } = settings;
   const clock = overrides.clock ?? systemClock;
   const logger =
-    overrides.logger ?? createConsoleLogger({ json: cfg.logFormat === 'json' }).child({ service: 'conveyor' });
+    overrides.logger ??
+    createConsoleLogger({ json: cfg.logFormat === 'json', level: cfg.logLevel }).child({ service: 'conveyor' });
   const events = createEventBus({
     onListenerError: (error, event) => logger.error('event listener failed', { event, error: String(error) }),
   });
 
+  mkdirSync(cfg.dataDir, { recursive: true });
   const opened = createSqliteStore({ path: join(cfg.dataDir, 'conveyor.db') });
   if (!opened.ok) throw opened.error;
   const store = opened.value;
 
-  const tracker = createPlaneTracker({
-    baseUrl: cfg.planeBaseUrl,
-    apiKey: cfg.planeApiKey,
-    workspaceSlug: cfg.planeWorkspaceSlug,
-    projectId: cfg.planeProjectId,
-    ...(cfg.planeProjectIdentifier ? { projectIdentifier: cfg.planeProjectIdentifier } : {}),
-  });
-  const forge = createGiteaForge({ baseUrl: cfg.giteaBaseUrl, token: cfg.giteaToken });
+  // One project from ORCH_PLANE_PROJECT_ID / ORCH_HOST_REPO, or every project of ORCH_PROJECTS_FILE.
+  const projects = settings.projects;
+  const planeFor = (projectId: string, projectIdentifier: string | undefined) =>
+    createPlaneTracker({
+      baseUrl: cfg.planeBaseUrl,
+      apiKey: cfg.planeApiKey,
+      workspaceSlug: cfg.planeWorkspaceSlug,
+      projectId,
+      ...(projectIdentifier ? { projectIdentifier } : {}),
+    });
+  const projectTracker =
+    projects === undefined
+      ? undefined
+      : createProjectsTracker(
+          new Map(projects.map((p) => [p.planeProjectId, planeFor(p.planeProjectId, p.planeProjectIdentifier)])),
+          (project, error) =>
+            logger.warn('polling a project failed; the other projects are polled', {
+              project: projectOf(project)?.name ?? project,
+              error: error.message,
+            }),
+        );
+  const tracker = projectTracker ?? planeFor(cfg.planeProjectId ?? '', cfg.planeProjectIdentifier);
+  const projectOf = (planeProjectId: string): ProjectConfig | undefined =>
+    projects?.find((p) => p.planeProjectId === planeProjectId);
+  const forge = overrides.forge ?? createGiteaForge({ baseUrl: cfg.giteaBaseUrl, token: cfg.giteaToken });
   const notifier = createTelegramNotifier({
     botToken: cfg.telegramBotToken,
     chatId: cfg.telegramChatId,
@@ -85,7 +149,8 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     plane: createPlaneWebhook({
       secrets: secrets(cfg.planeWebhookSecret, cfg.planeWebhookSecretPrevious),
       maxBodyBytes: cfg.maxBodyBytes,
-      project: cfg.planeProjectId,
+      // with a project file the handler routes each delivery to its project
+      ...(projects === undefined && cfg.planeProjectId ? { project: cfg.planeProjectId } : {}),
     }),
     gitea: createGiteaWebhook({
       secrets: secrets(cfg.giteaWebhookSecret, cfg.giteaWebhookSecretPrevious),
@@ -104,22 +169,21 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
   const cloneUrl = (repo: string) =>
     (cfg.giteaCloneUrl ?? `${cfg.giteaBaseUrl.replace(/\/+$/, '')}/{repo}.git`).replace('{repo}', repo);
   const gates = createGateRegistry({ hostRepo: core.hostRepo, defaultTimeoutMs: core.gateTimeoutMs, clock, events });
-  const edge = 'deploy-staging->deploy';
-  const checkout = { root: join(cfg.dataDir, 'checkouts'), remoteUrl: cloneUrl };
-  for (const registered of [
-    gates.register(edge, withTaskCheckout(createSecurityGate(settings.security), checkout), {
-      order: 10,
-      enabled: () => core.securityGateEnabled,
-      scope: core.securityGateRepos,
-    }),
-    gates.register(edge, createMergeGate({ store, forge, settings: settings.merge, remoteUrl: cloneUrl }), {
-      order: 20,
-      enabled: () => core.mergeGateEnabled,
-      scope: core.mergeGateRepos,
-    }),
-  ]) {
-    if (!registered.ok) throw registered.error;
-  }
+  const registered = registerHostGates({
+    registry: gates,
+    store,
+    forge,
+    core: projects === undefined ? core : projectGateSettings(core, projects),
+    security: settings.security,
+    merge: settings.merge,
+    staging: settings.staging,
+    dataDir: cfg.dataDir,
+    remoteUrl: cloneUrl,
+    freshnessStatusContext: cfg.freshnessStatusContext,
+    freshnessDeferMs: cfg.freshnessDeferMs,
+    ...(overrides.gitEnv === undefined ? {} : { gitEnv: overrides.gitEnv }),
+  });
+  if (!registered.ok) throw registered.error;
 
   const pipeline = createPipeline({
     store,
@@ -131,16 +195,27 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     forge,
     notifier,
     events,
-    ...(core.hostRepo ? { repo: core.hostRepo } : {}),
+    ...(projects !== undefined
+      ? {
+          route: (issue: TrackerIssue) => {
+            const project = projectOf(issue.project);
+            return project && { repo: project.repo, branch: `task/${issue.key ?? issue.id}` };
+          },
+        }
+      : core.hostRepo
+        ? { repo: core.hostRepo }
+        : {}),
     startStates: cfg.planeStartStates,
     reportDir: join(cfg.dataDir, 'reports'),
   });
 
-  const commands: Record<string, string> = {
-    analyst: cfg.agentAnalystCommand,
-    developer: cfg.agentDeveloperCommand,
-    deployer: cfg.agentDeployerCommand,
-  };
+  const commandsOf = (task: Task): Readonly<Record<string, string | undefined>> =>
+    projectOf(task.project)?.agents ?? {
+      analyst: cfg.agentAnalystCommand,
+      developer: cfg.agentDeveloperCommand,
+      deployer: cfg.agentDeployerCommand,
+    };
+  const logFileOf = (job: Pick<Job, 'id'>) => join(cfg.dataDir, 'logs', `${job.id}.log`);
   const daemons = createDaemons({
     store,
     pipeline,
@@ -153,23 +228,30 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       launcher: createProcessLauncher({ logDir: join(cfg.dataDir, 'logs') }),
       maxConcurrency: core.maxConcurrency,
       intervalMs: core.workerIntervalMs,
-      commandFor: (job, task) => ({
-        command: '/bin/sh',
-        args: ['-c', commands[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`],
-        env: {
-          ...(overrides.agentEnv ?? {}),
-          CONVEYOR_TASK_ID: task.id,
-          CONVEYOR_ISSUE_ID: task.issueId,
-          CONVEYOR_REPO: task.repo,
-          CONVEYOR_BRANCH: task.branch,
-          CONVEYOR_STAGE: job.stage,
-          CONVEYOR_ATTEMPT: String(job.attempt),
-          CONVEYOR_TASK_DESCRIPTION: job.input.description,
-          CONVEYOR_FINDINGS: job.input.findings ?? '',
-        },
-        logFile: join(cfg.dataDir, 'logs', `${job.id}.log`),
-        timeoutMs: cfg.agentTimeoutSeconds * 1000,
-      }),
+      commandFor: (job, task) => {
+        const stagingChecks = stagingChecksFile(cfg.dataDir, task.id);
+        // A deploy-staging attempt reports afresh: the staging verdict never reads an earlier attempt's checks.
+        if (job.stage === STAGING_STAGE) rmSync(stagingChecks, { force: true });
+        return {
+          ...recordedAgentCommand(
+            commandsOf(task)[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`,
+            logFileOf(job),
+          ),
+          env: {
+            ...(overrides.agentEnv ?? {}),
+            CONVEYOR_TASK_ID: task.id,
+            CONVEYOR_ISSUE_ID: task.issueId,
+            CONVEYOR_REPO: task.repo,
+            CONVEYOR_BRANCH: task.branch,
+            CONVEYOR_STAGE: job.stage,
+            CONVEYOR_ATTEMPT: String(job.attempt),
+            CONVEYOR_TASK_DESCRIPTION: job.input.description,
+            CONVEYOR_FINDINGS: job.input.findings ?? '',
+            CONVEYOR_STAGING_CHECKS: stagingChecks,
+          },
+          timeoutMs: (projectOf(task.project)?.limits.agentTimeoutSeconds ?? cfg.agentTimeoutSeconds) * 1000,
+        };
+      },
     },
     reaper: {
       enabled: core.reaperEnabled,
@@ -177,25 +259,40 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       deadTicks: core.reaperDeadTicks,
       maxRunningSeconds: core.reaperMaxRunningSeconds,
       leaseReclaimEnabled: core.reaperLeaseReclaimEnabled,
+      // The exit record the agent's shell wrote survives this host: after a crash a
+      // job that exited is decided at once (exit 0: by its gates), not run again.
+      exitCodeOf: (job) => readExitRecord(logFileOf(job))?.exitCode,
     },
     reconciler: {
       enabled: core.reconcilerEnabled,
       intervalMs: core.reconcilerIntervalMs,
       graceSeconds: core.reconcilerGraceSeconds,
       ...(core.reconcilerTrackerPollingEnabled
-        ? { tracker, pollStates: [...cfg.planeStartStates, ...stages.value.trackerStates.approve] }
+        ? {
+            tracker,
+            // every state the pipeline reacts to: a lost Cancelled/Rejected webhook is replayed too
+            pollStates: [
+              ...cfg.planeStartStates,
+              ...stages.value.trackerStates.approve,
+              ...stages.value.trackerStates.reject,
+            ],
+          }
         : {}),
     },
   });
 
-  events.on('edge.decided', ({ taskId, verdict }) =>
-    logger.info('edge decided', { taskId, edge: verdict.edge, status: verdict.status, summary: verdict.summary }),
-  );
-
   let stopping = false;
   const handler = createHostHttpHandler({
     receivers,
-    handle: (event) => pipeline.handle(event),
+    handle: async (event) => {
+      if (projects !== undefined && (event.kind === 'tracker.issue' || event.kind === 'tracker.issue_deleted')) {
+        const project = event.kind === 'tracker.issue' ? event.issue.project : event.project;
+        if (projectOf(project) === undefined)
+          return ok({ action: 'ignored', reason: `Plane project ${project} is not one this host serves` });
+        if (event.kind === 'tracker.issue') projectTracker?.remember(event.issue);
+      }
+      return pipeline.handle(event);
+    },
     store,
     now: () => clock.now(),
     logger,
@@ -218,7 +315,17 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       };
     },
   });
-  const server: Server = createServer(handler);
+  // A client that trickles its headers or body is cut off, so it can neither pin a
+  // request slot nor hold a SIGTERM open.
+  const server: Server = createServer(
+    {
+      headersTimeout: cfg.httpHeadersTimeoutMs,
+      requestTimeout: cfg.httpRequestTimeoutMs,
+      // how often those two are enforced (Node's default, 30 s, would let a trickler overstay)
+      connectionsCheckingInterval: Math.min(1_000, cfg.httpHeadersTimeoutMs),
+    },
+    handler,
+  );
   let address = '';
 
   return {
@@ -246,7 +353,17 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       handler.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await handler.idle();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<'grace over'>((resolve) => {
+        timer = setTimeout(() => resolve('grace over'), cfg.httpShutdownGraceMs);
+      });
+      if ((await Promise.race([handler.idle(), grace])) === 'grace over') {
+        logger.warn('requests still in flight when the HTTP grace ran out: closing their connections', {
+          graceMs: cfg.httpShutdownGraceMs,
+        });
+        server.closeAllConnections();
+      }
+      clearTimeout(timer);
       await closed;
       logger.info('http server closed', {});
       const { handedBack } = await daemons.stop(cfg.shutdownGraceMs);

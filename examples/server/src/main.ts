@@ -5,7 +5,7 @@ import { loadServerSettings } from './settings.js';
 
 const settings = loadServerSettings(process.env);
 if (!settings.ok) {
-  process.stderr.write(`conveyor: invalid settings\n${settings.error.message}\n`);
+  process.stderr.write(`conveyor: cannot start, ${settings.error.message}\n`);
   process.exit(2);
 }
 for (const warning of settings.value.warnings) process.stderr.write(`conveyor: warning: ${warning}\n`);

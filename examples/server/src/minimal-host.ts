@@ -1,13 +1,21 @@
 // The smallest useful Conveyor host (docs/getting-started.md shows this file).
 import { createServer } from 'node:http';
 import { createGiteaForge, createGiteaWebhook } from '@conveyor/adapter-gitea';
-import { createPlaneTracker } from '@conveyor/adapter-plane';
+import { createPlaneTracker, createPlaneWebhook } from '@conveyor/adapter-plane';
 import { createTelegramNotifier } from '@conveyor/adapter-telegram';
 import * as core from '@conveyor/core';
 import { createMergeGate, createSecurityGate, withTaskCheckout } from '@conveyor/gates';
 import { createSqliteStore } from '@conveyor/store-sqlite';
 
-const env = (name: string) => process.env[name] ?? '';
+const NEEDED = ['REPO', 'PLANE_URL', 'PLANE_KEY', 'PLANE_WORKSPACE', 'PLANE_PROJECT', 'PLANE_WEBHOOK_SECRET']
+  .concat(['GITEA_URL', 'GITEA_TOKEN', 'GITEA_WEBHOOK_SECRET', 'TG_TOKEN', 'TG_CHAT'])
+  .filter((name) => !process.env[name]);
+if (NEEDED.length > 0) {
+  process.stderr.write(`my-host: cannot start, not set:\n${NEEDED.map((name) => `  ${name}\n`).join('')}`);
+  process.exit(2);
+}
+const env = (name: string) => process.env[name] as string;
+const repo = env('REPO'); // owner/name: every Plane issue of the project becomes a task on it
 const store = createSqliteStore({ path: 'conveyor.db' }).match({
   ok: (s) => s,
   err: (e) => {
@@ -15,10 +23,10 @@ const store = createSqliteStore({ path: 'conveyor.db' }).match({
   },
 });
 const forge = createGiteaForge({ baseUrl: env('GITEA_URL'), token: env('GITEA_TOKEN') });
-const remoteUrl = (repo: string) => `${env('GITEA_URL')}/${repo}.git`;
+const remoteUrl = (name: string) => `${env('GITEA_URL')}/${name}.git`;
 const [clock, logger] = [core.systemClock, core.createConsoleLogger()];
 
-const gates = core.createGateRegistry({ hostRepo: 'acme/web' });
+const gates = core.createGateRegistry({ hostRepo: repo });
 gates.register('deploy-staging->deploy', withTaskCheckout(createSecurityGate(), { root: 'checkouts', remoteUrl }), {
   order: 10,
 });
@@ -33,20 +41,21 @@ gates.register(
   { order: 20 },
 );
 
+const tracker = createPlaneTracker({
+  baseUrl: env('PLANE_URL'),
+  apiKey: env('PLANE_KEY'),
+  workspaceSlug: env('PLANE_WORKSPACE'),
+  projectId: env('PLANE_PROJECT'),
+});
 const pipeline = core.createPipeline({
   store,
   gates,
   clock,
   logger,
   forge,
-  repo: 'acme/web',
+  tracker,
+  repo,
   stages: core.DEFAULT_STAGES,
-  tracker: createPlaneTracker({
-    baseUrl: env('PLANE_URL'),
-    apiKey: env('PLANE_KEY'),
-    workspaceSlug: 'acme',
-    projectId: env('PLANE_PROJECT'),
-  }),
   notifier: createTelegramNotifier({ botToken: env('TG_TOKEN'), chatId: env('TG_CHAT'), cards: store, mode: 'edit' }),
 });
 core
@@ -57,18 +66,37 @@ core
     logger,
     worker: {
       launcher: core.createProcessLauncher({ logDir: 'logs' }),
-      commandFor: (job) => ({ command: './agents/run.sh', args: [job.agent] }),
+      commandFor: (job, task) => ({
+        command: './agents/run.sh',
+        args: [job.agent],
+        env: {
+          CONVEYOR_TASK_ID: task.id,
+          CONVEYOR_REPO: task.repo,
+          CONVEYOR_BRANCH: task.branch,
+          CONVEYOR_STAGE: job.stage,
+          CONVEYOR_TASK_DESCRIPTION: job.input.description,
+          CONVEYOR_FINDINGS: job.input.findings ?? '',
+        },
+      }),
     },
+    // Polls Plane and replays what no webhook delivered: new issues, approvals, cancellations.
+    reconciler: { tracker, pollStates: ['Todo', 'Approved', 'Cancelled', 'Rejected'] },
   })
   .start();
 
-const gitea = createGiteaWebhook({ secrets: [env('GITEA_WEBHOOK_SECRET')] });
-createServer(async (req, res) => {
+const webhooks: Record<string, core.WebhookReceiver> = {
+  '/webhooks/plane': createPlaneWebhook({ secrets: [env('PLANE_WEBHOOK_SECRET')], project: env('PLANE_PROJECT') }),
+  '/webhooks/gitea': createGiteaWebhook({ secrets: [env('GITEA_WEBHOOK_SECRET')] }),
+};
+const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, async (req, res) => {
+  const receiver = req.method === 'POST' ? webhooks[req.url ?? ''] : undefined;
+  if (!receiver) return void res.writeHead(404).end();
   const body = await core.readRawBody(req, core.DEFAULT_WEBHOOK_MAX_BYTES, 'my-host');
-  const receipt = body.andThen((rawBody) => gitea.receive({ headers: req.headers, rawBody }));
+  const receipt = body.andThen((rawBody) => receiver.receive({ headers: req.headers, rawBody }));
   if (!receipt.ok) return void res.writeHead(core.webhookErrorStatus(receipt.error)).end(receipt.error.message);
-  const delivery = { source: 'gitea', deliveryId: receipt.value.deliveryId, now: clock.now() };
+  const delivery = { source: req.url ?? '', deliveryId: receipt.value.deliveryId, now: clock.now() };
   const first = (await store.recordDelivery(delivery)).unwrapOr({ firstSeen: false }).firstSeen;
-  if (first && receipt.value.event.kind !== 'ignored') await pipeline.handle(receipt.value.event);
-  res.writeHead(200).end();
-}).listen(8080);
+  const handled = first && receipt.value.event.kind !== 'ignored' ? await pipeline.handle(receipt.value.event) : null;
+  res.writeHead(handled?.ok === false ? 500 : 200).end();
+});
+server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => logger.info('listening', { at: server.address() }));

@@ -4,6 +4,7 @@ import {
   type CoreSettings,
   coreSettingsSchema,
   describeSettings,
+  envName,
   err,
   ok,
   parseEnvSettings,
@@ -13,9 +14,15 @@ import {
   type MergeSettings,
   mergeSettingsSchema,
   type SecuritySettings,
+  type StagingSettings,
   securitySettingsSchema,
+  stagingSettingsSchema,
 } from '@conveyor/gates';
 import { z } from 'zod';
+import { loadProjectsFile, type ProjectConfig } from './projects.js';
+
+/** How the card follows a task (the Telegram adapter's `CardMode`). */
+type CardMode = 'edit' | 'bump';
 
 const PKG = '@conveyor/example-server';
 
@@ -47,11 +54,35 @@ export const hostSettingsSchema = z.object({
     .default(30_000)
     .describe('on SIGTERM, how long running jobs may take before they are killed (ms)'),
   logFormat: z.enum(['json', 'text']).default('json').describe('log line format'),
+  logLevel: z
+    .enum(['debug', 'info', 'warn', 'error'])
+    .default('info')
+    .describe('log lines below this level are dropped'),
+  httpHeadersTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(10_000)
+    .describe('a client must send its request headers within this long (ms), or it is cut off'),
+  httpRequestTimeoutMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(30_000)
+    .describe('a client must send its whole request (headers and body) within this long (ms), or it is cut off'),
+  httpShutdownGraceMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(5_000)
+    .describe('on SIGTERM, how long in-flight requests may take before their connections are closed (ms)'),
 
   planeBaseUrl: required("Plane's address, e.g. https://plane.example.com"),
   planeApiKey: required('a Plane API token (X-API-Key)'),
   planeWorkspaceSlug: required('the Plane workspace slug'),
-  planeProjectId: required('the Plane project uuid the host serves'),
+  planeProjectId: optional(
+    'the Plane project uuid the host serves (required unless ORCH_PROJECTS_FILE lists the projects)',
+  ),
   planeProjectIdentifier: optional('the Plane project identifier (e.g. WEB), for issue keys such as WEB-12'),
   planeWebhookSecret: required('the Plane webhook secret'),
   planeWebhookSecretPrevious: optional('the previous Plane webhook secret, accepted during a rotation'),
@@ -73,16 +104,42 @@ export const hostSettingsSchema = z.object({
   telegramBotToken: required('the Telegram bot token'),
   telegramChatId: required('the chat the task cards live in (numeric id or @channel)'),
   telegramMode: z
-    .enum(['edit', 'bump'])
+    .string()
     .default('edit')
-    .describe('edit the card in place, or re-create it at the bottom'),
+    .transform((mode): CardMode => (mode.trim().toLowerCase() === 'bump' ? 'bump' : 'edit'))
+    .describe(
+      '`bump` deletes the card and sends it again at the bottom of the chat on every change; any other value means `edit` (the card is edited in place; the host warns about a value that is neither)',
+    ),
   telegramLocale: z.enum(['en', 'ru']).default('en').describe('card labels'),
   telegramBaseUrl: optional('the Bot API address (default https://api.telegram.org)'),
 
-  agentAnalystCommand: required('shell command of the analyst agent (analysis stage)'),
-  agentDeveloperCommand: required('shell command of the developer agent (development stage)'),
-  agentDeployerCommand: required('shell command of the deployer agent (deploy-staging and deploy stages)'),
+  agentAnalystCommand: optional(
+    'shell command of the analyst agent (analysis stage); required unless ORCH_PROJECTS_FILE is set',
+  ),
+  agentDeveloperCommand: optional(
+    'shell command of the developer agent (development stage); required unless ORCH_PROJECTS_FILE is set',
+  ),
+  agentDeployerCommand: optional(
+    'shell command of the deployer agent (deploy-staging and deploy stages); required unless ORCH_PROJECTS_FILE is set',
+  ),
+  projectsFile: optional(
+    'a YAML file of the projects this host serves (each: Plane project, repository, agents, gates, limits); replaces ORCH_PLANE_PROJECT_ID, ORCH_HOST_REPO and the agent commands',
+  ),
   agentTimeoutSeconds: z.number().int().min(1).default(3_600).describe('an agent running longer is killed'),
+
+  freshnessStatusContext: z
+    .string()
+    .min(1)
+    .default('image/build')
+    .describe(
+      'the freshness gate reads this commit status of the branch head: success = the image was built from it; pending or absent = a build is running (defer); failure = rebuild needed',
+    ),
+  freshnessDeferMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(60_000)
+    .describe('how long the freshness gate waits before looking again while an image builds (ms)'),
 });
 
 /** The example host's own settings, parsed. */
@@ -94,7 +151,10 @@ export interface ServerSettings {
   readonly core: CoreSettings;
   readonly security: SecuritySettings;
   readonly merge: MergeSettings;
-  /** unknown `ORCH_*` variables (likely typos) */
+  readonly staging: StagingSettings;
+  /** the projects of `ORCH_PROJECTS_FILE`; absent: one project from `ORCH_PLANE_PROJECT_ID` and `ORCH_HOST_REPO` */
+  readonly projects?: readonly ProjectConfig[];
+  /** unknown `ORCH_*` variables (likely typos), a card mode that is neither `edit` nor `bump`, no repository route */
   readonly warnings: readonly string[];
 }
 
@@ -104,7 +164,14 @@ export const SERVER_SETTING_SCHEMAS = Object.freeze({
   core: coreSettingsSchema,
   security: securitySettingsSchema,
   merge: mergeSettingsSchema,
+  staging: stagingSettingsSchema,
 });
+
+/** The problems `parseEnvSettings` listed, one per bad variable. */
+function problemsOf(error: ConveyorError): readonly string[] | undefined {
+  const problems = (error.details as { problems?: unknown } | undefined)?.problems;
+  return Array.isArray(problems) && problems.every((p) => typeof p === 'string') ? problems : undefined;
+}
 
 /**
  * Reads every setting from `env`. All problems of all schemas come back in one
@@ -121,15 +188,56 @@ export function loadServerSettings(
   const dataDir = host.ok ? host.value.settings.dataDir : '.conveyor';
   const mergeEnv = { ORCH_MERGE_WORKTREE_ROOT: join(dataDir, 'worktrees'), ...env };
   const merge = parseEnvSettings(mergeSettingsSchema, mergeEnv, { known, warnUnknown: false });
-  if (!host.ok || !core.ok || !security.ok || !merge.ok) {
-    const problems = [host, core, security, merge].flatMap((r) => (r.ok ? [] : [r.error.message]));
-    return err(new ConveyorError(PKG, 'invalid_config', problems.join('\n')));
+  const staging = parseEnvSettings(stagingSettingsSchema, env, { known, warnUnknown: false });
+  const problems = [host, core, security, merge, staging].flatMap((r) =>
+    r.ok ? [] : (problemsOf(r.error) ?? [r.error.message]),
+  );
+  let projects: readonly ProjectConfig[] | undefined;
+  // read even when other settings are bad, so one run lists every problem
+  const projectsFile = host.ok ? host.value.settings.projectsFile : env.ORCH_PROJECTS_FILE?.trim() || undefined;
+  if (projectsFile !== undefined) {
+    const loaded = loadProjectsFile(projectsFile);
+    if (loaded.ok) projects = loaded.value;
+    else problems.push(`ORCH_PROJECTS_FILE (projectsFile): ${loaded.error.message}`);
+  } else {
+    // one project from the environment: its Plane project and agents are required
+    for (const key of [
+      'planeProjectId',
+      'agentAnalystCommand',
+      'agentDeveloperCommand',
+      'agentDeployerCommand',
+    ] as const) {
+      const value = host.ok ? host.value.settings[key] : env[envName(key)]?.trim() || undefined;
+      if (value === undefined)
+        problems.push(`${envName(key)} (${key}): required but not set (or set ORCH_PROJECTS_FILE)`);
+    }
+  }
+  if (!host.ok || !core.ok || !security.ok || !merge.ok || !staging.ok || problems.length > 0) {
+    return err(
+      new ConveyorError(PKG, 'invalid_config', `invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
+        details: { problems },
+      }),
+    );
+  }
+  const warnings = [...host.value.warnings];
+  const mode = env.ORCH_TELEGRAM_MODE?.trim().toLowerCase();
+  if (mode !== undefined && mode !== '' && mode !== 'edit' && mode !== 'bump') {
+    warnings.push(
+      `ORCH_TELEGRAM_MODE=${JSON.stringify(env.ORCH_TELEGRAM_MODE)} is neither edit nor bump: the card is edited in place (edit)`,
+    );
+  }
+  if (core.value.settings.hostRepo === undefined && projects === undefined) {
+    warnings.push(
+      'ORCH_HOST_REPO is not set: no Plane issue has a repository route, so every issue is ignored ("no repository route") until it is set',
+    );
   }
   return ok({
     host: host.value.settings,
     core: core.value.settings,
     security: security.value.settings,
     merge: merge.value.settings,
-    warnings: host.value.warnings,
+    staging: staging.value.settings,
+    ...(projects === undefined ? {} : { projects }),
+    warnings,
   });
 }

@@ -372,6 +372,9 @@ describe('runEdge', () => {
     const first = await registry.runEdge(EDGE, ctx());
     expect(first.status).toBe('pass');
     expect(first.verdicts.map((v) => v.gateId)).toEqual(['last']);
+    expect(first.summary).toBe(
+      `1 of 1 gates passed on ${EDGE}; skipped: off (switched off); switchable (switched off)`,
+    );
     expect(off.calls).toHaveLength(0);
     expect(switchable.calls).toHaveLength(0);
     on = true;

@@ -17,7 +17,6 @@ import {
   parseLockfile,
   pipAuditSource,
   readSecurityReport,
-  SECURITY_REPORT_FILE,
 } from '../src/security/index.js';
 import { TempRepo } from './fixtures/security/git-repo.js';
 
@@ -196,7 +195,7 @@ describe('advisory feeds over HTTP (in-process server on 127.0.0.1)', () => {
     mode = 'ok';
     const res = await osvBatchSource({ baseUrl: base }).query(pkgs);
     expect(res.ok && res.value.map((m) => `${m.pkg.version}:${m.id}`)).toEqual(['1.2.5:GHSA-xvch-5gv4-984h']);
-    const sent = JSON.parse(seen.at(-1)?.body ?? '{}');
+    const sent = JSON.parse(seen.filter((r) => r.url === '/v1/querybatch').at(-1)?.body ?? '{}');
     expect(sent.queries[0]).toEqual({ package: { name: 'minimist', ecosystem: 'npm' }, version: '1.2.5' });
   });
 
@@ -244,8 +243,8 @@ describe('advisory feeds over HTTP (in-process server on 127.0.0.1)', () => {
     const sources = [npmBulkAdvisorySource({ baseUrl: base })];
     const open = await createSecurityGate({ securityBaseRef: 'main', securityHeadRef: 'task', sources }).run(ctx);
     expect(open.status).toBe('pass');
-    expect(open.warnings?.[0]).toContain('ADVISORY FEED UNREACHABLE');
-    const report = readFileSync(join(reportDir, SECURITY_REPORT_FILE), 'utf8');
+    expect(open.warnings?.find((w) => w.includes('ADVISORY FEED UNREACHABLE'))).toContain('npm-bulk');
+    const report = readFileSync(open.reportPath ?? '', 'utf8');
     expect(report).toContain('ADVISORY FEED UNREACHABLE');
     const strict = await createSecurityGate({
       securityBaseRef: 'main',
@@ -254,7 +253,7 @@ describe('advisory feeds over HTTP (in-process server on 127.0.0.1)', () => {
       sources,
     }).run(ctx);
     expect(strict.status).toBe('fail');
-    const fm = await readSecurityReport(join(reportDir, SECURITY_REPORT_FILE));
+    const fm = await readSecurityReport(strict.reportPath ?? '');
     expect(fm.ok && [fm.value.verdict, fm.value.counts.unreachableFeeds, fm.value.strictAudit]).toEqual([
       'fail',
       1,

@@ -1,7 +1,7 @@
 /**
  * `@conveyor/testkit`: conformance suites every store and adapter runs, an
- * in-memory `Store`, fake Plane, Gitea and Telegram servers on 127.0.0.1, and
- * a local git forge (a bare repository playing the forge).
+ * in-memory `Store`, fake Plane, Gitea, Telegram and OSV servers on 127.0.0.1,
+ * and a local git forge (a bare repository playing the forge).
  *
  * @packageDocumentation
  */
@@ -23,12 +23,17 @@ export {
   type ForgeSubject,
   type ForgeSubjectFactory,
   forgeConformance,
+  type GitBackedGitea,
+  type GitBackedGiteaOptions,
   type GiteaSpecSource,
+  type GitGiteaPull,
+  type GitPush,
   loadGiteaSpec,
   type SwaggerParameter,
   type SwaggerSchema,
   type SwaggerSpec,
   startFakeGitea,
+  startGitBackedGitea,
   validateRequestBody,
 } from './gitea/index.js';
 export {
@@ -39,6 +44,16 @@ export {
   type RecordedRequest,
   startFakeHttpServer,
 } from './http/index.js';
+export {
+  type FakeOsv,
+  type FakeOsvAdvisory,
+  type FakeOsvOptions,
+  type FakeOsvQuery,
+  fakeOsvCompareVersions,
+  fakeOsvMatches,
+  loadOsvAdvisories,
+  startFakeOsv,
+} from './osv/index.js';
 export {
   type FakePlane,
   type FakePlaneComment,

@@ -1,8 +1,8 @@
 export { mergeLeaseName, taskLeaseHolder, taskOfLeaseHolder } from '../leases/merge-lease.js';
 export { buildTaskCard } from './card.js';
 export { decisionLeaseName } from './decision-lease.js';
+export { verdictOfDecision } from './decision-values.js';
 export { createPipeline } from './pipeline.js';
-export { verdictOfDecision } from './run-decision.js';
 export { stepKey } from './step-key.js';
 export type {
   ApplyOutcome,

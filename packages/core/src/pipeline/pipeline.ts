@@ -7,8 +7,9 @@ import { findStage } from '../stages/define.js';
 import { applyEvent } from './apply-event.js';
 import { createPipelineContext, type PipelineContext } from './context.js';
 import { defaultHolderId } from './decision-lease.js';
+import { enqueueCurrentStep } from './enqueue-step.js';
 import { handleInbound } from './inbound.js';
-import { enqueueCurrentStep, runDecision, settleDecision } from './run-decision.js';
+import { runDecision, settleDecision } from './run-decision.js';
 import { stepKey } from './step-key.js';
 import type { ApplyOutcome, Pipeline, PipelineOptions } from './types.js';
 

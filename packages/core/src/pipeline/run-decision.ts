@@ -2,51 +2,21 @@
 // the task's `decide:` lease it is recorded with the commits it is bound to,
 // the edge's gates run (each verdict recorded as it comes), the outcome is
 // recorded once, then applied once.
-import type { DecisionPin, EdgeVerdict, GateVerdict } from '../gates/types.js';
-import type { Decision, DecisionOutcome } from '../ports/decisions.js';
+import type { EdgeVerdict } from '../gates/types.js';
+import type { Decision } from '../ports/decisions.js';
 import type { Job, Task } from '../ports/domain.js';
 import { type ConveyorError, describeError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';
-import { edgeId, findStage, outgoingEdge } from '../stages/define.js';
-import { DECISION_AGENT } from '../stages/transition.js';
+import { edgeId, outgoingEdge } from '../stages/define.js';
 import { applyEvent } from './apply-event.js';
 import type { PipelineContext } from './context.js';
 import { acquireDecisionLease, type HeldDecisionLease } from './decision-lease.js';
+import { errorVerdict, outcomeOf, pinFields, pinOf, UNPINNED, verdictOfDecision } from './decision-values.js';
+import { enqueueDecisionJob } from './enqueue-step.js';
 import { stepKey } from './step-key.js';
 import type { DecisionRun, ResolvedPin } from './types.js';
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
-const UNPINNED: ResolvedPin = Object.freeze({ headSha: '', baseSha: '', baseBranch: '' });
-
-/** The decision's verdict as recorded (what is applied when the outcome is replayed). */
-export function verdictOfDecision(decision: Decision): EdgeVerdict | undefined {
-  const { outcome } = decision;
-  if (outcome === undefined) return undefined;
-  return {
-    edge: decision.edge,
-    status: outcome.status,
-    verdicts: decision.verdicts,
-    summary: outcome.summary,
-    findingsText: outcome.findingsText,
-    durationMs: 0,
-    ...(outcome.decidedBy === undefined ? {} : { decidedBy: outcome.decidedBy }),
-    ...(outcome.deferMs === undefined ? {} : { deferMs: outcome.deferMs }),
-  };
-}
-
-function outcomeOf(verdict: EdgeVerdict): DecisionOutcome {
-  return {
-    status: verdict.status,
-    summary: verdict.summary,
-    findingsText: verdict.findingsText,
-    ...(verdict.decidedBy === undefined ? {} : { decidedBy: verdict.decidedBy }),
-    ...(verdict.deferMs === undefined ? {} : { deferMs: verdict.deferMs }),
-  };
-}
-
-function errorVerdict(edge: string, summary: string, verdicts: readonly GateVerdict[] = []): EdgeVerdict {
-  return { edge, status: 'error', verdicts, decidedBy: 'pipeline', summary, findingsText: '', durationMs: 0 };
-}
 
 function currentEdge(ctx: PipelineContext, task: Task): string | undefined {
   const edge = outgoingEdge(ctx.options.stages, task.snapshot.stage);
@@ -174,16 +144,6 @@ async function resolvePin(ctx: PipelineContext, task: Task, signal: AbortSignal)
   } catch (thrown) {
     return err(describeError(thrown));
   }
-}
-
-function pinOf(decision: Decision): DecisionPin {
-  return {
-    decisionId: decision.id,
-    step: decision.step,
-    headSha: decision.headSha,
-    baseSha: decision.baseSha,
-    baseBranch: decision.baseBranch,
-  };
 }
 
 /** The decision of a claimed `decision` job, under the task's lease. */
@@ -328,7 +288,7 @@ export async function settleDecision(
       taskId,
       edge,
       step,
-      ...(existing.value ?? UNPINNED),
+      ...pinFields(existing.value ?? UNPINNED),
       fence: held.lease.token,
       now: clock.now(),
     });
@@ -343,58 +303,4 @@ export async function settleDecision(
     );
     return conclude(ctx, task, started.value.decision, held.lease.token, verdict);
   });
-}
-
-/** Enqueues the decision job of the task's current step (idempotent by step key). */
-export async function enqueueDecisionJob(ctx: PipelineContext, task: Task, edge: string) {
-  const now = ctx.options.clock.now();
-  return ctx.options.store.enqueueJob({
-    taskId: task.id,
-    stage: task.snapshot.stage,
-    agent: DECISION_AGENT,
-    kind: 'decision',
-    stepKey: stepKey(task.id, task.snapshot.step),
-    attempt: 1,
-    edge,
-    input: { description: task.description },
-    availableAt: now,
-    now,
-  });
-}
-
-/** Enqueues the job of the task's current step again: its agent's job, or its decision job. */
-export async function enqueueCurrentStep(
-  ctx: PipelineContext,
-  taskId: string,
-): Promise<Result<Job | undefined, ConveyorError>> {
-  const loaded = await ctx.loadTask(taskId);
-  if (!loaded.ok) return err(loaded.error);
-  const task = loaded.value;
-  const { snapshot } = task;
-  if (snapshot.step === 0) return ok(undefined);
-  if (snapshot.status === 'gating') {
-    const edge = currentEdge(ctx, task);
-    if (edge === undefined) return ok(undefined);
-    const enq = await enqueueDecisionJob(ctx, task, edge);
-    return enq.ok ? ok(enq.value.job) : err(enq.error);
-  }
-  if (snapshot.status !== 'active') return ok(undefined);
-  const stage = findStage(ctx.options.stages, snapshot.stage);
-  if (stage?.agent === undefined) return ok(undefined);
-  const now = ctx.options.clock.now();
-  const enq = await ctx.options.store.enqueueJob({
-    taskId,
-    stage: snapshot.stage,
-    agent: stage.agent,
-    kind: 'agent',
-    stepKey: stepKey(taskId, snapshot.step),
-    attempt: snapshot.jobAttempts + 1,
-    input: {
-      description: task.description,
-      ...(snapshot.findings === undefined ? {} : { findings: snapshot.findings }),
-    },
-    availableAt: now,
-    now,
-  });
-  return enq.ok ? ok(enq.value.job) : err(enq.error);
 }

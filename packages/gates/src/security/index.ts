@@ -8,10 +8,15 @@ export { EMBEDDED_ADVISORIES } from './audit/embedded-advisories.js';
 export {
   type AuditEcosystem,
   diffLockedPackages,
+  isAuditedLockfile,
   LOCKFILE_NAMES,
   type LockedPackage,
   normalizePypiName,
   parseLockfile,
+  registryTarballPackage,
+  UNAUDITED_LOCKFILES,
+  unauditedLockfileEcosystem,
+  unpinnedRequirements,
 } from './audit/lockfiles.js';
 export {
   compareVersions,
@@ -23,13 +28,31 @@ export {
   versionInOsvRange,
 } from './audit/osv.js';
 export {
+  createOsvCache,
+  defaultOsvCacheDir,
+  OSV_CACHE_DEFAULT_TTL_MS,
+  type OsvCache,
+  type OsvCacheOptions,
+  type OsvVulnRef,
+} from './audit/osv-cache.js';
+export {
+  createOsvClient,
+  displayUrl,
+  OSV_DEFAULT_TIMEOUT_MS,
+  OSV_MAX_BATCH,
+  type OsvClient,
+  type OsvClientOptions,
+} from './audit/osv-client.js';
+export {
   type AdvisoryMatch,
   type AdvisorySource,
   type AuditFetch,
   embeddedAdvisorySource,
   npmBulkAdvisorySource,
   type OnlineSourceOptions,
+  type OsvApiSourceOptions,
   osvAdvisoriesSource,
+  osvApiSource,
   osvBatchSource,
   osvDirectorySource,
   type PipAuditSourceOptions,

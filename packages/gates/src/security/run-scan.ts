@@ -1,10 +1,11 @@
 import { ConveyorError } from '@conveyor/core';
 import { auditDependencies, type DependencyAuditResult, type DependencyVulnerability } from './audit/audit.js';
+import { createOsvCache } from './audit/osv-cache.js';
 import {
   type AdvisorySource,
   embeddedAdvisorySource,
   npmBulkAdvisorySource,
-  osvBatchSource,
+  osvApiSource,
   osvDirectorySource,
   pipAuditSource,
 } from './audit/sources.js';
@@ -57,7 +58,14 @@ export function advisorySourcesFromSettings(settings: SecuritySettings): Advisor
       case 'osv-dir':
         return osvDirectorySource(settings.securityAdvisoryDir ?? 'advisories');
       case 'osv-api':
-        return osvBatchSource({ baseUrl: settings.securityOsvApiUrl });
+        return osvApiSource({
+          baseUrl: settings.securityOsvApiUrl,
+          timeoutMs: settings.securityOsvTimeoutMs,
+          cache: createOsvCache({
+            ttlMs: settings.securityOsvCacheTtlMs,
+            ...(settings.securityOsvCacheDir ? { dir: settings.securityOsvCacheDir } : {}),
+          }),
+        });
       case 'npm-bulk':
         return npmBulkAdvisorySource({ baseUrl: settings.securityNpmRegistryUrl });
       case 'pip-audit':
@@ -217,6 +225,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
               `ADVISORY FEED UNREACHABLE (${s.securityDepAuditFailClosed ? 'strict: failing' : 'passing without it'}): ${u}`,
             );
           }
+          warnings.push(...audit.warnings);
           for (const v of audit.vulnerabilities.filter((x) => x.status === 'inherited')) {
             warnings.push(`inherited vulnerability: ${describeVulnerability(v)}`);
           }

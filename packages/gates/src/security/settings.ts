@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { OSV_CACHE_DEFAULT_TTL_MS } from './audit/osv-cache.js';
+import { OSV_DEFAULT_TIMEOUT_MS } from './audit/osv-client.js';
 
 const bool = z.union([
   z.boolean(),
@@ -69,7 +71,7 @@ export const securitySettingsSchema = z.object({
   securityBaseRef: z.string().min(1).default('origin/main').describe('the base of the scanned range'),
   /** the head of the scanned range */
   securityHeadRef: z.string().min(1).default('HEAD').describe('the head of the scanned range'),
-  /** advisory sources, in order */
+  /** advisory sources, in order; never empty (an audit with no source checks nothing) */
   securityAdvisorySources: z
     .union([
       z.array(z.enum(securityAdvisorySourceNames)),
@@ -80,9 +82,15 @@ export const securitySettingsSchema = z.object({
           .filter(Boolean),
       ),
     ])
-    .pipe(z.array(z.enum(securityAdvisorySourceNames)))
-    .default(['embedded'])
-    .describe('advisory sources, in order'),
+    .pipe(
+      z.array(z.enum(securityAdvisorySourceNames)).min(1, {
+        message: `ORCH_SECURITY_ADVISORY_SOURCES (securityAdvisorySources) names no advisory source: an audit with no source checks nothing; name at least one of ${securityAdvisorySourceNames.join(', ')} (the default is osv-api), or turn the audit off with ORCH_SECURITY_DEP_AUDIT_ENABLED=false`,
+      }),
+    )
+    .default(['osv-api'])
+    .describe(
+      'advisory sources, in order (never empty); `osv-api` (default) falls back to the small embedded set, loudly, when OSV cannot be reached',
+    ),
   /** an offline OSV JSON directory for the `osv-dir` source */
   securityAdvisoryDir: z.string().min(1).optional().describe('an offline OSV JSON directory for the `osv-dir` source'),
   securityOsvApiUrl: z
@@ -90,6 +98,25 @@ export const securitySettingsSchema = z.object({
     .url()
     .default('https://api.osv.dev')
     .describe('the OSV API address for the osv-api source'),
+  securityOsvCacheDir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'the on-disk cache of the osv-api source (default `$XDG_CACHE_HOME/conveyor/osv`); keep it out of reach of agent jobs',
+    ),
+  securityOsvCacheTtlMs: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(OSV_CACHE_DEFAULT_TTL_MS)
+    .describe('how long a cached OSV answer for a package version stays fresh (ms; 0 = always ask OSV)'),
+  securityOsvTimeoutMs: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(OSV_DEFAULT_TIMEOUT_MS)
+    .describe('timeout of one OSV API request (ms); 429 and 5xx answers are retried with backoff'),
   securityNpmRegistryUrl: z
     .string()
     .url()

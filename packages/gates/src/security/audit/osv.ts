@@ -55,10 +55,20 @@ function sameName(ecosystem: AuditEcosystem, a: string, b: string): boolean {
 /**
  * Whether `version` falls inside one OSV range. Events are applied in version
  * order: `introduced` opens, `fixed` closes (exclusive), `last_affected`
- * closes after itself (inclusive). `introduced: "0"` means "from the start".
+ * closes after itself (inclusive), `limit` closes (exclusive). `introduced:
+ * "0"` means "from the start". An `introduced` bound that cannot be compared
+ * opens the range (fail closed).
  */
 export function versionInOsvRange(ecosystem: AuditEcosystem, range: OsvRange, version: string): boolean {
-  if (range.type !== 'SEMVER' && range.type !== 'ECOSYSTEM') return false;
+  return rangeVerdict(ecosystem, range, version).affected;
+}
+
+function rangeVerdict(
+  ecosystem: AuditEcosystem,
+  range: OsvRange,
+  version: string,
+): { affected: boolean; fixed?: string } {
+  if (range.type !== 'SEMVER' && range.type !== 'ECOSYSTEM') return { affected: false };
   const keyed = range.events
     .map((e) => {
       const v = e.introduced ?? e.fixed ?? e.last_affected ?? e.limit ?? '';
@@ -69,12 +79,17 @@ export function versionInOsvRange(ecosystem: AuditEcosystem, range: OsvRange, ve
     a === '0' ? (b === '0' ? 0 : -1) : b === '0' ? 1 : (compareVersions(ecosystem, a, b) ?? 0);
   keyed.sort((x, y) => cmp(x.v, y.v));
   let affected = false;
+  let fixed: string | undefined;
   for (const { e, v } of keyed) {
     if (e.introduced !== undefined) {
-      if (v === '0' || (compareVersions(ecosystem, v, version) ?? 1) <= 0) affected = true;
+      if (v === '0' || (compareVersions(ecosystem, v, version) ?? -1) <= 0) {
+        affected = true;
+        fixed = undefined;
+      }
     } else if (e.fixed !== undefined) {
       const c = compareVersions(ecosystem, v, version);
       if (c !== undefined && c <= 0) affected = false;
+      else if (affected && fixed === undefined) fixed = v;
     } else if (e.last_affected !== undefined) {
       const c = compareVersions(ecosystem, v, version);
       if (c !== undefined && c < 0) affected = false;
@@ -83,36 +98,44 @@ export function versionInOsvRange(ecosystem: AuditEcosystem, range: OsvRange, ve
       if (c !== undefined && c <= 0) affected = false;
     }
   }
-  return affected;
-}
-
-/** The smallest `fixed` version of the ranges that matched, if any (a hint for the report). */
-function fixedHint(affected: OsvAffected): string | undefined {
-  for (const r of affected.ranges ?? []) for (const e of r.events) if (e.fixed) return e.fixed;
-  return undefined;
+  return affected ? (fixed === undefined ? { affected } : { affected, fixed }) : { affected };
 }
 
 /**
  * Whether an OSV advisory affects a pinned package: the ecosystem and name
  * match an `affected` entry, and the version is listed in its `versions` or
  * falls in one of its SEMVER/ECOSYSTEM ranges (semver for npm, PEP 440 for
- * PyPI). Withdrawn advisories affect nothing.
+ * PyPI); `fixed` is the fix of the range that matched. A version that is not
+ * valid in its ecosystem (so no range can be evaluated) of a package the
+ * advisory names counts as affected, `uncertain` (fail closed). Withdrawn
+ * advisories affect nothing.
  *
  * @example
  * ```ts
  * osvAffects(advisory, { ecosystem: 'npm', name: 'minimist', version: '1.2.5' });
  * ```
  */
-export function osvAffects(advisory: OsvAdvisory, pkg: LockedPackage): { affected: boolean; fixed?: string } {
+export function osvAffects(
+  advisory: OsvAdvisory,
+  pkg: LockedPackage,
+): { affected: boolean; fixed?: string; uncertain?: boolean } {
   if (advisory.withdrawn) return { affected: false };
+  const comparable = compareVersions(pkg.ecosystem, pkg.version, pkg.version) !== undefined;
   for (const a of advisory.affected ?? []) {
     const eco = a.package?.ecosystem ?? '';
     if (eco.toLowerCase() !== pkg.ecosystem.toLowerCase()) continue;
     if (!sameName(pkg.ecosystem, a.package?.name ?? '', pkg.name)) continue;
-    const listed = (a.versions ?? []).includes(pkg.version);
-    if (listed || (a.ranges ?? []).some((r) => versionInOsvRange(pkg.ecosystem, r, pkg.version))) {
-      const fixed = fixedHint(a);
+    if ((a.versions ?? []).includes(pkg.version)) {
+      const fixed = (a.ranges ?? []).map((r) => rangeVerdict(pkg.ecosystem, r, pkg.version).fixed).find(Boolean);
       return fixed === undefined ? { affected: true } : { affected: true, fixed };
+    }
+    if (!comparable && (a.ranges ?? []).some((r) => r.type === 'SEMVER' || r.type === 'ECOSYSTEM')) {
+      return { affected: true, uncertain: true };
+    }
+    for (const r of a.ranges ?? []) {
+      const verdict = rangeVerdict(pkg.ecosystem, r, pkg.version);
+      if (verdict.affected)
+        return verdict.fixed === undefined ? { affected: true } : { affected: true, fixed: verdict.fixed };
     }
   }
   return { affected: false };

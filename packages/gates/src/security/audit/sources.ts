@@ -7,6 +7,10 @@ import semver from 'semver';
 import { EMBEDDED_ADVISORIES } from './embedded-advisories.js';
 import type { AuditEcosystem, LockedPackage } from './lockfiles.js';
 import { type OsvAdvisory, osvAffects } from './osv.js';
+import { createOsvCache, type OsvCache } from './osv-cache.js';
+import { type AuditFetch, createOsvClient, displayUrl, type OsvClientOptions, splitCredentials } from './osv-client.js';
+
+export type { AuditFetch } from './osv-client.js';
 
 const PKG = '@conveyor/gates';
 
@@ -39,13 +43,15 @@ export interface AdvisorySource {
   /** ecosystems this source can answer for */
   readonly ecosystems: readonly AuditEcosystem[];
   query(pkgs: readonly LockedPackage[], signal?: AbortSignal): Promise<Result<AdvisoryMatch[], ConveyorError>>;
+  /** what this source knows, for the report (e.g. "a small embedded set") */
+  readonly description?: string;
+  /**
+   * consulted when `query` fails; the audit still reports the failure as an
+   * unreachable feed (strict mode fails) and names what was checked only
+   * against the fallback
+   */
+  readonly fallback?: AdvisorySource;
 }
-
-/** The `fetch` subset the online sources use; pass your own to add a proxy or logging. */
-export type AuditFetch = (
-  url: string,
-  init: { method: string; headers: Record<string, string>; body: string; signal?: AbortSignal },
-) => Promise<{ status: number; ok: boolean; text(): Promise<string> }>;
 
 function matchAll(advisories: readonly OsvAdvisory[], pkgs: readonly LockedPackage[]): AdvisoryMatch[] {
   const out: AdvisoryMatch[] = [];
@@ -54,11 +60,14 @@ function matchAll(advisories: readonly OsvAdvisory[], pkgs: readonly LockedPacka
       const hit = osvAffects(adv, pkg);
       if (!hit.affected) continue;
       const severity = adv.database_specific?.severity;
+      const summary = adv.summary ?? adv.id;
       out.push({
         pkg,
         id: adv.id,
         aliases: adv.aliases ?? [],
-        summary: adv.summary ?? adv.id,
+        summary: hit.uncertain
+          ? `${summary} (version ${pkg.version} cannot be compared with the advisory's ranges: treated as affected)`
+          : summary,
         ...(typeof severity === 'string' ? { severity } : {}),
         ...(hit.fixed === undefined ? {} : { fixed: hit.fixed }),
       });
@@ -84,9 +93,22 @@ export function osvAdvisoriesSource(name: string, advisories: readonly OsvAdviso
   });
 }
 
-/** Conveyor's embedded offline advisories (a small set written in OSV format); the default source. */
+/**
+ * Conveyor's embedded offline advisories: a small set of well-known CVEs
+ * written in OSV format, far from the full advisory database. The OSV source
+ * falls back to it when the API cannot be reached.
+ *
+ * @example
+ * ```ts
+ * const source = embeddedAdvisorySource();
+ * ```
+ */
 export function embeddedAdvisorySource(): AdvisorySource {
-  return osvAdvisoriesSource('embedded', EMBEDDED_ADVISORIES);
+  const names = [...new Set(EMBEDDED_ADVISORIES.flatMap((a) => (a.affected ?? []).map((x) => x.package?.name ?? '')))];
+  return Object.freeze({
+    ...osvAdvisoriesSource('embedded', EMBEDDED_ADVISORIES),
+    description: `Conveyor's small embedded advisory set (${EMBEDDED_ADVISORIES.length} advisories, only for ${names.join(', ')}), not the full advisory database`,
+  });
 }
 
 async function listJson(dir: string): Promise<string[]> {
@@ -156,26 +178,32 @@ async function postJson(
   const timeout = AbortSignal.timeout(timeoutMs);
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   let res: Awaited<ReturnType<AuditFetch>>;
+  const target = splitCredentials(url);
   try {
-    res = await fetchFn(url, {
+    res = await fetchFn(target.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      headers: { ...target.headers, 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify(body),
       signal: combined,
     });
   } catch (thrown) {
     const code = timeout.aborted ? 'timeout' : 'network';
     return err(
-      new ConveyorError(PKG, code, `POST ${url} failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`, {
-        cause: thrown,
-        details: { url },
-      }),
+      new ConveyorError(
+        PKG,
+        code,
+        `POST ${displayUrl(url)} failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`,
+        {
+          cause: thrown,
+          details: { url },
+        },
+      ),
     );
   }
   const text = await res.text().catch(() => '');
   if (!res.ok) {
     return err(
-      new ConveyorError(PKG, 'api_refused', `POST ${url} answered ${res.status}`, {
+      new ConveyorError(PKG, 'api_refused', `POST ${displayUrl(url)} answered ${res.status}`, {
         details: { url, status: res.status },
       }),
     );
@@ -184,7 +212,7 @@ async function postJson(
     return ok(JSON.parse(text) as unknown);
   } catch (thrown) {
     return err(
-      new ConveyorError(PKG, 'corrupt', `POST ${url} answered ${res.status} with a body that is not JSON`, {
+      new ConveyorError(PKG, 'corrupt', `POST ${displayUrl(url)} answered ${res.status} with a body that is not JSON`, {
         cause: thrown,
         details: { url },
       }),
@@ -200,53 +228,120 @@ export interface OnlineSourceOptions {
   readonly fetch?: AuditFetch;
 }
 
+/** Options of {@link osvApiSource}. */
+export interface OsvApiSourceOptions extends OsvClientOptions {
+  /** the on-disk cache; default {@link createOsvCache} in its default directory; `false`: none */
+  readonly cache?: OsvCache | false;
+  /** consulted when OSV cannot be reached; default the embedded set; `false`: none */
+  readonly fallback?: AdvisorySource | false;
+  /** advisory details fetched at once; default 8 */
+  readonly detailConcurrency?: number;
+}
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next;
+      next += 1;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
 /**
- * The OSV batch query API (`POST /v1/querybatch`): OSV itself evaluates the
- * ranges and answers the ids of the advisories per package version.
+ * The OSV API, the default advisory source: `POST /v1/querybatch` says which
+ * advisories affect each package version (OSV evaluates the ranges), then
+ * `GET /v1/vulns/{id}` brings each advisory's summary, severity and fixed
+ * version. Answers are kept in an on-disk cache ({@link createOsvCache}), so
+ * a version checked recently needs no network. When OSV cannot be reached the
+ * query fails and the audit consults `fallback` (the embedded set by
+ * default), reporting the feed as unreachable. A detail that cannot be
+ * fetched still yields the match, with the id as its summary.
  *
+ * @example
+ * ```ts
+ * const source = osvApiSource({ baseUrl: 'https://api.osv.dev', cache: createOsvCache({ dir: '/var/cache/osv' }) });
+ * ```
+ */
+export function osvApiSource(options: OsvApiSourceOptions = {}): AdvisorySource {
+  const client = createOsvClient(options);
+  const cache = options.cache === false ? undefined : (options.cache ?? createOsvCache());
+  const fallback = options.fallback === false ? undefined : (options.fallback ?? embeddedAdvisorySource());
+  const concurrency = Math.max(1, options.detailConcurrency ?? 8);
+  const query = async (
+    pkgs: readonly LockedPackage[],
+    signal?: AbortSignal,
+  ): Promise<Result<AdvisoryMatch[], ConveyorError>> => {
+    if (pkgs.length === 0) return ok([]);
+    const refs = await Promise.all(pkgs.map((p) => (cache ? cache.getQuery(p) : Promise.resolve(undefined))));
+    const missing = pkgs.filter((_, i) => refs[i] === undefined);
+    if (missing.length > 0) {
+      const answered = await client.queryBatch(missing, signal);
+      if (!answered.ok) return err(answered.error);
+      let k = 0;
+      for (let i = 0; i < pkgs.length; i += 1) {
+        if (refs[i] !== undefined) continue;
+        refs[i] = answered.value[k] ?? [];
+        k += 1;
+      }
+      if (cache) await Promise.all(missing.map((p, j) => cache.putQuery(p, answered.value[j] ?? [])));
+    }
+    const wanted = new Map<string, string | undefined>();
+    for (const list of refs) for (const r of list ?? []) if (!wanted.has(r.id)) wanted.set(r.id, r.modified);
+    const details = new Map<string, OsvAdvisory>();
+    await mapLimit([...wanted], concurrency, async ([id, modified]) => {
+      const cached = cache ? await cache.getVuln(id, modified) : undefined;
+      if (cached) {
+        details.set(id, cached);
+        return;
+      }
+      const got = await client.getVuln(id, signal);
+      if (!got.ok) return; // the match stands on querybatch's word; only the summary is missing
+      details.set(id, got.value);
+      if (cache) await cache.putVuln(got.value);
+    });
+    const out: AdvisoryMatch[] = [];
+    pkgs.forEach((pkg, i) => {
+      for (const r of refs[i] ?? []) {
+        const adv = details.get(r.id);
+        const severity = adv?.database_specific?.severity;
+        const fixed = adv ? osvAffects(adv, pkg).fixed : undefined;
+        out.push({
+          pkg,
+          id: r.id,
+          aliases: adv?.aliases ?? [],
+          summary: adv ? (adv.summary ?? r.id) : `${r.id} (details unavailable from OSV)`,
+          ...(typeof severity === 'string' ? { severity } : {}),
+          ...(fixed === undefined ? {} : { fixed }),
+        });
+      }
+    });
+    return ok(out);
+  };
+  return Object.freeze({
+    name: `osv-api:${displayUrl(client.baseUrl)}`,
+    ecosystems: ['npm', 'PyPI'] as const,
+    description: 'the OSV advisory database',
+    query,
+    ...(fallback ? { fallback } : {}),
+  });
+}
+
+/**
+ * The OSV API with no cache and no fallback.
+ *
+ * @deprecated use {@link osvApiSource}, which caches and falls back to the embedded set
  * @example
  * ```ts
  * const source = osvBatchSource({ baseUrl: 'https://api.osv.dev' });
  * ```
  */
 export function osvBatchSource(options: OnlineSourceOptions = {}): AdvisorySource {
-  const base = (options.baseUrl ?? 'https://api.osv.dev').replace(/\/+$/, '');
-  const fetchFn = options.fetch ?? defaultFetch;
-  const timeoutMs = options.timeoutMs ?? 15_000;
-  return Object.freeze({
-    name: `osv-api:${base}`,
-    ecosystems: ['npm', 'PyPI'] as const,
-    query: async (
-      pkgs: readonly LockedPackage[],
-      signal?: AbortSignal,
-    ): Promise<Result<AdvisoryMatch[], ConveyorError>> => {
-      if (pkgs.length === 0) return ok([]);
-      const queries = pkgs.map((p) => ({ package: { name: p.name, ecosystem: p.ecosystem }, version: p.version }));
-      const res = await postJson(fetchFn, `${base}/v1/querybatch`, { queries }, timeoutMs, signal);
-      if (!res.ok) return err(res.error);
-      const results = (res.value as { results?: unknown }).results;
-      if (!Array.isArray(results) || results.length !== pkgs.length) {
-        return err(
-          new ConveyorError(
-            PKG,
-            'corrupt',
-            `OSV querybatch answered ${Array.isArray(results) ? results.length : 'no'} results for ${pkgs.length} queries`,
-          ),
-        );
-      }
-      const out: AdvisoryMatch[] = [];
-      results.forEach((r: unknown, i: number) => {
-        const pkg = pkgs[i] as LockedPackage;
-        const vulns = (r as { vulns?: unknown } | null)?.vulns;
-        if (!Array.isArray(vulns)) return;
-        for (const v of vulns) {
-          const id = (v as { id?: unknown }).id;
-          if (typeof id === 'string') out.push({ pkg, id, aliases: [], summary: id });
-        }
-      });
-      return ok(out);
-    },
-  });
+  return osvApiSource({ ...options, retries: 0, cache: false, fallback: false });
 }
 
 /**
@@ -264,7 +359,7 @@ export function npmBulkAdvisorySource(options: OnlineSourceOptions = {}): Adviso
   const fetchFn = options.fetch ?? defaultFetch;
   const timeoutMs = options.timeoutMs ?? 15_000;
   return Object.freeze({
-    name: `npm-bulk:${base}`,
+    name: `npm-bulk:${displayUrl(base)}`,
     ecosystems: ['npm'] as const,
     query: async (
       pkgs: readonly LockedPackage[],
