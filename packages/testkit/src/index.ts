@@ -1,7 +1,7 @@
 /**
  * `@conveyor/testkit`: conformance suites every store and adapter runs, an
- * in-memory `Store`, fake Plane, Gitea, Telegram and OSV servers on 127.0.0.1,
- * and a local git forge (a bare repository playing the forge).
+ * in-memory `Store`, fake Plane, Gitea (in memory or over real git), Telegram and
+ * OSV servers on 127.0.0.1, and a local git forge (a bare repository playing the forge).
  *
  * @packageDocumentation
  */
