@@ -170,7 +170,14 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
 
   const cloneUrl = (repo: string) =>
     (cfg.giteaCloneUrl ?? `${cfg.giteaBaseUrl.replace(/\/+$/, '')}/{repo}.git`).replace('{repo}', repo);
-  const gates = createGateRegistry({ hostRepo: core.hostRepo, defaultTimeoutMs: core.gateTimeoutMs, clock, events });
+  const gates = createGateRegistry({
+    hostRepo: core.hostRepo,
+    defaultTimeoutMs: core.gateTimeoutMs,
+    clock,
+    events,
+    stages: stages.value,
+    allowForeignScope: core.allowForeignGateScopes,
+  });
   const registered = registerHostGates({
     registry: gates,
     store,

@@ -136,10 +136,10 @@ describe('runEdge', () => {
     const verdict = await registry.runEdge(EDGE, ctx());
     expect(verdict.status).toBe('error');
     expect(verdict.summary).toContain(`${EDGE} is guarded and no gate is enabled and in scope for acme/conveyor`);
-    expect(verdict.summary).toContain('security: disabled');
+    expect(verdict.summary).toContain('security: switched off');
     expect(verdict.skipped).toEqual([
-      { gateId: 'security', reason: 'disabled' },
-      { gateId: 'merge', reason: 'disabled' },
+      { gateId: 'security', reason: 'switched off' },
+      { gateId: 'merge', reason: 'switched off' },
     ]);
   });
 
@@ -151,7 +151,7 @@ describe('runEdge', () => {
     const verdict = await registry.runEdge(EDGE, ctx());
     expect(verdict.status).toBe('pass');
     expect(verdict.summary).toBe(
-      `1 of 1 gates passed on ${EDGE}; skipped: staging (disabled), freshness (acme/conveyor is not in its scope (acme/shop))`,
+      `1 of 1 gates passed on ${EDGE}; skipped: staging (switched off); freshness (acme/conveyor is not in its scope: acme/shop)`,
     );
   });
 
@@ -406,7 +406,7 @@ describe('runEdge', () => {
     expect(await ids('other/repo')).toEqual([]);
     const verdict = await registry.runEdge(OPEN_EDGE, ctx('other/repo'));
     expect(verdict.summary).toBe(
-      `no gates ran on ${OPEN_EDGE}; skipped: host-only (other/repo is not in its scope (acme/conveyor)), listed (other/repo is not in its scope (acme/web, ACME/API))`,
+      `no gates ran on ${OPEN_EDGE}; skipped: host-only (other/repo is not in its scope: acme/conveyor); listed (other/repo is not in its scope: acme/web, ACME/API)`,
     );
 
     const noHost = createGateRegistry();

@@ -171,6 +171,7 @@ describe('core settings', () => {
       decisionRetryDelayMs: 30_000,
       deferDelayMs: 60_000,
       gateTimeoutMs: 600_000,
+      allowForeignGateScopes: false,
       securityGateEnabled: true,
       securityGateRepos: [],
       mergeGateEnabled: true,

@@ -111,6 +111,6 @@ describe('adversarial: typos are refused at startup', () => {
       readOnly: false,
     });
     expect(verdict.status).toBe('pass');
-    expect(verdict.summary).toBe('1 of 1 gates passed on deploy-staging->deploy; skipped: security (disabled)');
+    expect(verdict.summary).toBe('1 of 1 gates passed on deploy-staging->deploy; skipped: security (switched off)');
   });
 });

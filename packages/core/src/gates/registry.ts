@@ -319,12 +319,12 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
           if (typeof enabled === 'string') {
             verdict = stop(entry.gate.id, enabled);
           } else if (!enabled) {
-            skipped.push({ gateId: entry.gate.id, reason: 'disabled' });
+            skipped.push({ gateId: entry.gate.id, reason: 'switched off' });
             continue;
           } else if (!inScope(entry, ctx.task.repo)) {
             skipped.push({
               gateId: entry.gate.id,
-              reason: `${ctx.task.repo} is not in its scope (${scopeText(entry)})`,
+              reason: `${ctx.task.repo} is not in its scope: ${scopeText(entry)}`,
             });
             continue;
           } else if (ctx.signal?.aborted === true) {
@@ -357,7 +357,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
       }
       const durationMs = Math.max(0, clock.now() - started);
       const skippedText =
-        skipped.length === 0 ? '' : `; skipped: ${skipped.map((g) => `${g.gateId} (${g.reason})`).join(', ')}`;
+        skipped.length === 0 ? '' : `; skipped: ${skipped.map((g) => `${g.gateId} (${g.reason})`).join('; ')}`;
       if (stopper === undefined) {
         return {
           edge,

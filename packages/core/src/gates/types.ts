@@ -48,7 +48,7 @@ export interface GateVerdict extends GateOutcome {
 /** A registered gate that did not run on an edge, and why. */
 export interface SkippedGate {
   readonly gateId: string;
-  /** e.g. `disabled`, `acme/web is not in its scope (acme/shop)` */
+  /** e.g. `switched off`, `acme/web is not in its scope: acme/shop` */
   readonly reason: string;
 }
 

@@ -77,6 +77,12 @@ export const coreSettingsSchema = z.object({
     .describe('delay before an error decision is retried (ms); doubles per retry'),
   gateTimeoutMs: int(1).default(600_000).describe('default gate timeout (ms); a gate past it yields error'),
 
+  allowForeignGateScopes: z
+    .boolean()
+    .default(false)
+    .describe(
+      "accept a gate scope (ORCH_*_GATE_REPOS) that leaves out the host's own repository; by default such a scope is refused at startup (a typo would switch the gate off)",
+    ),
   securityGateEnabled: enabled('the security gate'),
   securityGateRepos: repos('the security gate'),
   mergeGateEnabled: enabled('the merge gate'),
