@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
+import { stringify as stringifyToml } from 'smol-toml';
 import {
   compileSecretsConfig,
   confinedTreePath,
   loadSecretsConfig,
   parseSecretsConfigChain,
+  type RawSecretsConfig,
   type SecretsConfigSource,
 } from './config.js';
 import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
@@ -40,6 +42,29 @@ export interface TrustedScanConfig {
   readonly trustPaths: ReadonlySet<string>;
   /** where the config came from, for the report */
   readonly origin: string;
+  /**
+   * the configuration as gitleaks TOML for the gitleaks engine: the base
+   * commit's chain merged into one file, or `[extend] useDefault` when the base
+   * has none; `undefined` when it is a host file (given to gitleaks as is)
+   */
+  readonly gitleaksToml?: string;
+  /** the ignore list's text, as read from the trusted side */
+  readonly ignoreText: string;
+}
+
+/**
+ * The merged configuration as gitleaks reads it: Conveyor's built-in rules
+ * (what `useDefault` inlined) go back to `[extend] useDefault = true`, so
+ * gitleaks uses its own defaults and never sees a pattern written for V8.
+ */
+function gitleaksTomlOf(raw: RawSecretsConfig): string {
+  const builtIn = new Set((DEFAULT_SECRETS_CONFIG.rules ?? []).map((r) => r.regex));
+  const own = (raw.rules ?? []).filter((r) => r.regex === undefined || !builtIn.has(r.regex));
+  const usedDefault = own.length !== (raw.rules ?? []).length;
+  const doc: Record<string, unknown> = { ...raw, rules: own };
+  if (own.length === 0) delete doc.rules;
+  if (usedDefault) doc.extend = { useDefault: true };
+  return stringifyToml(doc);
 }
 
 function invalid(message: string, details: Record<string, unknown>): ConveyorError {
@@ -102,6 +127,7 @@ export async function loadTrustedScanConfig(
   const trustPaths = new Set<string>(SCAN_CONFIG_FILES);
   let config: SecretsConfig;
   let origin: string;
+  let gitleaksToml: string | undefined;
   const configPath = options.configPath;
   if (configPath !== undefined && isAbsolute(configPath)) {
     const loaded = await loadSecretsConfig({ configPath });
@@ -127,6 +153,7 @@ export async function loadTrustedScanConfig(
       if (!compiled.ok) return err(compiled.error);
       config = compiled.value;
       origin = 'built-in rules';
+      gitleaksToml = '[extend]\nuseDefault = true\n';
     } else {
       const source: SecretsConfigSource = {
         read: async (path, from) => {
@@ -150,6 +177,7 @@ export async function loadTrustedScanConfig(
       const loaded = await parseSecretsConfigChain(text.value, wanted.value, source);
       if (!loaded.ok) return err(loaded.error);
       config = loaded.value.config;
+      gitleaksToml = gitleaksTomlOf(loaded.value.raw);
       origin = `${loaded.value.files.join(' → ')} at base commit ${options.baseSha.slice(0, 12)}`;
     }
   }
@@ -195,5 +223,13 @@ export async function loadTrustedScanConfig(
     if (!parsed.ok) return err(parsed.error);
     baseline = parsed.value;
   }
-  return ok({ config, ignoredFingerprints, baseline, trustPaths, origin });
+  return ok({
+    config,
+    ignoredFingerprints,
+    baseline,
+    trustPaths,
+    origin,
+    ignoreText: ignoreText ?? '',
+    ...(gitleaksToml === undefined ? {} : { gitleaksToml }),
+  });
 }

@@ -3,7 +3,7 @@ import { posix, resolve } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { DEFAULT_SECRETS_CONFIG, RE2_ONLY_BUILT_IN_RULES } from './default-rules.js';
+import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 import { compileSecretRegex } from './regex.js';
 import type { SecretAllowlist, SecretRegex, SecretRule, SecretsConfig } from './types.js';
 
@@ -99,9 +99,7 @@ function regexErrorKind(message: string): string {
 
 /** The regex sources of the built-in rules: reviewed for linear time, so they may run natively. */
 const BUILT_IN_REGEXES = new Set(
-  (DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) =>
-    r.regex === undefined || RE2_ONLY_BUILT_IN_RULES.has(r.id) ? [] : [r.regex],
-  ),
+  (DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) => (r.regex === undefined ? [] : [r.regex])),
 );
 
 function compileRegexField(source: string, where: string, file?: string): Result<SecretRegex, ConveyorError> {
@@ -303,6 +301,8 @@ export interface LoadedSecretsConfig {
   readonly config: SecretsConfig;
   /** names of the files read, in order */
   readonly files: readonly string[];
+  /** the whole chain merged into one raw configuration (no `[extend]` left) */
+  readonly raw: RawSecretsConfig;
 }
 
 /**
@@ -338,7 +338,7 @@ export async function parseSecretsConfigChain(
   if (!raw.ok) return err(raw.error);
   const compiled = compileSecretsConfig(raw.value, file);
   if (!compiled.ok) return err(compiled.error);
-  return ok({ config: compiled.value, files: chain });
+  return ok({ config: compiled.value, files: chain, raw: raw.value });
 }
 
 /**

@@ -1,6 +1,6 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { execa } from 'execa';
 import type { SecurityRange } from './git-range.js';
@@ -15,10 +15,14 @@ export interface GitleaksEngineOptions {
   readonly range: SecurityRange;
   /** the gitleaks executable; default `gitleaks` on PATH */
   readonly binaryPath?: string;
-  /** passed as `--config` when given (relative to `repoDir`) */
+  /** an absolute host path passed as `--config` (wins over `configText`) */
   readonly configPath?: string;
-  /** passed as `--baseline-path` when given (relative to `repoDir`) */
-  readonly baselinePath?: string;
+  /** the trusted configuration (gitleaks TOML), written to a temporary file for `--config` */
+  readonly configText?: string;
+  /** the trusted ignore list, written to a temporary file for `--gitleaks-ignore-path` */
+  readonly ignoreText?: string;
+  /** the trusted baseline, written to a temporary file for `--baseline-path` */
+  readonly baseline?: readonly SecretFinding[];
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
@@ -52,6 +56,14 @@ export async function runGitleaksEngine(
   const binary = options.binaryPath ?? 'gitleaks';
   const dir = await mkdtemp(join(tmpdir(), 'conveyor-gitleaks-'));
   const reportPath = join(dir, 'report.json');
+  // gitleaks would read .gitleaks.toml and .gitleaksignore from the checkout (the branch's own
+  // files): give it the trusted ones, always, as temporary files
+  const configFile = options.configPath ?? join(dir, 'gitleaks.toml');
+  if (!options.configPath) await writeFile(configFile, options.configText ?? '[extend]\nuseDefault = true\n', 'utf8');
+  const ignoreFile = join(dir, 'gitleaksignore');
+  await writeFile(ignoreFile, options.ignoreText ?? '', 'utf8');
+  const baselineFile = join(dir, 'baseline.json');
+  if (options.baseline) await writeFile(baselineFile, JSON.stringify(options.baseline), 'utf8');
   const args = [
     'git',
     options.repoDir,
@@ -64,8 +76,11 @@ export async function runGitleaksEngine(
     String(LEAKS_EXIT_CODE),
     '--redact',
     '--no-banner',
-    ...(options.configPath ? ['--config', resolve(options.repoDir, options.configPath)] : []),
-    ...(options.baselinePath ? ['--baseline-path', resolve(options.repoDir, options.baselinePath)] : []),
+    '--config',
+    configFile,
+    '--gitleaks-ignore-path',
+    ignoreFile,
+    ...(options.baseline ? ['--baseline-path', baselineFile] : []),
   ];
   const details = { binary };
   try {

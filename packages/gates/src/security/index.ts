@@ -120,6 +120,7 @@ export { INLINE_ALLOW_IGNORED_TAG, type ScanFragmentsOptions, scanFragments, sca
 export {
   COMMIT_HEADER_FILE,
   COMMIT_MESSAGE_FILE,
+  MAX_MATCHES_PER_RULE_AND_BLOB,
   SCAN_CONFIG_CHANGED_RULE,
   type ScanSecretsOptions,
   type SecretsScanResult,

@@ -14,9 +14,12 @@ import type { RegexMatch, SecretRegex } from './types.js';
  * ```
  */
 export function compileSecretRegex(source: string, options: { trustedBuiltIn?: boolean } = {}): SecretRegex | string {
-  const re2 = compileRe2(source);
-  if (typeof re2 === 'string' || !options.trustedBuiltIn) return re2;
-  return compileNative(source, re2) ?? re2;
+  if (options.trustedBuiltIn) {
+    // a built-in may use repeat counts above RE2's limit of 1000 (bounds that keep V8 linear)
+    const native = compileNative(source, () => compileRe2(source));
+    if (native) return native;
+  }
+  return compileRe2(source);
 }
 
 function compileRe2(source: string): SecretRegex | string {
@@ -30,11 +33,11 @@ function compileRe2(source: string): SecretRegex | string {
   return Object.freeze({
     source,
     test: (input: string) => compiled.test(input),
-    findAll: (input: string): RegexMatch[] => {
+    findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
       const out: RegexMatch[] = [];
       const m = compiled.matcher(input);
       let from = 0;
-      while (from <= input.length && m.find(from)) {
+      while (out.length < limit && from <= input.length && m.find(from)) {
         const start = m.start();
         const end = m.end();
         const groups: (string | undefined)[] = [];
@@ -55,7 +58,7 @@ function compileRe2(source: string): SecretRegex | string {
  * other pattern (every user rule) runs on re2js. The adversarial benchmark
  * guards this choice.
  */
-function compileNative(source: string, re2: SecretRegex): SecretRegex | undefined {
+function compileNative(source: string, fallback: () => SecretRegex | string): SecretRegex | undefined {
   let body = source;
   let flags = 'g';
   if (body.startsWith('(?i)')) {
@@ -71,7 +74,16 @@ function compileNative(source: string, re2: SecretRegex): SecretRegex | undefine
   }
   // V8's backtracking stack is finite: on a very long run it throws instead of
   // answering; the same pattern then runs on re2js, which needs no stack
-  const overflowed = (thrown: unknown) => thrown instanceof RangeError;
+  let re2: SecretRegex | undefined;
+  const onRe2 = (thrown: unknown): SecretRegex => {
+    if (!(thrown instanceof RangeError)) throw thrown;
+    if (re2 === undefined) {
+      const r = fallback();
+      if (typeof r === 'string') throw thrown;
+      re2 = r;
+    }
+    return re2;
+  };
   return Object.freeze({
     source,
     test: (input: string) => {
@@ -79,21 +91,19 @@ function compileNative(source: string, re2: SecretRegex): SecretRegex | undefine
       try {
         return re.test(input);
       } catch (thrown) {
-        if (!overflowed(thrown)) throw thrown;
-        return re2.test(input);
+        return onRe2(thrown).test(input);
       }
     },
-    findAll: (input: string): RegexMatch[] => {
+    findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
       const out: RegexMatch[] = [];
       re.lastIndex = 0;
       try {
-        for (let m = re.exec(input); m !== null; m = re.exec(input)) {
+        for (let m = re.exec(input); m !== null && out.length < limit; m = re.exec(input)) {
           out.push({ start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) });
           if (m[0].length === 0) re.lastIndex += 1;
         }
       } catch (thrown) {
-        if (!overflowed(thrown)) throw thrown;
-        return re2.findAll(input);
+        return onRe2(thrown).findAll(input, limit);
       }
       return out;
     },

@@ -1,4 +1,5 @@
-import { ConveyorError } from '@conveyor/core';
+import { isAbsolute } from 'node:path';
+import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { auditDependencies, type DependencyAuditResult, type DependencyVulnerability } from './audit/audit.js';
 import { createOsvCache } from './audit/osv-cache.js';
 import {
@@ -9,6 +10,7 @@ import {
   osvDirectorySource,
   pipAuditSource,
 } from './audit/sources.js';
+import { loadTrustedScanConfig } from './base-config.js';
 import { resolveSecurityRange, type SecurityRange } from './git-range.js';
 import { runGitleaksEngine } from './gitleaks-engine.js';
 import { scanSecretsOffThread } from './off-thread.js';
@@ -49,6 +51,37 @@ export interface SecurityScanOutcome {
   readonly body: string;
   /** set when the scan could not decide (verdict `error`) */
   readonly error?: ConveyorError;
+}
+
+/** The real gitleaks binary on the range, given only the trusted configuration (base commit or host). */
+async function gitleaksFindings(
+  repoDir: string,
+  range: SecurityRange,
+  s: SecuritySettings,
+  signal: AbortSignal | undefined,
+): Promise<Result<readonly SecretFinding[], ConveyorError>> {
+  const trusted = await loadTrustedScanConfig({
+    repoDir,
+    baseSha: range.baseSha,
+    ...(s.securityConfigPath ? { configPath: s.securityConfigPath } : {}),
+    ...(s.securityBaselinePath ? { baselinePath: s.securityBaselinePath } : {}),
+    ...(s.securityIgnorePath ? { ignorePath: s.securityIgnorePath } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  if (!trusted.ok) return err(trusted.error);
+  const hostConfig = s.securityConfigPath && isAbsolute(s.securityConfigPath) ? s.securityConfigPath : undefined;
+  const run = await runGitleaksEngine({
+    repoDir,
+    range,
+    timeoutMs: s.securityTimeoutMs,
+    ...(s.securityGitleaksPath ? { binaryPath: s.securityGitleaksPath } : {}),
+    ...(hostConfig ? { configPath: hostConfig } : {}),
+    ...(trusted.value.gitleaksToml === undefined ? {} : { configText: trusted.value.gitleaksToml }),
+    ignoreText: trusted.value.ignoreText,
+    ...(s.securityBaselinePath ? { baseline: trusted.value.baseline } : {}),
+    ...(signal ? { signal } : {}),
+  });
+  return run.ok ? ok(run.value.findings) : err(run.error);
 }
 
 /** Builds the advisory sources a settings object names. */
@@ -188,18 +221,23 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       ...(s.securityIgnorePath ? { ignorePath: s.securityIgnorePath } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     };
-    const secrets =
-      s.securityEngine === 'gitleaks'
-        ? await runGitleaksEngine({
-            ...common,
-            ...(s.securityGitleaksPath ? { binaryPath: s.securityGitleaksPath } : {}),
-          })
-        : await scanSecretsOffThread({
-            ...common,
-            deadlineMs: s.securityTimeoutMs,
-            honourInlineAllow: s.securityHonourInlineAllow,
-            allowScanConfigChanges: s.securityAllowScanConfigChanges,
-          });
+    // the built-in engine always runs (trust boundary, commit messages, blobs as stored);
+    // the gitleaks engine adds the real binary's findings on top, fed the trusted files
+    let secrets = await scanSecretsOffThread({
+      ...common,
+      deadlineMs: s.securityTimeoutMs,
+      honourInlineAllow: s.securityHonourInlineAllow,
+      allowScanConfigChanges: s.securityAllowScanConfigChanges,
+    });
+    if (secrets.ok && s.securityEngine === 'gitleaks') {
+      const extra = await gitleaksFindings(options.repoDir, range, s, options.signal);
+      if (!extra.ok) secrets = err(extra.error);
+      else {
+        const seen = new Set(secrets.value.findings.map((f) => f.Fingerprint));
+        const findings = [...secrets.value.findings, ...extra.value.filter((f) => !seen.has(f.Fingerprint))];
+        secrets = ok({ ...secrets.value, findings });
+      }
+    }
     if (!secrets.ok) error = secrets.error;
     else {
       scan = secrets.value;

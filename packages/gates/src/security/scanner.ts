@@ -110,6 +110,14 @@ export interface ScanFragmentsOptions {
    * tagged {@link INLINE_ALLOW_IGNORED_TAG})
    */
   readonly honourInlineAllow?: boolean;
+  /**
+   * at most this many matches of one rule per fragment (default: no limit). A
+   * blob holding thousands of secrets fails the gate with the first ones; the
+   * limit keeps such an input from costing a finding object per match.
+   */
+  readonly maxMatchesPerRule?: number;
+  /** hears each rule whose matches in a fragment reached `maxMatchesPerRule` */
+  readonly onLimit?: (rule: string, file: string) => void;
 }
 
 /** The tag of a finding whose line carries a `gitleaks:allow` marker that was not honoured. */
@@ -142,16 +150,10 @@ export function scanFragments(
   const out: SecretFinding[] = [];
   // one pass over each fragment finds every keyword of every rule
   const allKeywords = [...new Set(config.rules.flatMap((r) => r.keywords))].filter((k) => k !== '');
-  const keywordRe =
-    allKeywords.length === 0
-      ? undefined
-      : new RegExp(allKeywords.map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g');
+  // one `includes` per keyword: no allocation per occurrence (text made of keywords costs no more)
   const keywordsIn = (lower: string): Set<string> => {
     const found = new Set<string>();
-    if (!keywordRe) return found;
-    // a keyword may hide inside a longer one that matched first: check those with includes
-    for (const m of lower.matchAll(keywordRe)) found.add(m[0]);
-    if (found.size > 0) for (const k of allKeywords) if (!found.has(k) && lower.includes(k)) found.add(k);
+    for (const k of allKeywords) if (lower.includes(k)) found.add(k);
     return found;
   };
 
@@ -232,7 +234,10 @@ export function scanFragments(
         );
         continue;
       }
-      for (const m of rule.regex.findAll(text)) {
+      const limit = options.maxMatchesPerRule ?? Number.POSITIVE_INFINITY;
+      const matches = rule.regex.findAll(text, limit);
+      if (matches.length >= limit) options.onLimit?.(rule.id, fragment.file);
+      for (const m of matches) {
         const secret = pickSecret(rule, m.text, m.groups);
         if (secret === '') continue;
         const entropy = shannonEntropy(secret);

@@ -20,6 +20,8 @@ export const SCAN_CONFIG_CHANGED_RULE = 'conveyor-scan-config-changed';
 export const COMMIT_MESSAGE_FILE = '<commit message>';
 /** The `File` of findings in a commit's header (author, committer and other fields). */
 export const COMMIT_HEADER_FILE = '<commit header>';
+/** Matches of one rule in one blob beyond which the rest are not listed (the gate fails anyway). */
+export const MAX_MATCHES_PER_RULE_AND_BLOB = 1000;
 /** Commits whose objects are read and scanned together (bounds memory on a long range). */
 const COMMITS_PER_CHUNK = 200;
 
@@ -242,8 +244,16 @@ function scanCommit(
     bytes += blob.content.length;
     const seen = new Set<string>();
     const found: SecretFinding[] = [];
+    const blobOptions = {
+      ...scanOptions,
+      maxMatchesPerRule: MAX_MATCHES_PER_RULE_AND_BLOB,
+      onLimit: (rule: string, file: string) =>
+        notes.push(
+          `${file} (commit ${short}): more than ${MAX_MATCHES_PER_RULE_AND_BLOB} matches of rule ${rule}; only the first are listed`,
+        ),
+    };
     for (const text of blobTexts(blob.content)) {
-      for (const f of scanFragments(trusted.config, [fragmentOf(commit, ch.path, text)], scanOptions)) {
+      for (const f of scanFragments(trusted.config, [fragmentOf(commit, ch.path, text)], blobOptions)) {
         const k = `${keyOf(f)}\u0000${f.StartLine}`;
         if (seen.has(k)) continue;
         seen.add(k);
@@ -285,7 +295,8 @@ function keysOfBlob(
   if (blob) {
     const commit: PatchCommit = { sha: '', parents: [], author: '', email: '', date: '', message: '' };
     for (const text of blobTexts(blob.content)) {
-      for (const f of scanFragments(trusted.config, [fragmentOf(commit, path, text)], { honourInlineAllow: false })) {
+      const options = { honourInlineAllow: false, maxMatchesPerRule: MAX_MATCHES_PER_RULE_AND_BLOB };
+      for (const f of scanFragments(trusted.config, [fragmentOf(commit, path, text)], options)) {
         keys.add(keyOf(f));
       }
     }

@@ -45,8 +45,8 @@ export interface SecretRegex {
   readonly source: string;
   /** `true` when the pattern matches somewhere in `input` */
   test(input: string): boolean;
-  /** every non-overlapping match, left to right */
-  findAll(input: string): RegexMatch[];
+  /** every non-overlapping match, left to right (the first `limit` when given) */
+  findAll(input: string, limit?: number): RegexMatch[];
 }
 
 /** A compiled allowlist (rule-level or global). */
