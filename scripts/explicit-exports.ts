@@ -4,11 +4,14 @@
 // a folder's index (then `npx biome check --write` sorts them);
 // `npm run meta:check` fails while an `export *` is left.
 //
-//   node --import tsx scripts/explicit-exports.ts
+//   node --import tsx scripts/explicit-exports.ts          rewrite `export *`
+//   node --import tsx scripts/explicit-exports.ts --sync   also re-list every `export { … } from './<folder>/index.js'`
+//                                                          (a folder's index gained a name)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
 
+const sync = process.argv.includes('--sync');
 const root = JSON.parse(readFileSync('package.json', 'utf8')) as { workspaces: string[] };
 const entries = root.workspaces.map((dir) => join(dir, 'src', 'index.ts'));
 const config = ts.getParsedCommandLineOfConfigFile(
@@ -34,7 +37,9 @@ for (const entry of entries) {
   let text = file.getFullText();
   const edits: { start: number; end: number; replacement: string }[] = [];
   for (const statement of file.statements) {
-    if (!ts.isExportDeclaration(statement) || statement.exportClause || !statement.moduleSpecifier) continue;
+    if (!ts.isExportDeclaration(statement) || !statement.moduleSpecifier) continue;
+    const folderIndex = /\/index\.js['"]$/.test(statement.moduleSpecifier.getText());
+    if (statement.exportClause && !(sync && folderIndex)) continue;
     const moduleSymbol = checker.getSymbolAtLocation(statement.moduleSpecifier);
     if (!moduleSymbol) throw new Error(`${entry}: cannot resolve ${statement.moduleSpecifier.getText()}`);
     const names = checker.getExportsOfModule(moduleSymbol).map((symbol) => {
@@ -54,5 +59,5 @@ for (const entry of entries) {
     text = text.slice(0, edit.start) + edit.replacement + text.slice(edit.end);
   }
   writeFileSync(entry, text);
-  process.stdout.write(`${entry}: ${edits.length} \`export *\` made explicit\n`);
+  process.stdout.write(`${entry}: ${edits.length} export list(s) written\n`);
 }
