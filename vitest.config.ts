@@ -1,7 +1,16 @@
 import { defineConfig } from 'vitest/config';
 import { conveyorAliases } from './vitest.shared.js';
 
-const packages = ['core', 'testkit', 'store-sqlite', 'gates', 'adapter-plane', 'adapter-gitea', 'adapter-telegram'];
+const packages = [
+  'core',
+  'testkit',
+  'store-sqlite',
+  'gates',
+  'adapter-plane',
+  'adapter-gitea',
+  'adapter-telegram',
+  'agents',
+];
 const examples = ['server', 'local-pipeline'];
 
 export default defineConfig({

@@ -29,6 +29,8 @@ import {
 import { createGitPinResolver } from '@conveyor/gates';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
 import { recordedAgentCommand } from './agent-command.js';
+import { hostArtifacts, hostRedactor } from './dashboard/artifacts.js';
+import { createDashboard } from './dashboard/dashboard.js';
 import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from './gates.js';
 import { createHostHttpHandler } from './http-app.js';
 import { createProjectsTracker, gateScope, type ProjectConfig } from './projects.js';
@@ -329,6 +331,22 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       };
     },
   });
+  const dashboard = createDashboard({
+    store,
+    events,
+    logger,
+    listenHost: cfg.listenHost,
+    ...(cfg.dashboardToken ? { token: cfg.dashboardToken } : {}),
+    daemons: () => daemons.board.snapshot(),
+    redact: hostRedactor(),
+    artifactsFor: (task) => hostArtifacts(store, cfg.dataDir, task),
+  });
+  if (!dashboard.ok) throw dashboard.error;
+  const routes = (req: Parameters<typeof handler>[0], res: Parameters<typeof handler>[1]) => {
+    void dashboard.value.handle(req, res).then((handled) => {
+      if (!handled) handler(req, res);
+    });
+  };
   // A client that trickles its headers or body is cut off, so it can neither pin a
   // request slot nor hold a SIGTERM open.
   const server: Server = createServer(
@@ -338,7 +356,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       // how often those two are enforced (Node's default, 30 s, would let a trickler overstay)
       connectionsCheckingInterval: Math.min(1_000, cfg.httpHeadersTimeoutMs),
     },
-    handler,
+    routes,
   );
   let address = '';
 
@@ -365,6 +383,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       stopping = true;
       logger.info('conveyor host stopping', { reason });
       handler.drain();
+      dashboard.value.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       let timer: NodeJS.Timeout | undefined;

@@ -54,6 +54,9 @@ export const hostSettingsSchema = z.object({
     .default(30_000)
     .describe('on SIGTERM, how long running jobs may take before they are killed (ms)'),
   logFormat: z.enum(['json', 'text']).default('json').describe('log line format'),
+  dashboardToken: optional(
+    'the token that opens the dashboard (/dashboard) and its JSON API (/api/…); required unless the host listens on loopback only',
+  ),
   logLevel: z
     .enum(['debug', 'info', 'warn', 'error'])
     .default('info')

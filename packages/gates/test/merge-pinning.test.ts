@@ -1,4 +1,5 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGiteaForge } from '@conveyor/adapter-gitea';
 import {
@@ -263,34 +264,94 @@ describe('pinning: every gate of a decision judges and merges exactly the decide
     expect((await gate.run(makeContext(task, { decision: third, readOnly: true }))).status).toBe('fail');
   });
 
-  it('a crash after the push and before the merge: the re-run of the same decision merges the rebase it recorded instead of making another', async () => {
-    const { fx, forge, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
+  it('the forge fails after the push: the retried decision merges the rebase it recorded, without a new rebase or retest', async () => {
+    const counter = join(mkdtempSync(join(tmpdir(), 'conveyor-count-')), 'runs');
+    writeFileSync(counter, '');
+    const { fx, forge, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: `echo run >> '${counter}'` });
     fx.commit('task/k', { 'k.txt': 'k\n' });
     fx.commit('main', { 'm.txt': 'moved\n' });
     const task = makeTask('tk', 'task/k');
     const pin = await decide(fx.origin, task);
     let down = true;
-    const crashing: Forge = {
+    const flaky: Forge = {
       ...forge,
       mergePullRequest: async (repo, number, input) =>
         down
           ? err(conveyorError('@conveyor/adapter-gitea', 'network', 'connection reset'))
           : forge.mergePullRequest(repo, number, input),
     };
-    const first = await makeGate({}, crashing).run(makeContext(task, { decision: pin }));
+    const gate = makeGate({}, flaky);
+    const first = await gate.run(makeContext(task, { decision: pin }));
     expect(first.status).toBe('error');
     const pushed = fx.head('task/k') ?? '';
     expect(pushed).not.toBe(pin.headSha);
     down = false;
-    const counter = join(fx.root, 'runs');
-    writeFileSync(counter, '');
-    const second = await makeGate({ mergeRetestCommand: `echo run >> '${counter}'` }, crashing).run(
-      makeContext(task, { decision: pin }),
-    );
+    const second = await gate.run(makeContext(task, { decision: pin }));
     expect(second.status, second.summary).toBe('pass');
     expect(fx.head('main')).toBe(pushed);
-    // 'true' passed the tree before; the marker is per command, so the new command ran once
-    expect(readFileSync(counter, 'utf8').trim()).toBe('run');
+    expect(readFileSync(counter, 'utf8')).toBe('run\n');
+  });
+
+  it('a retest that rewrites the clone (remote URL, hooks, fsmonitor) redirects nothing and runs nothing in the gate', async () => {
+    const { fx, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
+    fx.commit('task/evil', { 'e.txt': 'e\n' });
+    fx.commit('main', { 'm.txt': 'moved\n' });
+    const evil = join(fx.root, 'evil.git');
+    gitSync(fx.root, 'init', '--bare', '--quiet', evil);
+    const ran = join(fx.root, 'hook-ran');
+    const script = join(fx.root, 'hook.sh');
+    writeFileSync(script, `#!/bin/sh\necho ran >> '${ran}'\n`, { mode: 0o755 });
+    const retest = [
+      'd=$(git rev-parse --git-common-dir)',
+      `git config remote.origin.url '${evil}'`,
+      `git config core.fsmonitor '${script}'`,
+      'mkdir -p "$d/hooks"',
+      `for h in pre-push post-checkout post-rewrite reference-transaction; do cp '${script}' "$d/hooks/$h"; done`,
+    ].join('; ');
+    const task = makeTask('te', 'task/evil');
+    const out = await makeGate({ mergeRetestCommand: retest }).run(
+      makeContext(task, { decision: await decide(fx.origin, task) }),
+    );
+    expect(out.status, out.summary).toBe('pass');
+    expect(fx.show('main', 'e.txt')).toBe('e');
+    expect(gitSync(evil, 'for-each-ref')).toBe('');
+    expect(existsSync(ran)).toBe(false);
+  });
+
+  it('the judged code cannot forge the gate records: a "green" marker written by a retest does not skip the next retest', async () => {
+    const { fx, makeGate } = setup({ 'a.txt': '0\n' }, { mergeRetestCommand: 'true' });
+    const first = fx.commit('task/forge', { 'ok.txt': 'ok\n' });
+    // the next commit the agent will push, prepared in advance on top of its first: its tests are red
+    const red = fx.commit('later', { 'red.txt': 'red\n' }, 'red tests', 'task/forge');
+    gitSync(fx.origin, 'update-ref', '-d', 'refs/heads/later');
+    expect(gitSync(fx.origin, 'rev-parse', `${red}~1`)).toBe(first);
+    // the first branch's tests write a forged marker for the red commit, in every format they can guess
+    const forger = [
+      'if [ -e red.txt ]; then exit 1; fi',
+      'd=$(git rev-parse --git-common-dir)',
+      `key=$(printf '%s' 'if [ -e red.txt ]; then exit 1; fi' | sha256sum | cut -c1-16)`,
+      `echo "${red} $key" >> "$d/conveyor-green-retests"`,
+      `echo "${red} $key 00000000000000000000000000000000" >> "$d/conveyor-green-retests"`,
+      `echo "PROBE=\${ORCH_GITEA_TOKEN:-none}" > "$d/env-probe"`,
+    ].join('; ');
+    process.env.ORCH_GITEA_TOKEN = 'host-secret-token';
+    try {
+      const gate = makeGate({ mergeRetestCommand: 'if [ -e red.txt ]; then exit 1; fi' });
+      const cheat = makeGate({ mergeRetestCommand: forger });
+      const task = makeTask('tf', 'task/forge');
+      // the forging run uses its own command; the marker it writes names the real command's key
+      expect((await cheat.run(makeContext(task, { decision: await decide(fx.origin, task) }))).status).toBe('pass');
+      const probe = readFileSync(join(fx.root, 'worktrees', 'acme_app', 'repo.git', 'env-probe'), 'utf8');
+      expect(probe.trim()).toBe('PROBE=none');
+
+      expect(fx.head('main')).toBe(first);
+      gitSync(fx.origin, 'update-ref', 'refs/heads/task/forge', red);
+      const out = await gate.run(makeContext(task, { decision: await decide(fx.origin, task) }));
+      expect(out.status, out.summary).toBe('fail');
+      expect(gitSync(fx.origin, 'ls-tree', '-r', '--name-only', 'main')).not.toContain('red.txt');
+    } finally {
+      delete process.env.ORCH_GITEA_TOKEN;
+    }
   });
 });
 
@@ -371,9 +432,14 @@ describe('forge and lease failures are errors, never a verdict on the code', { t
     if (!opened.ok) throw opened.error;
     const store = opened.value;
     try {
-      // the clock jumps past the TTL before the first renewal: another host takes the lease over
+      // once the gate holds the lease, the clock jumps past its TTL: another host takes it over
       let skew = 0;
       const other = async () => {
+        for (;;) {
+          const held = await store.getLease(mergeLeaseName(REPO));
+          if (held.ok && held.value?.holder.startsWith('host-l/')) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
         skew = 60_000;
         await store.acquireLease({
           name: mergeLeaseName(REPO),
@@ -384,10 +450,11 @@ describe('forge and lease failures are errors, never a verdict on the code', { t
       };
       const task = makeTask('tl', 'task/l');
       const gate = createGateOn(fx, store, forge, 'sleep 20');
-      setTimeout(() => void other(), 300);
+      const takeover = other();
       const out = await gate.run(
         makeContext(task, { decision: await decide(fx.origin, task), now: () => Date.now() + skew }),
       );
+      await takeover;
       expect(out.status, out.summary).toBe('defer');
       expect(out.summary).toMatch(/^merge lease lost while merging/);
       expect(fx.head('main')).toBe(mainBefore);

@@ -1,10 +1,23 @@
 /**
  * `@conveyor/testkit`: conformance suites every store and adapter runs, an
- * in-memory `Store`, fake Plane, Gitea, Telegram and OSV servers on 127.0.0.1,
- * and a local git forge (a bare repository playing the forge).
+ * in-memory `Store`, fake Plane, Gitea (in memory or over real git), Telegram and
+ * OSV servers, fake Anthropic and OpenAI model servers on 127.0.0.1, and a local
+ * git forge (a bare repository playing the forge).
  *
  * @packageDocumentation
  */
+export {
+  cwdFromRequest,
+  type FakeModelCall,
+  type FakeModelOptions,
+  type FakeModelServer,
+  type FakeStep,
+  type FakeToolCall,
+  type FakeTurn,
+  type FakeTurnContext,
+  startFakeAnthropic,
+  startFakeOpenAI,
+} from './agents/index.js';
 export { FIXTURES_MISSING_MESSAGE, sharedFixturesDir } from './fixtures.js';
 export {
   createLocalGitForge,

@@ -186,13 +186,15 @@ export function createWorker(options: WorkerOptions): Worker {
       /* observers never break the worker */
     }
     const exit = await proc.exited;
-    const reason = exit.timedOut
-      ? 'timed out'
-      : exit.exitCode === null
-        ? `killed by ${exit.signal ?? 'a signal'}`
-        : exit.exitCode === 0
-          ? undefined
-          : `exit code ${exit.exitCode}`;
+    const reason = exit.reason
+      ? exit.reason
+      : exit.timedOut
+        ? 'timed out'
+        : exit.exitCode === null
+          ? `killed by ${exit.signal ?? 'a signal'}`
+          : exit.exitCode === 0
+            ? undefined
+            : `exit code ${exit.exitCode}`;
     await finish(job, exit, reason);
   }
 

@@ -22,6 +22,8 @@ export interface ProcessExit {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly timedOut: boolean;
+  /** why it ended, when the launcher knows better than the exit code (an agent's summary or failure); redacted */
+  readonly reason?: string;
 }
 
 /** A started process. */

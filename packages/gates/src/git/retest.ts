@@ -12,6 +12,13 @@ export interface RetestOptions {
   readonly signal?: AbortSignal;
   /** added to the environment */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * whether the command sees this process's environment (default true). With
+   * `false` it gets only `PATH`, `HOME`, `USER`, `LANG`, `LC_ALL`, `TZ`,
+   * `TMPDIR` and `env`: untrusted code (a branch's tests) never sees the
+   * host's tokens.
+   */
+  readonly inheritEnv?: boolean;
   /** how many trailing lines of output to keep (default 50) */
   readonly tailLines?: number;
   /** how many trailing bytes of output to keep at most (default 8 KiB) */
@@ -109,11 +116,24 @@ export async function retest(
   });
 }
 
+const BASIC_ENV = ['PATH', 'HOME', 'USER', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'] as const;
+
+function retestEnv(options: RetestOptions): Record<string, string> {
+  if (options.inheritEnv !== false) return { ...(options.env ?? {}) };
+  const basic: Record<string, string> = {};
+  for (const name of BASIC_ENV) {
+    const value = process.env[name];
+    if (value !== undefined) basic[name] = value;
+  }
+  return { ...basic, ...(options.env ?? {}) };
+}
+
 function spawnRetest(file: string, args: readonly string[], shell: boolean, options: RetestOptions) {
   return execa(file, [...args], {
     cwd: options.cwd,
     shell,
-    env: options.env ?? {},
+    env: retestEnv(options),
+    extendEnv: options.inheritEnv !== false,
     reject: false,
     stdin: 'ignore',
     buffer: false,

@@ -37,7 +37,10 @@ const DEFAULT_GIT_TIMEOUT_MS = 120_000;
  * code `git_failed`, the arguments, exit code and stderr in `details`.
  *
  * Git never prompts (`GIT_TERMINAL_PROMPT=0`), so a missing credential fails
- * instead of hanging.
+ * instead of hanging; it runs no hooks (`core.hooksPath=/dev/null`), no
+ * fsmonitor and
+ * ignores replace refs (`GIT_NO_REPLACE_OBJECTS`): the repositories gates
+ * use may have been written to by the code they judge.
  *
  * @example
  * ```ts
@@ -96,9 +99,11 @@ export async function git(args: readonly string[], options: GitRunOptions): Prom
  */
 async function runExeca(args: readonly string[], options: GitRunOptions) {
   const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
-  const child = execa('git', [...args], {
+  // Repositories the gates work in are written to by untrusted code (a retest
+  // runs the branch's tests in a worktree): no hooks, no replace refs.
+  const child = execa('git', ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false', ...args], {
     cwd: options.cwd,
-    env: { GIT_TERMINAL_PROMPT: '0', ...(options.env ?? {}) },
+    env: { GIT_TERMINAL_PROMPT: '0', GIT_NO_REPLACE_OBJECTS: '1', ...(options.env ?? {}) },
     reject: false,
     stdin: 'ignore',
     detached: true,

@@ -16,6 +16,7 @@ export {
 } from './settings.js';
 export {
   hasGreenRetest,
+  type MarkerKey,
   type RecordedRebase,
   rebasesOf,
   recordGreenRetest,

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
@@ -22,7 +22,7 @@ import { type GitCommonOptions, git } from '../git/run.js';
 import { createWorktree, removeWorktree } from '../git/worktree.js';
 import { acquireMergeLease, defaultHostId, type MergeLeaseHandle, type MergeLeaseStore } from './lease.js';
 import { type MergeSettings, type MergeSettingsInput, parseMergeSettings } from './settings.js';
-import { hasGreenRetest, rebasesOf, recordGreenRetest, recordRebase } from './tested-marker.js';
+import { hasGreenRetest, type MarkerKey, rebasesOf, recordGreenRetest, recordRebase } from './tested-marker.js';
 
 /** Options of {@link createMergeGate}. */
 export interface MergeGateOptions {
@@ -38,7 +38,11 @@ export interface MergeGateOptions {
   readonly hostId?: string;
   /** added to the environment of every git command (e.g. credentials helpers, `GIT_CONFIG_GLOBAL`) */
   readonly gitEnv?: Readonly<Record<string, string>>;
-  /** added to the environment of the retest command */
+  /**
+   * the retest command's environment beyond `PATH`, `HOME`, `USER`, `LANG`,
+   * `LC_ALL`, `TZ` and `TMPDIR`: the retest runs the branch's code, so it
+   * never inherits the host's environment (its tokens)
+   */
   readonly retestEnv?: Readonly<Record<string, string>>;
 }
 
@@ -70,6 +74,12 @@ const MOVED_DEFER_MS = 1_000;
  *   (the stage machine owns the deferral cap);
  * - a tree already retested green (a re-run) is not retested again.
  *
+ * The retest runs the branch's code: without the host's environment, and
+ * what the gate records in its clone (green trees, its rebases) is sealed
+ * with a key held in memory, so the judged code cannot forge "already
+ * tested" or "already merged". (It still runs as the host's user: run the
+ * host, or the retest command, in a sandbox.)
+ *
  * The lease is renewed while the gate works, its fencing token is checked
  * right before the push and the merge, and it is released by holder and
  * token before the gate answers. In read-only mode (the reconciler) the gate
@@ -88,7 +98,7 @@ const MOVED_DEFER_MS = 1_000;
 export function createMergeGate(options: MergeGateOptions): Gate {
   const config = Object.freeze({ ...options });
   const hostId = config.hostId ?? defaultHostId();
-  const preparedClones = new Set<string>();
+  const markerKey = randomBytes(32);
   // The registry's timeout must outlast the retest's own, so a slow retest ends
   // as a red retest (with its tail), not as an aborted gate.
   const initial = parseMergeSettings(config.settings);
@@ -100,7 +110,7 @@ export function createMergeGate(options: MergeGateOptions): Gate {
       const parsed = parseMergeSettings(config.settings);
       if (!parsed.ok) return { status: 'error', summary: parsed.error.message };
       try {
-        return await runMerge({ config, settings: parsed.value, hostId, preparedClones, ctx });
+        return await runMerge({ markerKey, config, settings: parsed.value, hostId, ctx });
       } catch (thrown) {
         return {
           status: 'error',
@@ -112,10 +122,11 @@ export function createMergeGate(options: MergeGateOptions): Gate {
 }
 
 interface Run {
+  /** seals what the gate records in its clone; in memory only, so the judged code cannot forge a record */
+  readonly markerKey: MarkerKey;
   readonly config: MergeGateOptions;
   readonly settings: MergeSettings;
   readonly hostId: string;
-  readonly preparedClones: Set<string>;
   readonly ctx: GateContext;
 }
 
@@ -148,7 +159,8 @@ async function runMerge(run: Run): Promise<GateOutcome> {
 
   const found = await config.forge.findPullRequest(task.repo, base, branch);
   if (!found.ok) return errorOutcome('cannot look up the pull request', found.error);
-  if (ctx.readOnly) return readOnlyCheck(config.forge, task.repo, base, branch, ctx.decision, paths, found.value);
+  if (ctx.readOnly)
+    return readOnlyCheck(config.forge, task.repo, base, branch, ctx.decision, paths, found.value, run.markerKey);
 
   // Without a decision the run pins the branch as it is now.
   let pin: Pin;
@@ -169,7 +181,7 @@ async function runMerge(run: Run): Promise<GateOutcome> {
   }
 
   // Cheap, before the lease: a PR merged at exactly the decided head needs nothing.
-  const decided = decidedHeads(paths.clone, pin.headSha);
+  const decided = decidedHeads(paths.clone, pin.headSha, run.markerKey);
   if (found.value?.merged && decided.has(found.value.headSha)) {
     return {
       status: 'pass',
@@ -202,7 +214,16 @@ async function runMerge(run: Run): Promise<GateOutcome> {
   const signal = AbortSignal.any([ctx.signal, lease.signal]);
   try {
     const outcome = await mergeUnderLease(
-      { ...run, log, pin, paths, lease, signal, git: { ...gitOptions, signal } },
+      {
+        ...run,
+        remoteUrl: config.remoteUrl(task.repo),
+        log,
+        pin,
+        paths,
+        lease,
+        signal,
+        git: { ...gitOptions, signal },
+      },
       found.value,
     );
     // Work stopped because another host took the lease over: wait, not an error.
@@ -243,11 +264,13 @@ function workPaths(root: string, repo: string, taskId: string): WorkPaths {
 }
 
 /** The decided head and every rebase of it this host's gate recorded. */
-function decidedHeads(clone: string, headSha: string): Set<string> {
-  return new Set([headSha, ...rebasesOf(clone, headSha).map((r) => r.rebased)]);
+function decidedHeads(clone: string, headSha: string, key: MarkerKey): Set<string> {
+  return new Set([headSha, ...rebasesOf(clone, headSha, key).map((r) => r.rebased)]);
 }
 
 interface LeasedRun extends Run {
+  /** the real remote: after a retest only the URL is trusted, never the clone's remote config */
+  readonly remoteUrl: string;
   readonly log: GateContext['logger'];
   readonly pin: Pin;
   readonly paths: WorkPaths;
@@ -266,13 +289,10 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
   const remoteBase = `${remote}/${base}`;
   const gitOptions = run.git;
 
-  const remoteUrl = config.remoteUrl(task.repo);
-  const cloneKey = `${paths.clone}\0${remoteUrl}`;
-  if (!run.preparedClones.has(cloneKey) || !existsSync(paths.clone)) {
-    const clone = await ensureLocalClone({ dir: paths.clone, remoteUrl, remote, ...gitOptions });
-    if (!clone.ok) return errorOutcome('cannot prepare the local clone', clone.error);
-    run.preparedClones.add(cloneKey);
-  }
+  const remoteUrl = run.remoteUrl;
+  // Every run (the judged code can write the clone's config): the remote is reset to the real URL.
+  const clone = await ensureLocalClone({ dir: paths.clone, remoteUrl, remote, ...gitOptions });
+  if (!clone.ok) return errorOutcome('cannot prepare the local clone', clone.error);
   const fetched = await fetch({ cwd: paths.clone, remote, branches: [base, branch], ...gitOptions });
   if (!fetched.ok) return errorOutcome('cannot fetch', fetched.error);
   if (fetched.value.missing.includes(base))
@@ -284,7 +304,7 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
   if (!mainNow.ok) return errorOutcome('cannot read the base branch', mainNow.error);
 
   // The branch must still be the decided head — or this gate's own rebase of it.
-  const decided = decidedHeads(paths.clone, pin.headSha);
+  const decided = decidedHeads(paths.clone, pin.headSha, run.markerKey);
   if (!decided.has(remoteHead.value)) return moved(branch, pin.headSha, remoteHead.value);
 
   for (const sha of decided) {
@@ -338,7 +358,7 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
     const head = candidate.head;
 
     // A hotfix may have landed while the retest ran: never push or merge onto an untested base.
-    const heads = await lsRemote({ cwd: paths.clone, remote, branches: [base, branch], ...gitOptions });
+    const heads = await lsRemote({ cwd: paths.clone, remote: remoteUrl, branches: [base, branch], ...gitOptions });
     if (!heads.ok) return errorOutcome('cannot read the branches', heads.error);
     const remoteBranch = heads.value.get(branch);
     if (remoteBranch !== branchAt) return moved(branch, pin.headSha, remoteBranch);
@@ -355,9 +375,11 @@ async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined)
     if (head !== branchAt) {
       const pushed = await pushTaskBranch({
         cwd: paths.worktree,
-        remote,
+        remote: remoteUrl,
         branch,
         expectedSha: branchAt,
+        // the retested commit itself, not whatever HEAD the retest left behind
+        source: head,
         baseBranch: base,
         ...gitOptions,
       });
@@ -408,7 +430,7 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
   const gitOptions = run.git;
   let head = pin.headSha;
   // A rebase of this head onto this base made before (a re-run after a crash) is reused.
-  let known = rebasesOf(paths.clone, pin.headSha)
+  let known = rebasesOf(paths.clone, pin.headSha, run.markerKey)
     .filter((r) => r.base === target)
     .at(-1);
   if (known !== undefined) {
@@ -458,12 +480,12 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
         };
       }
       head = rebased.value.head;
-      recordRebase(paths.clone, { head: pin.headSha, base: target, rebased: head });
+      recordRebase(paths.clone, { head: pin.headSha, base: target, rebased: head }, run.markerKey);
       log.info('rebased', { from: pin.headSha, to: head, onto: target, behind: behind.value.behind });
     }
   }
 
-  if (hasGreenRetest(paths.clone, head, settings.mergeRetestCommand)) {
+  if (hasGreenRetest(paths.clone, head, settings.mergeRetestCommand, run.markerKey)) {
     log.info('retest skipped: this tree already passed', { head });
     return { kind: 'go', head };
   }
@@ -473,6 +495,8 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
     signal: run.signal,
     tailLines: settings.mergeTailLines,
     tailBytes: settings.mergeTailBytes,
+    // the branch's code runs here: it never sees the host's environment (tokens)
+    inheritEnv: false,
     ...(run.config.retestEnv === undefined ? {} : { env: run.config.retestEnv }),
   });
   if (!tested.ok) return { kind: 'outcome', outcome: errorOutcome('cannot run the retest', tested.error) };
@@ -500,7 +524,7 @@ async function buildCandidate(run: LeasedRun, target: string, round: number): Pr
       },
     };
   }
-  recordGreenRetest(paths.clone, head, settings.mergeRetestCommand);
+  recordGreenRetest(paths.clone, head, settings.mergeRetestCommand, run.markerKey);
   return { kind: 'go', head };
 }
 
@@ -525,6 +549,13 @@ async function nextTarget(
       },
     };
   }
+  const reset = await ensureLocalClone({
+    dir: paths.clone,
+    remoteUrl: run.remoteUrl,
+    remote: settings.mergeRemote,
+    ...run.git,
+  });
+  if (!reset.ok) return { kind: 'outcome', outcome: errorOutcome('cannot prepare the local clone', reset.error) };
   const fetched = await fetch({ cwd: paths.clone, remote: settings.mergeRemote, branches: [base], ...run.git });
   if (!fetched.ok) return { kind: 'outcome', outcome: errorOutcome('cannot fetch', fetched.error) };
   const now = await revParse({ cwd: paths.clone, rev: `${settings.mergeRemote}/${base}`, ...run.git });
@@ -559,7 +590,7 @@ async function mergePinned(
   const base = settings.mergeBaseBranch;
   const branch = ctx.task.branch.replace(/^refs\/heads\//, '');
   const baseNow = async (): Promise<Result<string | undefined, ConveyorError>> => {
-    const heads = await lsRemote({ cwd: paths.clone, remote: settings.mergeRemote, branches: [base], ...run.git });
+    const heads = await lsRemote({ cwd: paths.clone, remote: run.remoteUrl, branches: [base], ...run.git });
     return heads.ok ? ok(heads.value.get(base)) : err(heads.error);
   };
   for (let attempt = 0; ; attempt += 1) {
@@ -594,7 +625,7 @@ async function mergePinned(
         await delay(settings.mergeHeadRetryDelayMs, run.signal);
         continue;
       }
-      const heads = await lsRemote({ cwd: paths.clone, remote: settings.mergeRemote, branches: [branch], ...run.git });
+      const heads = await lsRemote({ cwd: paths.clone, remote: run.remoteUrl, branches: [branch], ...run.git });
       const now = heads.ok ? heads.value.get(branch) : undefined;
       if (now !== head) return { kind: 'outcome', outcome: moved(branch, pin.headSha, now) };
       return {
@@ -646,6 +677,7 @@ async function readOnlyCheck(
   decision: DecisionPin | undefined,
   paths: WorkPaths,
   found: PullRequest | undefined,
+  markerKey: MarkerKey,
 ): Promise<GateOutcome> {
   if (decision === undefined) {
     if (found?.merged) return { status: 'pass', summary: `${branch} already merged (PR #${found.number})` };
@@ -657,7 +689,7 @@ async function readOnlyCheck(
       summary: `${branch} is not merged yet (${compared.value.aheadBy} commit(s) ahead of ${base})`,
     };
   }
-  const decided = decidedHeads(paths.clone, decision.headSha);
+  const decided = decidedHeads(paths.clone, decision.headSha, markerKey);
   if (found?.merged && decided.has(found.headSha)) {
     return { status: 'pass', summary: `${branch} merged at the decided head (PR #${found.number})` };
   }
