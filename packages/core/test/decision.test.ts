@@ -237,6 +237,37 @@ describe('decisions', () => {
     expect(last?.outcome?.summary).toContain('cannot resolve the commits to decide: git fetch timed out');
   });
 
+  it('a branch the resolver does not find yet (an analysis edge) is decided unpinned', async () => {
+    const pins: (DecisionPin | undefined)[] = [];
+    const w = world(
+      async (ctx) => {
+        pins.push(ctx.decision);
+        return { status: 'pass', summary: 'ok' };
+      },
+      {
+        resolvePin: async (task) =>
+          task.snapshot.stage === 'deploy-staging'
+            ? ok({ headSha: 'h9', baseSha: 'b9', baseBranch: 'main' })
+            : err(
+                new ConveyorError(
+                  '@conveyor/gates',
+                  'not_found',
+                  `the task branch ${task.branch} is not on ${task.repo}`,
+                ),
+              ),
+      },
+    );
+    const taskId = await toDeployGating(w);
+    await w.pipeline.runDecision(await claimDecision(w));
+    const decisions = (await w.store.listDecisions(taskId)).unwrapOr([]);
+    expect(decisions.map((d) => [d.edge, d.headSha, d.outcome?.status])).toEqual([
+      ['analysis->development', '', 'pass'],
+      ['development->deploy-staging', '', 'pass'],
+      [EDGE, 'h9', 'pass'],
+    ]);
+    expect(pins.at(-1)).toMatchObject({ headSha: 'h9' });
+  });
+
   it('a stale decision job (the task moved on) runs no gate', async () => {
     let ran = 0;
     const w = world(async () => {

@@ -509,15 +509,20 @@ describe('transition: gates.decided', () => {
     expect(res.snapshot.reason).toContain('no rollback');
   });
 
-  it('defer re-queues a decision job after the verdict delay or the spec delay, never shorter than its share of the wait', () => {
+  it('defer re-queues a decision job after the verdict delay or the spec delay, counting the time waited', () => {
     const gating = gatingDevelopment();
-    const share = Math.ceil(DEFAULT_STAGES.deferWaitMs / DEFAULT_STAGES.maxDeferrals);
     const withDelay = transition(DEFAULT_STAGES, gating, {
       type: 'gates.decided',
       edge: DEV_EDGE,
       verdict: verdict(DEV_EDGE, 'defer', { deferMs: 5_000 }),
     });
-    expect(withDelay.snapshot).toMatchObject({ stage: 'development', status: 'gating', deferrals: 1, step: 5 });
+    expect(withDelay.snapshot).toMatchObject({
+      stage: 'development',
+      status: 'gating',
+      deferrals: 1,
+      deferredMs: 5_000,
+      step: 5,
+    });
     expect(withDelay.snapshot.lastVerdict?.status).toBe('defer');
     expect(withDelay.effects).toEqual([
       {
@@ -527,7 +532,7 @@ describe('transition: gates.decided', () => {
         kind: 'decision',
         step: 5,
         attempt: 1,
-        delayMs: share,
+        delayMs: 5_000,
         edge: DEV_EDGE,
       },
       { type: 'notify' },
@@ -535,31 +540,49 @@ describe('transition: gates.decided', () => {
     const noDelay = transition(DEFAULT_STAGES, withDelay.snapshot, {
       type: 'gates.decided',
       edge: DEV_EDGE,
-      verdict: verdict(DEV_EDGE, 'defer', { deferMs: 600_000 }),
+      verdict: verdict(DEV_EDGE, 'defer'),
     });
-    expect(noDelay.effects[0]).toMatchObject({ delayMs: 600_000, step: 6 });
-    expect(noDelay.snapshot.deferrals).toBe(2);
-    // the cap spans the wait for a busy merge lease: TTL + retest timeout
-    expect(DEFAULT_STAGES.maxDeferrals * share).toBeGreaterThanOrEqual(120_000 + 600_000);
+    expect(noDelay.effects[0]).toMatchObject({ delayMs: 60_000, step: 6 });
+    expect(noDelay.snapshot).toMatchObject({ deferrals: 2, deferredMs: 65_000 });
+    // the default count at the default delay spans a busy merge lease: TTL + retest timeout
+    expect(DEFAULT_STAGES.maxDeferrals * DEFAULT_STAGES.deferDelayMs).toBeGreaterThanOrEqual(120_000 + 600_000);
   });
 
-  it('past the deferral cap the task is blocked with a tracker comment: waiting never costs an agent run', () => {
-    const spec = defineStages({ stages: DEFAULT_STAGES.stages, maxDeferrals: 1 });
+  it('past the deferral cap (count and time) the task is blocked with a tracker comment: waiting never costs an agent run', () => {
+    const spec = defineStages({ stages: DEFAULT_STAGES.stages, maxDeferrals: 1, deferWaitMs: 10_000 });
     if (!spec.ok) throw spec.error;
     let snap = gatingDevelopment(spec.value);
-    const defer = verdict(DEV_EDGE, 'defer', { summary: 'staging busy', findingsText: 'staging busy' });
-    snap = transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: defer }).snapshot;
-    expect(snap.deferrals).toBe(1);
-    const res = transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: defer });
+    const defer = verdict(DEV_EDGE, 'defer', { summary: 'merge lease busy', deferMs: 4_000 });
+    const step = (): ReturnType<typeof transition> =>
+      transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: defer });
+    // a short delay does not block early: the deferrals must also have waited 10 s (the lease's hold)
+    for (let i = 0; i < 3; i += 1) {
+      const res = step();
+      expect(res.snapshot.status).toBe('gating');
+      snap = res.snapshot;
+    }
+    expect(snap).toMatchObject({ deferrals: 3, deferredMs: 12_000 });
+    const res = step();
     expect(res.snapshot).toMatchObject({ stage: 'development', status: 'blocked', developerRetries: 0 });
-    expect(res.snapshot.reason).toContain('deferred 1 times (the cap): staging busy');
+    expect(res.snapshot.reason).toContain('deferred 3 times over 12 s (the cap): merge lease busy');
     expect(res.effects.map((e) => e.type)).toEqual(['release_leases', 'comment_tracker', 'notify']);
     expect(res.effects.some((e) => e.type === 'enqueue_job')).toBe(false);
     // an approval decides the edge again, with fresh caps
     const again = transition(spec.value, res.snapshot, { type: 'approved' });
     expect(again.snapshot).toMatchObject({ status: 'gating', deferrals: 0 });
+    expect(again.snapshot.deferredMs).toBeUndefined();
     expect(again.snapshot.reason).toBeUndefined();
     expect(again.effects[0]).toMatchObject({ type: 'enqueue_job', kind: 'decision', step: again.snapshot.step });
+    // a gate deferring with no delay at all is blocked at ten times the count
+    let zero = gatingDevelopment(spec.value);
+    const instant = verdict(DEV_EDGE, 'defer', { deferMs: 0 });
+    for (let i = 0; i < 10; i += 1) {
+      zero = transition(spec.value, zero, { type: 'gates.decided', edge: DEV_EDGE, verdict: instant }).snapshot;
+    }
+    expect(zero.status).toBe('gating');
+    expect(
+      transition(spec.value, zero, { type: 'gates.decided', edge: DEV_EDGE, verdict: instant }).snapshot.status,
+    ).toBe('blocked');
   });
 
   it('error re-queues the decision with doubling backoff, never rolls back, and blocks past its cap', () => {

@@ -140,7 +140,11 @@ async function resolvePin(ctx: PipelineContext, task: Task, signal: AbortSignal)
   if (resolver === undefined) return ok(UNPINNED);
   try {
     const pin = await resolver(task, signal);
-    return pin.ok ? ok(pin.value) : err(pin.error.message);
+    if (pin.ok) return ok(pin.value);
+    // no branch to pin (an analysis edge, before any commit): decided unpinned; a gate that needs
+    // the branch finds it missing and fails closed itself
+    if (pin.error.code === 'not_found') return ok(UNPINNED);
+    return err(pin.error.message);
   } catch (thrown) {
     return err(describeError(thrown));
   }

@@ -76,8 +76,10 @@ export interface PipelineOptions {
   readonly maxSaveAttempts?: number;
   /**
    * Resolves the commits each decision is bound to (handed to every gate as
-   * `ctx.decision`). Without it the decision is recorded unpinned (empty shas)
-   * and gates get no `decision`: they judge whatever they fetch.
+   * `ctx.decision`). Without it, or when it answers `not_found` (no task branch
+   * yet, as on an analysis edge), the decision is recorded unpinned (empty
+   * shas) and gates get no `decision`; any other error makes the decision
+   * `error` (retried).
    */
   readonly resolvePin?: PinResolver;
   /** this host's name in decision lease holders, `<hostId>/task:<id>` (default `<hostname>:<pid>`) */

@@ -76,6 +76,8 @@ export interface StageSnapshot {
   readonly deferrals: number;
   /** non-zero exits of the current stage's job so far */
   readonly jobAttempts: number;
+  /** how long the consecutive deferrals of the current edge have waited so far, ms (absent = 0) */
+  readonly deferredMs?: number;
   /** consecutive decisions of the current edge that ended in `error` (absent = 0) */
   readonly decisionErrors?: number;
   /** findings carried verbatim into the next developer job */

@@ -35,6 +35,7 @@ function base(snapshot: StageSnapshot, keep: { findings: boolean }): Mutable<Sta
     jobAttempts: snapshot.jobAttempts,
   };
   if (snapshot.decisionErrors !== undefined) next.decisionErrors = snapshot.decisionErrors;
+  if (snapshot.deferredMs !== undefined) next.deferredMs = snapshot.deferredMs;
   if (keep.findings && snapshot.findings !== undefined) next.findings = snapshot.findings;
   if (snapshot.lastVerdict !== undefined) next.lastVerdict = snapshot.lastVerdict;
   if (snapshot.reason !== undefined) next.reason = snapshot.reason;
@@ -79,6 +80,7 @@ function enterStage(
   next.stage = stageId;
   next.jobAttempts = 0;
   next.deferrals = 0;
+  delete next.deferredMs;
   delete next.decisionErrors;
   delete next.findings;
   if (stageId === spec.finalStage) {
@@ -207,6 +209,7 @@ function onApproved(spec: StagesSpec, snapshot: StageSnapshot, cause: string): T
   if (snapshot.status === 'blocked') {
     // a person looked: the edge is decided again with fresh caps
     next.deferrals = 0;
+    delete next.deferredMs;
     delete next.decisionErrors;
     delete next.reason;
   }
@@ -267,17 +270,26 @@ function onGatesDecided(
     return changed(next, enterStage(spec, next, edge.to, undefined));
   }
   if (verdict.status === 'defer') {
-    // waiting never costs an agent run: past the cap the task is blocked, not rolled back
-    if (snapshot.deferrals >= spec.maxDeferrals) {
+    // Waiting never costs an agent run: past the cap the task is blocked, not rolled back. The cap
+    // is a count and a time: blocked only once the deferrals also waited deferWaitMs in all (a busy
+    // merge lease is waited out however short the gate's own delay), or at ten times the count.
+    const waited = snapshot.deferredMs ?? 0;
+    const capped =
+      (snapshot.deferrals >= spec.maxDeferrals && waited >= spec.deferWaitMs) ||
+      snapshot.deferrals >= spec.maxDeferrals * 10;
+    if (capped) {
       return changed(
         next,
-        block(next, event.edge, `deferred ${snapshot.deferrals} times (the cap): ${verdict.summary}`),
+        block(
+          next,
+          event.edge,
+          `deferred ${snapshot.deferrals} times over ${Math.round(waited / 1000)} s (the cap): ${verdict.summary}`,
+        ),
       );
     }
+    const delayMs = verdict.deferMs ?? spec.deferDelayMs;
     next.deferrals = snapshot.deferrals + 1;
-    // every deferral waits at least its share of deferWaitMs, so the cap spans the whole wait
-    const share = Math.ceil(spec.deferWaitMs / Math.max(1, spec.maxDeferrals));
-    const delayMs = Math.max(verdict.deferMs ?? spec.deferDelayMs, share);
+    next.deferredMs = waited + delayMs;
     return changed(next, [decisionJob(next, event.edge, delayMs), { type: 'notify' }]);
   }
   if (verdict.status === 'error') {

@@ -39,7 +39,11 @@ export interface StagesSpecInput {
   /** the developer stage failed gates roll back to (default `development`) */
   readonly rollbackStage?: string;
   readonly maxDeveloperRetries?: number;
-  /** deferrals of one edge before the task is blocked (default: derived from `deferWaitMs` and `deferDelayMs`) */
+  /**
+   * deferrals of one edge before the task is blocked, once they also waited
+   * `deferWaitMs` (ten times as many block regardless; default: derived from
+   * `deferWaitMs` and `deferDelayMs`)
+   */
   readonly maxDeferrals?: number;
   readonly deferDelayMs?: number;
   /**
@@ -68,7 +72,7 @@ export interface StagesSpec {
   readonly maxDeveloperRetries: number;
   readonly maxDeferrals: number;
   readonly deferDelayMs: number;
-  /** every deferral waits at least `ceil(deferWaitMs / maxDeferrals)`, so the deferrals span it */
+  /** deferrals block the task only once they also waited this long in all (a busy lease's longest hold) */
   readonly deferWaitMs: number;
   readonly maxDecisionErrors: number;
   readonly decisionRetryDelayMs: number;
