@@ -1,7 +1,16 @@
 import { defineConfig } from 'vitest/config';
 import { conveyorAliases } from './vitest.shared.js';
 
-const packages = ['core', 'testkit', 'store-sqlite', 'gates', 'adapter-plane', 'adapter-gitea', 'adapter-telegram'];
+const packages = [
+  'core',
+  'testkit',
+  'store-sqlite',
+  'store-postgres',
+  'gates',
+  'adapter-plane',
+  'adapter-gitea',
+  'adapter-telegram',
+];
 const examples = ['server', 'local-pipeline'];
 
 export default defineConfig({
@@ -15,6 +24,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          // one PostgreSQL server for the run (CONVEYOR_PG_URL, or a throwaway cluster)
+          ...(name === 'store-postgres' ? { globalSetup: ['./test/support/global-setup.ts'] } : {}),
         },
       })),
       ...examples.map((name) => ({

@@ -8,5 +8,16 @@ export { FIXTURES_MISSING_MESSAGE, sharedFixturesDir } from './fixtures.js';
 export * from './gitea/index.js';
 export * from './http/index.js';
 export * from './plane/index.js';
+export {
+  findPostgresBinDir,
+  PG_URL_ENV,
+  POSTGRES_MISSING_MESSAGE,
+  postgresForTests,
+  randomDatabaseName,
+  startThrowawayPostgres,
+  type ThrowawayPostgres,
+  type ThrowawayPostgresOptions,
+  withDatabase,
+} from './postgres/index.js';
 export * from './store/index.js';
 export * from './telegram/index.js';
