@@ -2,8 +2,14 @@ import { fileURLToPath } from 'node:url';
 
 /** Source aliases so tests run against `src/` without a build. */
 export const conveyorAliases: Record<string, string> = Object.fromEntries(
-  ['core', 'gates', 'testkit', 'store-sqlite', 'store-postgres', 'adapter-plane', 'adapter-gitea', 'adapter-telegram'].map((name) => [
-    `@conveyor/${name}`,
-    fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),
-  ]),
+  [
+    'core',
+    'gates',
+    'testkit',
+    'store-sqlite',
+    'store-postgres',
+    'adapter-plane',
+    'adapter-gitea',
+    'adapter-telegram',
+  ].map((name) => [`@conveyor/${name}`, fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url))]),
 );
