@@ -420,6 +420,7 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
   let listenClient: PgListenClient | undefined;
   let listenTimer: NodeJS.Timeout | undefined;
   let listenAttempt = 0;
+  let listenedBefore = false;
 
   const emit = (event: JobAvailable): void => {
     for (const listener of [...listeners]) {
@@ -446,7 +447,6 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
 
   async function openListener(): Promise<void> {
     if (closed || listeners.size === 0 || listenClient !== undefined) return;
-    const reconnect = listenAttempt > 0;
     listenAttempt += 1;
     let client: PgListenClient;
     if (options.connectionString !== undefined) {
@@ -492,7 +492,8 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     listenClient = client;
     listenAttempt = 0;
     // Jobs enqueued while this connection was down notified no one.
-    if (reconnect) emit({});
+    if (listenedBefore) emit({});
+    listenedBefore = true;
   }
 
   function stopListening(): void {
@@ -515,7 +516,10 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
       if (listenClient === undefined) scheduleListen();
       return () => {
         listeners.delete(listener);
-        if (listeners.size === 0) stopListening();
+        if (listeners.size === 0) {
+          stopListening();
+          listenedBefore = false;
+        }
       };
     },
 
