@@ -25,6 +25,13 @@ export interface WorkerOptions {
   readonly intervalMs?: number;
   /** `stop()` kills running processes instead of waiting for them (they then fail and are retried) */
   readonly killOnStop?: boolean;
+  /**
+   * Subscribes to "a job was enqueued" so an idle worker claims at once instead
+   * of at its next poll (e.g. `(wakeUp) => store.onJobAvailable(wakeUp)` with
+   * `@conveyor/store-postgres`); returns the unsubscribe. Wake-ups during a
+   * claim coalesce into one more claim.
+   */
+  readonly wake?: (wakeUp: () => void) => () => void;
 }
 
 /** The worker daemon, plus a way to wait for the jobs it started. */
@@ -57,6 +64,11 @@ export function createWorker(options: WorkerOptions): Worker {
   const maxConcurrency = options.maxConcurrency ?? 2;
   const jobs = new Map<string, { promise: Promise<void>; process?: LaunchedProcess }>();
   let stopping = false;
+  /** claims begun so far: tells a wake-up whether the tick it joined claimed before it arrived */
+  let claimsBegun = 0;
+  let unsubscribe: (() => void) | undefined;
+  let waking = false;
+  let wakeAgain = false;
 
   async function finish(job: Job, exit: ProcessExit | undefined, reason?: string): Promise<void> {
     const succeeded = exit !== undefined && exit.exitCode === 0;
@@ -164,6 +176,7 @@ export function createWorker(options: WorkerOptions): Worker {
     ...(options.events === undefined ? {} : { events: options.events }),
     async tick() {
       if (stopping) return { claimed: 0, running: jobs.size };
+      claimsBegun += 1;
       const claimed = await store.claimJobs({ maxConcurrency, now: clock.now() });
       if (!claimed.ok) throw claimed.error;
       for (const job of claimed.value) track(job);
@@ -171,16 +184,45 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     async onStop() {
       stopping = true;
+      unsubscribe?.();
+      unsubscribe = undefined;
       if (options.killOnStop) for (const entry of jobs.values()) entry.process?.kill('SIGTERM');
       await Promise.all([...jobs.values()].map((e) => e.promise));
     },
   });
+
+  function wakeUp(): void {
+    if (stopping || unsubscribe === undefined) return;
+    if (waking) {
+      wakeAgain = true;
+      return;
+    }
+    waking = true;
+    void (async () => {
+      do {
+        wakeAgain = false;
+        const begun = claimsBegun;
+        await loop.tick();
+        // joined a tick whose claim began before this wake-up: claim once more
+        if (claimsBegun === begun) wakeAgain = true;
+      } while (wakeAgain && !stopping);
+    })().finally(() => {
+      waking = false;
+    });
+  }
 
   return {
     ...loop,
     start() {
       stopping = false;
       loop.start();
+      if (options.wake !== undefined && unsubscribe === undefined) {
+        try {
+          unsubscribe = options.wake(wakeUp);
+        } catch (thrown) {
+          logger.warn('cannot subscribe to wake-ups; polling only', { error: describeError(thrown) });
+        }
+      }
     },
     async idle() {
       while (jobs.size > 0) await Promise.all([...jobs.values()].map((e) => e.promise));
