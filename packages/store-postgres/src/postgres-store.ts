@@ -4,6 +4,7 @@ import {
   ConveyorError,
   createStoreErrors,
   err,
+  type FinishJob,
   type FinishOutcome,
   type HistoryEntry,
   type Job,
@@ -380,10 +381,16 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
        ON CONFLICT (step_key) DO NOTHING RETURNING *`,
     jobByStep: `SELECT * FROM ${t('jobs')} WHERE step_key = $1`,
     jobBySeq: `SELECT * FROM ${t('jobs')} WHERE seq = $1`,
+    jobsBySeq: `SELECT * FROM ${t('jobs')} WHERE seq = ANY($1::bigint[])`,
     claim: `SELECT * FROM ${t('claim_jobs')}($1, $2, $3::jsonb, $4)`,
     setPid: `UPDATE ${t('jobs')} SET pid = $1 WHERE seq = $2 AND status = 'running'`,
     finish: `UPDATE ${t('jobs')} SET status = $1, exit_code = $2, has_exit_code = $3, reason = $4, finished_at = $5
        WHERE seq = $6 AND status = 'running' RETURNING *`,
+    finishMany: `UPDATE ${t('jobs')} j SET status = v.status, exit_code = v.exit_code, has_exit_code = v.has_exit_code,
+         reason = v.reason, finished_at = v.finished_at
+       FROM unnest($1::bigint[], $2::text[], $3::integer[], $4::boolean[], $5::text[], $6::bigint[])
+         AS v (seq, status, exit_code, has_exit_code, reason, finished_at)
+       WHERE j.seq = v.seq AND j.status = 'running' RETURNING j.*`,
     cancelQueued: `UPDATE ${t('jobs')} SET status = 'cancelled', reason = $1, finished_at = $2 WHERE task_id = $3 AND status = 'queued'`,
     acquireLease: `SELECT r.acquired, (r.lease).* FROM ${t('acquire_lease')}($1, $2, $3, $4) r`,
     leaseByName: `SELECT * FROM ${t('leases')} WHERE name = $1`,
@@ -503,6 +510,88 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     listenClient = undefined;
     void client?.end().catch(() => {});
   }
+
+  // --- finishJob batching -------------------------------------------------------------
+  // Finishes issued in the same turn of the event loop (a worker whose jobs end together,
+  // a reaper tick) go to the server as one statement. Each call still gets its own
+  // outcome: the statement flips only rows still running, and of several calls for one
+  // job in a batch only the first is in the statement, so exactly one can win.
+  interface PendingFinish {
+    readonly seq: number;
+    readonly input: FinishJob;
+    readonly resolve: (outcome: Result<FinishOutcome, ConveyorError>) => void;
+  }
+  const finishes = (() => {
+    let pending: PendingFinish[] = [];
+    let scheduled = false;
+
+    async function settle(batch: PendingFinish[]): Promise<void> {
+      const first = new Map<number, PendingFinish>();
+      for (const p of batch) if (!first.has(p.seq)) first.set(p.seq, p);
+      const entries = [...first.values()];
+      const won = new Map<number, Row>();
+      if (entries.length === 1 && entries[0] !== undefined) {
+        const { input, seq } = entries[0];
+        const row = (
+          await q('finish', [
+            input.status,
+            input.exitCode ?? null,
+            input.exitCode !== undefined,
+            input.reason ?? null,
+            input.now,
+            seq,
+          ])
+        ).rows[0];
+        if (row) won.set(seq, row);
+      } else {
+        const rows = (
+          await q('finishMany', [
+            entries.map((e) => e.seq),
+            entries.map((e) => e.input.status),
+            entries.map((e) => e.input.exitCode ?? null),
+            entries.map((e) => e.input.exitCode !== undefined),
+            entries.map((e) => e.input.reason ?? null),
+            entries.map((e) => e.input.now),
+          ])
+        ).rows;
+        for (const row of rows) won.set(num(row.seq), row);
+      }
+      const lost = [...new Set(batch.filter((p) => first.get(p.seq) !== p || !won.has(p.seq)).map((p) => p.seq))];
+      const current = new Map<number, Row>();
+      if (lost.length > 0) for (const row of (await q('jobsBySeq', [lost])).rows) current.set(num(row.seq), row);
+      for (const p of batch) {
+        const winner = first.get(p.seq) === p ? won.get(p.seq) : undefined;
+        if (winner) {
+          p.resolve(ok({ won: true, job: toJob(winner) }));
+          continue;
+        }
+        const row = current.get(p.seq) ?? won.get(p.seq);
+        p.resolve(row ? ok({ won: false, job: toJob(row) }) : err(errors.jobNotFound('finishJob', p.input.jobId)));
+      }
+    }
+
+    function flush(): void {
+      scheduled = false;
+      const batch = pending;
+      pending = [];
+      settle(batch).catch((thrown: unknown) => {
+        const error = postgresError(thrown, target, 'finishJob');
+        for (const p of batch) p.resolve(err(error));
+      });
+    }
+
+    return {
+      add(seq: number, input: FinishJob): Promise<Result<FinishOutcome, ConveyorError>> {
+        return new Promise((resolve) => {
+          pending.push({ seq, input, resolve });
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        });
+      },
+    };
+  })();
 
   const store: PostgresStore = {
     target,
@@ -693,22 +782,8 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     finishJob(input) {
       return run('finishJob', async (): Promise<Result<FinishOutcome, ConveyorError>> => {
         const seq = parseId(JOB_PREFIX, input.jobId);
-        if (seq !== undefined) {
-          const won = (
-            await q('finish', [
-              input.status,
-              input.exitCode ?? null,
-              input.exitCode !== undefined,
-              input.reason ?? null,
-              input.now,
-              seq,
-            ])
-          ).rows[0];
-          if (won) return ok({ won: true, job: toJob(won) });
-        }
-        const row = await jobRow(input.jobId);
-        if (!row) return err(errors.jobNotFound('finishJob', input.jobId));
-        return ok({ won: false, job: toJob(row) });
+        if (seq === undefined) return err(errors.jobNotFound('finishJob', input.jobId));
+        return finishes.add(seq, input);
       });
     },
 

@@ -165,6 +165,8 @@ export function createWorker(options: WorkerOptions): Worker {
       .catch((thrown: unknown) => logger.error('job runner threw', { jobId: job.id, error: describeError(thrown) }))
       .finally(() => {
         jobs.delete(job.id);
+        // with wake-ups, a freed slot is refilled at once rather than at the next poll
+        if (unsubscribe !== undefined) wakeUp();
       });
   }
 
