@@ -17,3 +17,4 @@ export * from './result/index.js';
 export * from './runtime/index.js';
 export * from './settings/index.js';
 export * from './stages/index.js';
+export * from './store/index.js';

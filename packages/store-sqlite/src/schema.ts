@@ -106,6 +106,17 @@ CREATE TABLE card_refs (
 ) WITHOUT ROWID;
 `,
   },
+  {
+    version: 2,
+    description: 'the delivery log tells pending from handled deliveries (#15): claimed_at, handled_at, attempt',
+    // A delivery recorded before version 2 was treated as handled: it stays so.
+    sql: `
+ALTER TABLE deliveries ADD COLUMN claimed_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN handled_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+UPDATE deliveries SET handled_at = received_at, claimed_at = received_at;
+`,
+  },
 ]);
 
 /** The schema version this build of the store writes and reads. */

@@ -5,10 +5,6 @@ import { createMemoryStore, storeConformance } from '../src/index.js';
 storeConformance('memory', () => createMemoryStore());
 
 describe('createMemoryStore', () => {
-  it('says it is not shared between processes', () => {
-    expect(createMemoryStore().capabilities.crossProcess).toBe(false);
-  });
-
   it('hands out ids that sort in creation order', async () => {
     const store = createMemoryStore();
     const ids: string[] = [];

@@ -10,6 +10,7 @@ import type { Store } from '../ports/store.js';
 import type { Tracker } from '../ports/tracker.js';
 import { describeError } from '../result/errors.js';
 import { safeLogger } from '../runtime/logger.js';
+import { DEFAULT_RECONCILER_INTERVAL_MS } from '../settings/daemon-defaults.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 import { decideReconcile, type ReconcileAction } from './reconciler-decision.js';
 
@@ -24,7 +25,7 @@ export interface ReconcilerOptions {
   readonly logger: Logger;
   readonly notifier?: Notifier;
   readonly events?: Pick<ConveyorEventBus, 'emit'>;
-  /** default 60000 ms */
+  /** default {@link DEFAULT_RECONCILER_INTERVAL_MS} (60 s) */
   readonly intervalMs?: number;
   /** grace per stage id in seconds; else the stage's `graceMs`; else `defaultGraceSeconds` */
   readonly graceSeconds?: Readonly<Record<string, number>>;
@@ -240,7 +241,7 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
 
   return createDaemonLoop({
     name: 'reconciler',
-    intervalMs: options.intervalMs ?? 60_000,
+    intervalMs: options.intervalMs ?? DEFAULT_RECONCILER_INTERVAL_MS,
     clock,
     logger: options.logger,
     ...(options.events === undefined ? {} : { events: options.events }),

@@ -5,6 +5,7 @@ import type { Clock, LaunchedProcess, Launcher, LaunchSpec, Logger, ProcessExit 
 import type { Store } from '../ports/store.js';
 import { describeError, toConveyorError, tryAsync } from '../result/errors.js';
 import { safeLogger } from '../runtime/logger.js';
+import { DEFAULT_WORKER_INTERVAL_MS } from '../settings/daemon-defaults.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 
 const PKG = '@conveyor/core';
@@ -21,7 +22,7 @@ export interface WorkerOptions {
   readonly events?: Pick<ConveyorEventBus, 'emit'>;
   /** running jobs across every worker sharing the store (default 2) */
   readonly maxConcurrency?: number;
-  /** default 1000 ms */
+  /** default {@link DEFAULT_WORKER_INTERVAL_MS} (2 s) */
   readonly intervalMs?: number;
   /** `stop()` kills running processes instead of waiting for them (they then fail and are retried) */
   readonly killOnStop?: boolean;
@@ -172,7 +173,7 @@ export function createWorker(options: WorkerOptions): Worker {
 
   const loop = createDaemonLoop({
     name: 'worker',
-    intervalMs: options.intervalMs ?? 1000,
+    intervalMs: options.intervalMs ?? DEFAULT_WORKER_INTERVAL_MS,
     clock,
     logger: options.logger,
     ...(options.events === undefined ? {} : { events: options.events }),

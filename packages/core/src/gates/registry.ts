@@ -1,6 +1,6 @@
 import type { ConveyorEventBus } from '../events/bus.js';
 import type { Clock } from '../ports/runtime.js';
-import { ConveyorError } from '../result/errors.js';
+import { ConveyorError, describeError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';
 import { findingsText } from './findings.js';
 import type { EdgeVerdict, Finding, Gate, GateContext, GateOutcome, GateVerdict, VerdictStatus } from './types.js';
@@ -106,11 +106,6 @@ function normaliseRepo(repo: string): string {
   return repo.trim().toLowerCase();
 }
 
-function describeThrown(thrown: unknown): string {
-  if (thrown instanceof Error) return thrown.message;
-  return String(thrown);
-}
-
 type Settled =
   | { readonly kind: 'outcome'; readonly value: unknown }
   | { readonly kind: 'threw'; readonly error: unknown }
@@ -179,7 +174,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
       durationMs,
     });
     if (settled.kind === 'timeout') return errorVerdict(`gate ${gate.id} timed out after ${timeoutMs} ms`);
-    if (settled.kind === 'threw') return errorVerdict(`gate ${gate.id} threw: ${describeThrown(settled.error)}`);
+    if (settled.kind === 'threw') return errorVerdict(`gate ${gate.id} threw: ${describeError(settled.error)}`);
     const why = malformation(settled.value);
     if (why !== undefined) return errorVerdict(`gate ${gate.id} returned a malformed verdict: ${why}`);
     const outcome = settled.value as GateOutcome;
@@ -200,7 +195,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
     try {
       return entry.enabled() === true;
     } catch (thrown) {
-      return `the kill-switch of gate ${entry.gate.id} threw: ${describeThrown(thrown)}`;
+      return `the kill-switch of gate ${entry.gate.id} threw: ${describeError(thrown)}`;
     }
   };
 
@@ -285,7 +280,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
         stopper = {
           gateId: 'registry',
           status: 'error',
-          summary: `the gate registry failed: ${describeThrown(thrown)}`,
+          summary: `the gate registry failed: ${describeError(thrown)}`,
           findings: [],
           warnings: [],
           durationMs: 0,

@@ -15,8 +15,30 @@ export type TaskStatus =
   /** reached the final stage */
   | 'done';
 
+/** Every task status, in the order of the union (the one list backends and filters read). */
+export const TASK_STATUSES: readonly TaskStatus[] = Object.freeze([
+  'active',
+  'awaiting_approval',
+  'gating',
+  'failed',
+  'rejected',
+  'done',
+]);
+
 /** Statuses from which a task never moves again without a person. */
 export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = Object.freeze(['failed', 'rejected', 'done']);
+
+/**
+ * Whether a task in this status is stopped for good (see {@link TERMINAL_TASK_STATUSES}).
+ *
+ * @example
+ * ```ts
+ * if (isTerminalTaskStatus(task.snapshot.status)) return; // nothing left to reconcile
+ * ```
+ */
+export function isTerminalTaskStatus(status: TaskStatus): boolean {
+  return TERMINAL_TASK_STATUSES.includes(status);
+}
 
 /** The last edge decision remembered on a task. */
 export interface LastVerdict {
@@ -108,8 +130,23 @@ export interface HistoryEntry {
   readonly at: number;
 }
 
-/** The lifecycle of a job. `succeeded`, `failed`, `cancelled` are terminal. */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** The statuses a job ends in: what `finishJob` may set, and what a job never leaves. */
+export type TerminalJobStatus = 'succeeded' | 'failed' | 'cancelled';
+
+/** The lifecycle of a job: queued, running, then one of the {@link TerminalJobStatus}. */
+export type JobStatus = 'queued' | 'running' | TerminalJobStatus;
+
+/** Every job status. */
+export const JOB_STATUSES: readonly JobStatus[] = Object.freeze([
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+]);
+
+/** The statuses a job ends in. */
+export const TERMINAL_JOB_STATUSES: readonly TerminalJobStatus[] = Object.freeze(['succeeded', 'failed', 'cancelled']);
 
 /** `agent` runs a process; `gates` re-runs an edge's gates in-process (a deferred verdict). */
 export type JobKind = 'agent' | 'gates';

@@ -2,6 +2,11 @@ import { z } from 'zod';
 import type { ConveyorError } from '../result/errors.js';
 import type { Result } from '../result/result.js';
 import { DEFAULT_STAGES } from '../stages/defaults.js';
+import {
+  DEFAULT_REAPER_INTERVAL_MS,
+  DEFAULT_RECONCILER_INTERVAL_MS,
+  DEFAULT_WORKER_INTERVAL_MS,
+} from './daemon-defaults.js';
 import { type EnvSettingsOptions, parseEnvSettings } from './env.js';
 
 const int = (min: number) => z.number().int().min(min);
@@ -31,16 +36,16 @@ export const coreSettingsSchema = z.object({
   maxConcurrency: int(1).default(2).describe('jobs running at the same time'),
 
   workerEnabled: enabled('the worker daemon'),
-  workerIntervalMs: int(100).default(2_000).describe('worker tick interval (ms)'),
+  workerIntervalMs: int(100).default(DEFAULT_WORKER_INTERVAL_MS).describe('worker tick interval (ms)'),
 
   reaperEnabled: enabled('the reaper daemon'),
-  reaperIntervalMs: int(100).default(30_000).describe('reaper tick interval (ms)'),
+  reaperIntervalMs: int(100).default(DEFAULT_REAPER_INTERVAL_MS).describe('reaper tick interval (ms)'),
   reaperDeadTicks: int(1).default(3).describe('ticks a running job\u2019s pid must be dead before it is reaped'),
   reaperMaxRunningSeconds: int(1).default(3_600).describe('a job running longer than this is reaped (s)'),
   reaperLeaseReclaimEnabled: enabled('stale lease reclaiming by the reaper'),
 
   reconcilerEnabled: enabled('the reconciler daemon'),
-  reconcilerIntervalMs: int(100).default(60_000).describe('reconciler tick interval (ms)'),
+  reconcilerIntervalMs: int(100).default(DEFAULT_RECONCILER_INTERVAL_MS).describe('reconciler tick interval (ms)'),
   reconcilerTrackerPollingEnabled: enabled('tracker polling by the reconciler (replays missed webhooks)'),
   reconcilerGraceSeconds: z
     .record(z.string(), int(0))
