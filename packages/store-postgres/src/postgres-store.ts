@@ -1,12 +1,15 @@
 import {
   type AsyncResult,
-  type CardRefStore,
   ConveyorError,
   createStoreErrors,
+  type DeliveryClaim,
+  deliveryClaimMs,
   err,
   type FinishJob,
   type FinishOutcome,
+  formatStoreId,
   type HistoryEntry,
+  JOB_ID_PREFIX,
   type Job,
   type JobInput,
   type JobKind,
@@ -15,10 +18,12 @@ import {
   type LeaseAcquisition,
   type Logger,
   ok,
+  parseStoreId,
   type Result,
+  STORE_ID_WIDTH,
   type StageSnapshot,
   type Store,
-  type StoreCapabilities,
+  TASK_ID_PREFIX,
   type Task,
   type TaskStatus,
 } from '@conveyor/core';
@@ -58,8 +63,8 @@ export interface PostgresStoreOptions {
   readonly logger?: Logger;
 }
 
-/** The PostgreSQL `Store`, which also keeps card refs and wakes idle workers. */
-export interface PostgresStore extends Store, CardRefStore {
+/** The PostgreSQL `Store` (every port with every extra), which also wakes idle workers. */
+export interface PostgresStore extends Store {
   /** `host:port/database` (never the credentials) */
   readonly target: string;
   /** the schema holding the tables */
@@ -79,9 +84,12 @@ export interface PostgresStore extends Store, CardRefStore {
   onJobAvailable(listener: (event: JobAvailable) => void): () => void;
 }
 
-const ID_WIDTH = 12;
-const TASK_PREFIX = 'task_';
-const JOB_PREFIX = 'job_';
+// ids and their order are core's (`formatStoreId`), the same in every store
+const ID_WIDTH = STORE_ID_WIDTH;
+const TASK_PREFIX = TASK_ID_PREFIX;
+const JOB_PREFIX = JOB_ID_PREFIX;
+const formatId = formatStoreId;
+const parseId = parseStoreId;
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,40}$/;
 /** advisory lock classes (the two-int4 key space): 'CONV' + 0/1/2 */
 const MIGRATION_LOCK_CLASS = 1129270869;
@@ -101,18 +109,6 @@ const ALL_TASK_STATUSES: readonly TaskStatus[] = [
 const errors = createStoreErrors(PKG);
 
 type Row = Record<string, unknown>;
-
-function formatId(prefix: string, seq: number): string {
-  return `${prefix}${String(seq).padStart(ID_WIDTH, '0')}`;
-}
-
-/** The row number behind an id this store handed out, or `undefined` for any other string. */
-function parseId(prefix: string, id: string): number | undefined {
-  if (id.length !== prefix.length + ID_WIDTH || !id.startsWith(prefix)) return undefined;
-  const digits = id.slice(prefix.length);
-  if (!/^\d+$/.test(digits)) return undefined;
-  return Number(digits);
-}
 
 const num = (v: unknown): number => Number(v);
 const str = (v: unknown): string => String(v);
@@ -398,7 +394,16 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     releaseLease: `DELETE FROM ${t('leases')} WHERE name = $1 AND holder = $2 AND ($3::bigint IS NULL OR token = $3)`,
     listLeases: `SELECT * FROM ${t('leases')} ORDER BY name`,
     reclaimLeases: `DELETE FROM ${t('leases')} WHERE expires_at <= $1 RETURNING *`,
-    recordDelivery: `INSERT INTO ${t('deliveries')} (source, delivery_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+    // core's isDeliveryClaimable is the upsert's WHERE: of racing receivers exactly one gets the row back
+    recordDelivery: `INSERT INTO ${t('deliveries')} AS d (source, delivery_id, received_at, claimed_at, attempt)
+       VALUES ($1, $2, $3, $3, 1)
+       ON CONFLICT (source, delivery_id) DO UPDATE SET claimed_at = excluded.claimed_at, attempt = d.attempt + 1
+         WHERE d.handled_at IS NULL AND (d.claimed_at IS NULL OR d.claimed_at <= $3 - $4)
+       RETURNING attempt`,
+    deliveryState: `SELECT handled_at FROM ${t('deliveries')} WHERE source = $1 AND delivery_id = $2`,
+    deliveryHandled: `UPDATE ${t('deliveries')} SET handled_at = $1 WHERE source = $2 AND delivery_id = $3 AND handled_at IS NULL`,
+    deliveryFailed: `UPDATE ${t('deliveries')} SET claimed_at = NULL
+       WHERE source = $1 AND delivery_id = $2 AND attempt = $3 AND handled_at IS NULL`,
     getCardRef: `SELECT ref FROM ${t('card_refs')} WHERE task_id = $1 AND channel = $2`,
     setCardRef: `INSERT INTO ${t('card_refs')} (task_id, channel, ref) VALUES ($1, $2, $3)
        ON CONFLICT (task_id, channel) DO UPDATE SET ref = excluded.ref`,
@@ -598,7 +603,6 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     schema,
     schemaVersion: migrated.version,
     migrationsApplied: migrated.applied,
-    capabilities: Object.freeze<StoreCapabilities>({ crossProcess: true }),
 
     onJobAvailable(listener) {
       listeners.add(listener);
@@ -874,9 +878,26 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     },
 
     recordDelivery(input) {
-      return run('recordDelivery', async () => {
-        const inserted = await q('recordDelivery', [input.source, input.deliveryId, input.now]);
-        return ok({ firstSeen: inserted.rowCount === 1 });
+      return run('recordDelivery', async (): Promise<Result<DeliveryClaim, ConveyorError>> => {
+        const claimed = (await q('recordDelivery', [input.source, input.deliveryId, input.now, deliveryClaimMs(input)]))
+          .rows[0];
+        if (claimed) return ok({ firstSeen: true, attempt: num(claimed.attempt) });
+        const state = (await q('deliveryState', [input.source, input.deliveryId])).rows[0];
+        return ok({ firstSeen: false, handled: state !== undefined && state.handled_at !== null });
+      });
+    },
+
+    markDeliveryHandled(input) {
+      return run('markDeliveryHandled', async (): Promise<Result<void, ConveyorError>> => {
+        await q('deliveryHandled', [input.now, input.source, input.deliveryId]);
+        return ok();
+      });
+    },
+
+    markDeliveryFailed(input) {
+      return run('markDeliveryFailed', async (): Promise<Result<void, ConveyorError>> => {
+        await q('deliveryFailed', [input.source, input.deliveryId, input.attempt]);
+        return ok();
       });
     },
 

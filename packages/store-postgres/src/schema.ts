@@ -90,10 +90,15 @@ CREATE TABLE {{schema}}.leases (
 -- one sequence for every lease: a token never repeats, whichever host took it
 CREATE SEQUENCE {{schema}}.lease_tokens AS bigint;
 
+-- a delivery counts as handled only once its handling succeeded: claimed (pending), then
+-- handled, or released by a failed handling (claimed_at NULL) for the sender's retry
 CREATE TABLE {{schema}}.deliveries (
   source text NOT NULL,
   delivery_id text NOT NULL,
   received_at bigint NOT NULL,
+  claimed_at bigint,
+  handled_at bigint,
+  attempt integer NOT NULL DEFAULT 1,
   PRIMARY KEY (source, delivery_id)
 );
 
