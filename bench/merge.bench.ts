@@ -1,14 +1,16 @@
 // Merge gate benchmark: the gate's overhead (lease, fetch, worktree, rebase,
 // push, forge merge, cleanup — everything but the test command, which is
 // `true`) for a branch 50 commits behind main, on a real bare "origin".
-// Prints the median of a few warm runs and the first (cold clone) run.
+// Every run is a decision pinned by the git pin resolver (its ls-remote is
+// timed apart). Prints the median of a few warm runs and the first (cold clone) run.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AcquireLease, Lease, LeaseAcquisition, ReleaseLease, RenewLease, Store, Task } from '@conveyor/core';
 import { ok } from '@conveyor/core';
-import { createLocalGitForge, createMergeGate } from '@conveyor/gates';
+import { createGitPinResolver, createMergeGate } from '@conveyor/gates';
+import { createLocalGitForge } from '@conveyor/testkit';
 
 const BEHIND = Number(process.env.MERGE_BENCH_BEHIND ?? 50);
 const RUNS = Number(process.env.MERGE_BENCH_RUNS ?? 5);
@@ -79,8 +81,10 @@ const gate = createMergeGate({
   gitEnv: env,
   settings: { mergeRetestCommand: 'true', mergeWorktreeRoot: join(dir, 'worktrees'), mergeHeadRetries: 0 },
 });
+const resolvePin = createGitPinResolver({ remoteUrl: () => origin, gitEnv: env });
 const logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => logger };
 const times: number[] = [];
+const pinTimes: number[] = [];
 for (let r = 0; r <= RUNS; r += 1) {
   // a fresh task branch from the old base, 3 commits, BEHIND commits behind main
   run(['update-ref', 'refs/heads/main', tip]);
@@ -102,8 +106,13 @@ for (let r = 0; r <= RUNS; r += 1) {
     createdAt: 0,
     updatedAt: 0,
   };
+  const pinStarted = performance.now();
+  const pin = await resolvePin(task);
+  if (!pin.ok) throw pin.error;
+  pinTimes.push(performance.now() - pinStarted);
   const started = performance.now();
   const out = await gate.run({
+    decision: { decisionId: `dec-${r}`, step: 1, ...pin.value },
     task,
     edge: 'deploy-staging->deploy',
     signal: new AbortController().signal,
@@ -124,3 +133,7 @@ console.log(
   `  median of ${warm.length} warm runs: ${median.toFixed(0)} ms (min ${sorted[0]?.toFixed(0)} ms, max ${sorted.at(-1)?.toFixed(0)} ms)`,
 );
 console.log(`  first run (cold local clone): ${cold.toFixed(0)} ms`);
+const pins = [...pinTimes].sort((a, b) => a - b);
+console.log(
+  `  pin resolution (git ls-remote of branch and main): median ${pins[Math.floor(pins.length / 2)]?.toFixed(0)} ms`,
+);

@@ -169,6 +169,7 @@ function conveyorWorker(store: PostgresStore, concurrency: number, onDone: () =>
   return createWorker({
     store,
     pipeline: {
+      runDecision: async (job) => ok({ action: 'silent', taskId: job.taskId }),
       advance: async () => {
         onDone();
         return ok({ task: created.ok ? created.value.task : (undefined as never), changed: false, failedEffects: [] });
@@ -535,6 +536,7 @@ for (const c of [1, 10]) {
   const worker = createWorker({
     store: hostB,
     pipeline: {
+      runDecision: async (job) => ok({ action: 'silent', taskId: job.taskId }),
       advance: async () =>
         ok({ task: created.ok ? created.value.task : (undefined as never), changed: false, failedEffects: [] }),
     },

@@ -18,8 +18,9 @@ import {
   type Task,
   TERMINAL_TASK_STATUSES,
 } from '@conveyor/core';
-import { createLocalGitForge, createMergeGate, createSecurityGate, withTaskCheckout } from '@conveyor/gates';
+import { createMergeGate, createSecurityGate, withTaskCheckout } from '@conveyor/gates';
 import { createSqliteStore } from '@conveyor/store-sqlite';
+import { createLocalGitForge } from '@conveyor/testkit';
 import { createLocalTracker } from './local-tracker.js';
 import { createSampleRepository, DEMO_GIT_ENV, moveMain } from './sample-repo.js';
 import { createTerminalNotifier } from './terminal-notifier.js';

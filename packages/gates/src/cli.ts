@@ -8,9 +8,12 @@ import { formatSecurityOutcome, type SecurityOutputFormat } from './security/for
 import { runSecurityScan } from './security/run-scan.js';
 import { securitySettingsSchema } from './security/settings.js';
 
-const USAGE = `usage: conveyor-scan [--range BASE..HEAD] [--repo DIR] [--config FILE] [--report FILE]
+const USAGE = `usage: conveyor-scan [--range BASE..HEAD] [--repo DIR] [--config PATH] [--report FILE]
                      [--format json|sarif|markdown] [--engine builtin|gitleaks] [--gitleaks PATH]
-                     [--baseline FILE] [--strict] [--no-audit] [--advisory-dir DIR]
+                     [--baseline PATH] [--strict] [--no-audit] [--advisory-dir DIR] [--timeout MS]
+                     [--honour-inline-allow] [--allow-config-changes]
+--config and --baseline: a path in the range's BASE commit, or an absolute path on this machine
+(never read from the branch under review or a work tree).
 exit codes: 0 clean, 1 findings, 2 error`;
 
 async function main(): Promise<number> {
@@ -28,6 +31,9 @@ async function main(): Promise<number> {
         baseline: { type: 'string' },
         'advisory-dir': { type: 'string' },
         strict: { type: 'boolean' },
+        timeout: { type: 'string' },
+        'honour-inline-allow': { type: 'boolean' },
+        'allow-config-changes': { type: 'boolean' },
         'no-audit': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -54,6 +60,9 @@ async function main(): Promise<number> {
     ...(values['advisory-dir']
       ? { securityAdvisorySources: ['osv-dir'], securityAdvisoryDir: resolve(String(values['advisory-dir'])) }
       : {}),
+    ...(values.timeout ? { securityTimeoutMs: values.timeout } : {}),
+    securityHonourInlineAllow: values['honour-inline-allow'] === true,
+    securityAllowScanConfigChanges: values['allow-config-changes'] === true,
     securityDepAuditFailClosed: values.strict === true,
     securityDepAuditEnabled: values['no-audit'] !== true,
   });

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { conveyorError, err, ok } from '@conveyor/core';
-import { createMemoryStore } from '@conveyor/testkit';
+import { createLocalGitForge, createMemoryStore } from '@conveyor/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ArtifactInfo, createFreshnessGate, forgeBranchHead, gitBranchHead } from '../src/freshness/index.js';
-import { createLocalGitForge, createMergeGate } from '../src/merge/index.js';
+import { createMergeGate } from '../src/merge/index.js';
 import { createGitFixture, GIT_TEST_ENV, makeContext, makeTask } from './helpers/git-fixture.js';
 
 const fx = createGitFixture({ 'app.txt': 'v1\n' }, 'conveyor-fresh-');
@@ -50,6 +50,18 @@ describe('freshness gate', { timeout: 60_000 }, () => {
       (await createFreshnessGate({ readHead, readArtifact: artifact({ builtFromSha: head, building: true }) }).run(ctx))
         .status,
     ).toBe('pass');
+  });
+
+  it('with a decision: a branch no longer at the decided head defers, even when the artifact matches the new head', async () => {
+    const decided = fx.commit('task/dec', { 'app.txt': 'd1\n' });
+    const pin = { decisionId: 'dec_f', step: 3, headSha: decided, baseSha: fx.head('main') ?? '', baseBranch: 'main' };
+    const ctx = makeContext(makeTask('fd', 'task/dec'), { decision: pin });
+    const gate = (builtFromSha: string) => createFreshnessGate({ readHead, readArtifact: artifact({ builtFromSha }) });
+    expect((await gate(decided).run(ctx)).status).toBe('pass');
+    const pushed = fx.commit('task/dec', { 'app.txt': 'd2\n' });
+    const moved = await gate(pushed).run(ctx);
+    expect(moved.status).toBe('defer');
+    expect(moved.summary).toContain(`moved from ${decided.slice(0, 12)} to ${pushed.slice(0, 12)}`);
   });
 
   it('error when the artifact or the head cannot be read, or the branch is gone', async () => {

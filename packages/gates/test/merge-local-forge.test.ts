@@ -1,9 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { forgeConformance } from '@conveyor/testkit';
+import { createLocalGitForge, forgeConformance } from '@conveyor/testkit';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createLocalGitForge } from '../src/merge/index.js';
 import { createGitFixture, GIT_TEST_ENV, type GitFixture, gitSync } from './helpers/git-fixture.js';
 
 // real git on a shared 2-core machine: the suite's cases get more time than the default

@@ -5,9 +5,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mergeLeaseName, type Task } from '@conveyor/core';
 import { createSqliteStore } from '@conveyor/store-sqlite';
+import { createLocalGitForge } from '@conveyor/testkit';
 import { describe, expect, it } from 'vitest';
-import { createLocalGitForge, createMergeGate } from '../src/merge/index.js';
-import { GIT_TEST_ENV, makeContext, makeTask } from './helpers/git-fixture.js';
+import { createGitPinResolver } from '../src/git/pin.js';
+import { createMergeGate } from '../src/merge/index.js';
+import { GIT_TEST_ENV, gitSync, makeContext, makeTask } from './helpers/git-fixture.js';
 import { REPO, runOnTree, runUntilDecided, setup } from './helpers/merge-setup.js';
 
 const HOLDER_SCRIPT = `
@@ -116,12 +118,24 @@ describe('merge gate under concurrency', { timeout: 180_000 }, () => {
       lines[i * 5] = `line ${i * 5} edited by branch ${i}`;
       fx.commit(`task/c${i}`, { 'shared.txt': `${lines.join('\n')}\n`, [`f${i}.txt`]: `${i}\n` });
     }
+    // each task's decision is pinned once, before any merge: it outlives the
+    // deferrals while the others merge and main moves under it
+    const resolvePin = createGitPinResolver({ remoteUrl: () => fx.origin, gitEnv: GIT_TEST_ENV });
+    const pins = await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const pin = await resolvePin(makeTask(`c${i}`, `task/c${i}`));
+        if (!pin.ok) throw pin.error;
+        return { decisionId: `dec_c${i}`, step: 3, ...pin.value };
+      }),
+    );
     const outcomes = await Promise.all(
       Array.from({ length: n }, (_, i) => {
-        const gate = makeGate({ mergeMaxDeferrals: 10_000, mergeDeferMs: 150 }, undefined, `host-${i}`);
+        const gate = makeGate({ mergeDeferMs: 150 }, undefined, `host-${i}`);
         const task: Task = makeTask(`c${i}`, `task/c${i}`);
+        const decision = pins[i];
+        if (decision === undefined) throw new Error(`no pin for task ${i}`);
         return runUntilDecided((deferrals) =>
-          gate.run(makeContext({ ...task, snapshot: { ...task.snapshot, deferrals } })),
+          gate.run(makeContext({ ...task, snapshot: { ...task.snapshot, deferrals } }, { decision })),
         );
       }),
     );
@@ -133,7 +147,11 @@ describe('merge gate under concurrency', { timeout: 180_000 }, () => {
     const chain = fx.firstParents('main');
     const newCommits = chain.slice(0, chain.indexOf(start));
     expect(newCommits).toHaveLength(n - 1);
-    for (const commit of newCommits) expect(passed.has(fx.tree(commit)), commit).toBe(true);
+    // every state main was ever in is a tree that passed the retest (fast-forwards, no merge commits)
+    for (const commit of newCommits) {
+      expect(passed.has(fx.tree(commit)), commit).toBe(true);
+      expect(gitSync(fx.origin, 'rev-list', '--parents', '-n', '1', commit).split(' ')).toHaveLength(2);
+    }
     const verify = join(scratch, 'verify');
     expect(
       runOnTree(fx, 'main', 'node check.cjs', { CRIT_LOCK: `${verify}-lock`, PASSED_LOG: verify, OVERLAP_LOG: verify }),

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { GateContext, Logger, Task } from '@conveyor/core';
@@ -98,26 +98,41 @@ describe('secrets in a real git range', () => {
     ]);
   });
 
-  it('skips binary files with a note', async () => {
+  it('scans binary-looking files too (a NUL byte hides nothing)', async () => {
     const r = repoWithBranch();
     const sha = r.commit('binary', { 'img.bin': Buffer.concat([Buffer.from([0, 1, 2, 0]), Buffer.from(TOKEN)]) });
     const res = await scan(r);
-    expect(res.findings).toEqual([]);
-    expect(res.notes).toEqual([`binary file skipped: ${sha}:img.bin`]);
+    expect(res.findings.map((f) => [f.RuleID, f.File, f.Commit])).toEqual([['github-pat', 'img.bin', sha]]);
   });
 
-  it('honours an allowlisted path, gitleaks:allow and a .gitleaksignore fingerprint', async () => {
-    const r = repoWithBranch();
+  it("honours the base commit's allowlisted path and .gitleaksignore; a gitleaks:allow marker only by setting", async () => {
+    const r = new TempRepo();
+    repos.push(r);
+    r.commit('init', { 'README.md': '# app\n' });
+    r.git('checkout', '-q', '-b', 'task');
+    const ignoredSha = r.commit('ignored', { 'src/ignored.ts': `const t = "${TOKEN2}";\n` });
+    r.git('checkout', '-q', 'main');
+    // the configuration lands on main first (a human reviewed it), then the branch is rebased onto it
     r.commit('config', {
       '.gitleaks.toml': "[extend]\nuseDefault = true\n[[allowlists]]\npaths = ['''^test/''']\n",
+      '.gitleaksignore': `${ignoredSha}:src/ignored.ts:gitlab-pat:1\n`,
     });
+    r.git('checkout', '-q', 'task');
+    r.git('merge', '-q', '--no-edit', 'main');
     r.commit('fixture', { 'test/fixture.ts': `const t = "${TOKEN}";\n` });
-    r.commit('marked', { 'src/marked.ts': `const t = "${TOKEN}"; // gitleaks:allow\n` });
-    const ignoredSha = r.commit('ignored', { 'src/ignored.ts': `const t = "${TOKEN2}";\n` });
-    r.commit('ignore it', { '.gitleaksignore': `${ignoredSha}:src/ignored.ts:gitlab-pat:1\n` });
+    const marked = r.commit('marked', { 'src/marked.ts': `const t = "${TOKEN}"; // gitleaks:allow\n` });
     const real = r.commit('real', { 'src/real.ts': `const t = "${TOKEN}";\n` });
     const res = await scan(r);
-    expect(res.findings.map((f) => [f.File, f.Commit])).toEqual([['src/real.ts', real]]);
+    expect(res.findings.map((f) => [f.File, f.Commit])).toEqual([
+      ['src/marked.ts', marked],
+      ['src/real.ts', real],
+    ]);
+    expect(res.notes.join('\n')).toContain('src/marked.ts:1');
+    const resolved = await resolveSecurityRange(r.dir, 'main..task');
+    if (!resolved.ok) throw resolved.error;
+    const honoured = await scanSecrets({ repoDir: r.dir, range: resolved.value, honourInlineAllow: true });
+    if (!honoured.ok) throw honoured.error;
+    expect(honoured.value.findings.map((f) => f.File)).toEqual(['src/real.ts']);
   });
 
   it('treats an unresolvable range end as an error, never an empty pass', async () => {
@@ -177,12 +192,14 @@ describe('createSecurityGate', () => {
     expect(gate.id).toBe('security');
     const out = await gate.run(ctxFor(r.dir, reportDir, lines));
     expect(out.status).toBe('fail');
-    expect(out.reportPath).toBe(join(reportDir, SECURITY_REPORT_FILE));
+    expect(out.reportPath?.startsWith(join(reportDir, 't1', 'run-'))).toBe(true);
+    expect(out.reportPath?.endsWith(SECURITY_REPORT_FILE)).toBe(true);
+    const reportPath = out.reportPath as string;
     expect(out.findings?.map((f) => [f.rule, f.file, f.line, f.commit])).toEqual([
       ['github-pat', 'src/k.ts', 1, sha],
       ['generic-api-key', 'src/p.py', 1, sha],
     ]);
-    const reportText = readFileSync(join(reportDir, SECURITY_REPORT_FILE), 'utf8');
+    const reportText = readFileSync(reportPath, 'utf8');
     for (const secret of [TOKEN, chars(18, 55)]) {
       expect(reportText).not.toContain(secret);
       expect(out.summary).not.toContain(secret);
@@ -191,8 +208,9 @@ describe('createSecurityGate', () => {
     }
     expect(reportText).toContain(`${sha}:src/k.ts:github-pat:1`);
     expect(reportText).toContain('ghp_…');
-    const fm = await readSecurityReport(join(reportDir, SECURITY_REPORT_FILE));
+    const fm = await readSecurityReport(reportPath);
     if (!fm.ok) throw fm.error;
+    expect(fm.value.taskId).toBe('t1');
     expect(fm.value.verdict).toBe('fail');
     expect(fm.value.counts.secrets).toBe(2);
     expect(fm.value.range.headSha).toBe(sha);
@@ -210,20 +228,21 @@ describe('createSecurityGate', () => {
     const broken = await createSecurityGate().run(ctxFor(r.dir, reportDir, []));
     expect(broken.status).toBe('error');
     expect(broken.summary).toContain('origin/main');
-    const fm = await readSecurityReport(join(reportDir, SECURITY_REPORT_FILE));
+    const fm = await readSecurityReport(broken.reportPath as string);
     expect(fm.ok && fm.value.verdict).toBe('error');
   });
 
   it('takes the verdict from the report read back: a tampered or missing frontmatter fails', async () => {
     const reportDir = mkdtempSync(join(tmpdir(), 'conveyor-sec-report-'));
     dirs.push(reportDir);
-    const path = join(reportDir, SECURITY_REPORT_FILE);
-    expect((await readSecurityReport(path)).ok).toBe(false);
-    writeFileSync(path, '# no frontmatter\n');
-    expect((await readSecurityReport(path)).ok).toBe(false);
+    const bare = join(reportDir, SECURITY_REPORT_FILE);
+    expect((await readSecurityReport(bare)).ok).toBe(false);
+    writeFileSync(bare, '# no frontmatter\n');
+    expect((await readSecurityReport(bare)).ok).toBe(false);
     const r = repoWithBranch();
     r.commit('leak', { 'src/k.ts': `export const k = "${TOKEN}";\n` });
-    await createSecurityGate({ securityBaseRef: 'main' }).run(ctxFor(r.dir, reportDir, []));
+    const out = await createSecurityGate({ securityBaseRef: 'main' }).run(ctxFor(r.dir, reportDir, []));
+    const path = out.reportPath as string;
     const tampered = readFileSync(path, 'utf8').replace('verdict: fail', 'verdict: pass');
     writeFileSync(path, tampered);
     const read = await readSecurityReport(path);
@@ -236,8 +255,8 @@ describe('createSecurityGate', () => {
     r.commit('clean', { 'src/ok.ts': 'export const ok = true;\n' });
     const reportDir = mkdtempSync(join(tmpdir(), 'conveyor-sec-report-'));
     dirs.push(reportDir);
-    // A directory where the report file should be: the write (and so the read-back) cannot succeed.
-    mkdirSync(join(reportDir, SECURITY_REPORT_FILE));
+    // A file where the task's report folder should be: the write (and so the read-back) cannot succeed.
+    writeFileSync(join(reportDir, 't1'), 'not a folder\n');
     const out = await createSecurityGate({ securityBaseRef: 'main' }).run(ctxFor(r.dir, reportDir, []));
     expect(out.status).toBe('error');
     expect(out.summary).toMatch(/security/);

@@ -3,6 +3,7 @@ import {
   compileSecretRegex,
   compileSecretsConfig,
   DEFAULT_SECRETS_CONFIG,
+  INLINE_ALLOW_IGNORED_TAG,
   parseGitleaksIgnore,
   parseSecretsConfig,
   redactFinding,
@@ -213,8 +214,10 @@ keywords = ["k="]
 
 describe('markers, ignore files and baselines', () => {
   const tok = `ghp_${chars(36)}`;
-  it('skips a line marked gitleaks:allow', () => {
-    expect(scanText(defaults, `t = "${tok}" // gitleaks:allow`)).toHaveLength(0);
+  it('reports a line marked gitleaks:allow (tagged), and skips it only when markers are honoured', () => {
+    const marked = scanText(defaults, `t = "${tok}" // gitleaks:allow`);
+    expect(marked.map((f) => f.Tags.includes(INLINE_ALLOW_IGNORED_TAG))).toEqual([true]);
+    expect(scanText(defaults, `t = "${tok}" // gitleaks:allow`, {}, { honourInlineAllow: true })).toHaveLength(0);
   });
   it('skips fingerprints from .gitleaksignore and findings from a baseline', () => {
     const ignored = parseGitleaksIgnore('# comment\nc1:a.ts:github-pat:1\n');

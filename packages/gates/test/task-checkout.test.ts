@@ -38,6 +38,31 @@ describe('syncTaskCheckout', () => {
     expect(again.ok && gitSync(again.value, 'rev-parse', 'HEAD')).toBe(second);
   });
 
+  it('with a pin: detached at exactly the decided head, and a branch that moved (or vanished) is head_out_of_date', async () => {
+    const decided = fixture.commit('task/pin', { 'p.txt': 'one\n' });
+    const task = makeTask('tpin', 'task/pin');
+    const pinned = await syncTaskCheckout(task, options(), undefined, {
+      headSha: decided,
+      baseSha: fixture.head('main') ?? '',
+    });
+    expect(pinned.ok && gitSync(pinned.value, 'rev-parse', 'HEAD')).toBe(decided);
+
+    const pushed = fixture.commit('task/pin', { 'p.txt': 'two\n' });
+    const stale = await syncTaskCheckout(task, options(), undefined, { headSha: decided });
+    expect(stale.ok).toBe(false);
+    if (!stale.ok) {
+      expect(stale.error.code).toBe('head_out_of_date');
+      expect(stale.error.details).toMatchObject({ expected: decided, actual: pushed });
+      expect(stale.error.message).toBe(
+        `branch task/pin moved from ${decided.slice(0, 12)} to ${pushed.slice(0, 12)}; a new decision starts on the new head`,
+      );
+    }
+    const gone = await syncTaskCheckout(makeTask('tgone', 'task/never'), options(), undefined, { headSha: decided });
+    expect(!gone.ok && gone.error.code).toBe('head_out_of_date');
+    const noBase = await syncTaskCheckout(task, options(), undefined, { headSha: pushed, baseSha: 'f'.repeat(40) });
+    expect(!noBase.ok && noBase.error.code).toBe('not_found');
+  });
+
   it('fails with a clear error when the branch is not on the remote', async () => {
     const dir = await syncTaskCheckout(makeTask('t2', 'task/missing'), options());
     expect(dir.ok).toBe(false);

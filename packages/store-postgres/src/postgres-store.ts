@@ -2,6 +2,7 @@ import {
   type AsyncResult,
   ConveyorError,
   createStoreErrors,
+  type DecisionStore,
   type DeliveryClaim,
   deliveryClaimMs,
   err,
@@ -28,6 +29,7 @@ import {
   type TaskStatus,
 } from '@conveyor/core';
 import pg from 'pg';
+import { createPostgresDecisions } from './decisions.js';
 import { describeTarget, PKG, postgresError } from './errors.js';
 import type { PgListenClient, PgNotification, PgPool, PgQueryConfig, PgQueryResult } from './pg-client.js';
 import { POSTGRES_MIGRATIONS, POSTGRES_SCHEMA_VERSION, type PostgresMigration } from './schema.js';
@@ -64,7 +66,7 @@ export interface PostgresStoreOptions {
 }
 
 /** The PostgreSQL `Store` (every port with every extra), which also wakes idle workers. */
-export interface PostgresStore extends Store {
+export interface PostgresStore extends Store, DecisionStore {
   /** `host:port/database` (never the credentials) */
   readonly target: string;
   /** the schema holding the tables */
@@ -598,7 +600,14 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     };
   })();
 
+  const decisions = createPostgresDecisions({
+    table: t,
+    query: (name, text, values) => pool.query({ name: `conveyor_${schema}_${name}`, text, values }),
+    run,
+  });
+
   const store: PostgresStore = {
+    ...decisions,
     target,
     schema,
     schemaVersion: migrated.version,

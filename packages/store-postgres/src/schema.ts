@@ -102,6 +102,25 @@ CREATE TABLE {{schema}}.deliveries (
   PRIMARY KEY (source, delivery_id)
 );
 
+-- the decision record (invariant 8): one per task step, its pin, each gate's verdict, the
+-- outcome and its application; writes are fenced by the decide:<taskId> lease token
+CREATE TABLE {{schema}}.decisions (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  task_id text NOT NULL,
+  edge text NOT NULL,
+  step integer NOT NULL,
+  head_sha text NOT NULL,
+  base_sha text NOT NULL,
+  base_branch text NOT NULL,
+  fence bigint NOT NULL,
+  verdicts jsonb NOT NULL DEFAULT '[]',
+  outcome jsonb,
+  started_at bigint NOT NULL,
+  decided_at bigint,
+  applied_at bigint,
+  UNIQUE (task_id, step)
+);
+
 CREATE TABLE {{schema}}.card_refs (
   task_id text NOT NULL,
   channel text NOT NULL,

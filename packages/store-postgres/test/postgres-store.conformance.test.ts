@@ -1,4 +1,4 @@
-import { type StoreUnderTest, storeConformance } from '@conveyor/testkit';
+import { decisionStoreConformance, type StoreUnderTest, storeConformance } from '@conveyor/testkit';
 import { afterAll, describe } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.js';
 import { createTestDatabase, serverUrl, type TestDatabase } from './support/database.js';
@@ -33,6 +33,33 @@ describe.skipIf(db === undefined)('postgres', () => {
       spawnRacers: (store, request, count) =>
         pool.race(db?.url ?? '', (store as StoreUnderTest & PostgresStore).schema, request, count),
       racers: 4,
+    },
+  );
+
+  const opened: PostgresStore[] = [];
+  decisionStoreConformance(
+    'postgres',
+    async () => {
+      n += 1;
+      const store = await createPostgresStore({ connectionString: db?.url ?? '', schema: `decisions_${n}` });
+      if (!store.ok) throw store.error;
+      opened.push(store.value);
+      return store.value;
+    },
+    {
+      // a second pool on the same schema: two hosts on one database
+      reopen: async (store) => {
+        const other = await createPostgresStore({
+          connectionString: db?.url ?? '',
+          schema: (store as PostgresStore).schema,
+        });
+        if (!other.ok) throw other.error;
+        opened.push(other.value);
+        return other.value;
+      },
+      cleanup: async () => {
+        for (const s of opened.splice(0)) await s.close();
+      },
     },
   );
 });

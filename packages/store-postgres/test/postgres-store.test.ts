@@ -389,6 +389,7 @@ describe.skipIf(db === undefined)('postgres store', () => {
       const worker = createWorker({
         store,
         pipeline: {
+          runDecision: async (job) => ok({ action: 'silent' as const, taskId: job.taskId }),
           advance: async (taskId) => ok({ task: { ...task, id: taskId }, changed: false, failedEffects: [] }),
         },
         launcher: {

@@ -1,3 +1,5 @@
+import { DECISIONS_SQL } from './decisions.js';
+
 /** One forward-only schema step. */
 export interface Migration {
   /** `PRAGMA user_version` after this step */
@@ -116,6 +118,11 @@ ALTER TABLE deliveries ADD COLUMN handled_at INTEGER;
 ALTER TABLE deliveries ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
 UPDATE deliveries SET handled_at = received_at, claimed_at = received_at;
 `,
+  },
+  {
+    version: 3,
+    description: 'the decision record: one decision per task step, its pin, verdicts, outcome, application',
+    sql: DECISIONS_SQL,
   },
 ]);
 

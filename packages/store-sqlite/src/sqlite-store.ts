@@ -1,6 +1,7 @@
-import { ConveyorError, err, ok, type Result, type Store } from '@conveyor/core';
+import { ConveyorError, type DecisionStore, err, ok, type Result, type Store } from '@conveyor/core';
 import Database from 'better-sqlite3';
 import { createSqliteCardRefs } from './card-refs.js';
+import { createSqliteDecisions } from './decisions.js';
 import { createSqliteDeliveries } from './deliveries.js';
 import { PKG, sqliteError } from './errors.js';
 import { createSqliteJobs } from './jobs.js';
@@ -48,8 +49,8 @@ export interface SqliteStoreOptions {
   readonly database?: SqliteDatabase | SqliteDatabaseFactory;
 }
 
-/** The SQLite `Store`: every port, every optional extra. */
-export interface SqliteStore extends Store {
+/** The SQLite `Store`: every port, every optional extra, and the decision record. */
+export interface SqliteStore extends Store, DecisionStore {
   /** the database file */
   readonly path: string;
   /** the schema version of the open database */
@@ -197,6 +198,7 @@ function buildStore(db: SqliteDatabase, path: string, synchronous: SqliteSynchro
     ...createSqliteLeases(ctx),
     ...createSqliteDeliveries(ctx),
     ...createSqliteCardRefs(ctx),
+    ...createSqliteDecisions(ctx),
     close() {
       if (ctx.closed()) return Promise.resolve(ok());
       ctx.markClosed();

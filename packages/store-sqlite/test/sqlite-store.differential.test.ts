@@ -34,7 +34,7 @@ const enqueueOp = fc
         taskId: taskId(a.task),
         stage: 'development',
         agent: 'dev',
-        kind: a.step % 3 === 0 ? 'gates' : 'agent',
+        kind: a.step % 3 === 0 ? 'decision' : 'agent',
         stepKey: `${taskId(a.task)}:${a.step}`,
         attempt: 1,
         ...(a.step % 2 === 0 ? { edge: 'development->review' } : {}),

@@ -336,7 +336,7 @@ describe('createSqliteStore: opening and migrations', () => {
         taskId: 't',
         stage: 's',
         agent: 'a',
-        kind: 'gates',
+        kind: 'decision',
         stepKey: `k${i}`,
         attempt: 1,
         input: { description: '' },

@@ -1,8 +1,9 @@
 import { ConveyorError } from '@conveyor/core';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, storeConformance } from '../src/index.js';
+import { createMemoryStore, decisionStoreConformance, storeConformance } from '../src/index.js';
 
 storeConformance('memory', () => createMemoryStore());
+decisionStoreConformance('memory', () => createMemoryStore());
 
 describe('createMemoryStore', () => {
   it('hands out ids that sort in creation order', async () => {

@@ -13,7 +13,7 @@ const PKG = '@conveyor/core';
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
   readonly store: Store;
-  readonly pipeline: Pick<Pipeline, 'advance'>;
+  readonly pipeline: Pick<Pipeline, 'advance' | 'runDecision'>;
   readonly launcher: Launcher;
   /** what to run for an agent job (the worker fills in `jobId`) */
   readonly commandFor: (job: Job, task: Task) => Omit<LaunchSpec, 'jobId'>;
@@ -33,6 +33,8 @@ export interface WorkerOptions {
    * claim coalesce into one more claim.
    */
   readonly wake?: (wakeUp: () => void) => () => void;
+  /** the pid stamped on decision jobs (they run in this process; default `process.pid`) */
+  readonly pid?: number;
 }
 
 /** The worker daemon, plus a way to wait for the jobs it started. */
@@ -49,8 +51,10 @@ export interface Worker extends Daemon {
  * The worker: each tick claims queued jobs up to `maxConcurrency`, starts each
  * agent job through the `Launcher`, stamps its pid right after the start, and
  * when the process ends performs the terminal flip (succeeded iff exit 0);
- * only the winner of the flip asks the pipeline to advance. A `gates` job
- * (a deferred edge) starts no process: the pipeline decides its edge again.
+ * only the winner of the flip asks the pipeline to advance. A `decision` job
+ * starts no process: it runs the edge's gates in this process
+ * (`pipeline.runDecision`), counted against the same `maxConcurrency`, stamped
+ * with this process's pid, and aborted by `stop()`.
  *
  * @example
  * ```ts
@@ -70,6 +74,7 @@ export function createWorker(options: WorkerOptions): Worker {
   let unsubscribe: (() => void) | undefined;
   let waking = false;
   let wakeAgain = false;
+  let decisions = new AbortController();
 
   async function finish(job: Job, exit: ProcessExit | undefined, reason?: string): Promise<void> {
     const succeeded = exit !== undefined && exit.exitCode === 0;
@@ -102,10 +107,54 @@ export function createWorker(options: WorkerOptions): Worker {
     if (!advanced.ok) logger.error('advance after a job failed', { jobId: job.id, error: advanced.error.message });
   }
 
+  async function runDecisionJob(job: Job): Promise<void> {
+    const stamped = await store.setJobPid(job.id, options.pid ?? process.pid);
+    if (!stamped.ok) logger.warn('cannot stamp the pid of a decision', { jobId: job.id, error: stamped.error.message });
+    // the pipeline ends the job itself once the outcome is recorded; what is left running here applied nothing
+    const run = await pipeline.runDecision(job, decisions.signal);
+    const done =
+      run.ok && (run.value.action === 'applied' || run.value.action === 'stale' || run.value.action === 'silent');
+    const reason = run.ok
+      ? `${run.value.action}${run.value.reason === undefined ? '' : `: ${run.value.reason}`}`
+      : run.error.message;
+    if (!run.ok) logger.error('a decision failed', { jobId: job.id, taskId: job.taskId, error: run.error.message });
+    const flip = await store.finishJob({
+      jobId: job.id,
+      status: done ? 'succeeded' : 'failed',
+      exitCode: null,
+      reason,
+      now: clock.now(),
+    });
+    if (!flip.ok) {
+      logger.error('cannot record the end of a decision; the reaper will', {
+        jobId: job.id,
+        error: flip.error.message,
+      });
+      return;
+    }
+    try {
+      if (flip.value.won || done) {
+        options.events?.emit('job.finished', {
+          jobId: job.id,
+          taskId: job.taskId,
+          status: flip.value.job.status,
+          exitCode: null,
+        });
+      }
+    } catch {
+      /* observers never break the worker */
+    }
+    // a decision that applied nothing (busy, lost, failed): settle it from the record
+    if (flip.value.won && !done) {
+      const settled = await pipeline.advance(job.taskId, flip.value.job);
+      if (!settled.ok) logger.warn('settling a decision failed', { jobId: job.id, error: settled.error.message });
+    }
+  }
+
   async function runJob(job: Job): Promise<void> {
     const entry = jobs.get(job.id);
-    if (job.kind === 'gates') {
-      await finish(job, { exitCode: 0, signal: null, timedOut: false });
+    if (job.kind === 'decision') {
+      await runDecisionJob(job);
       return;
     }
     const task = await store.getTask(job.taskId);
@@ -189,6 +238,7 @@ export function createWorker(options: WorkerOptions): Worker {
       stopping = true;
       unsubscribe?.();
       unsubscribe = undefined;
+      decisions.abort(new Error('the worker is stopping'));
       if (options.killOnStop) for (const entry of jobs.values()) entry.process?.kill('SIGTERM');
       await Promise.all([...jobs.values()].map((e) => e.promise));
     },
@@ -218,6 +268,7 @@ export function createWorker(options: WorkerOptions): Worker {
     ...loop,
     start() {
       stopping = false;
+      if (decisions.signal.aborted) decisions = new AbortController();
       loop.start();
       if (options.wake !== undefined && unsubscribe === undefined) {
         try {

@@ -42,3 +42,18 @@ export function taskOfLeaseHolder(holder: string): string | undefined {
 export function mergeLeaseName(repo: string): string {
   return `merge:${repo}`;
 }
+
+/**
+ * The holder a host uses for a task's merge lease: `<host>/task:<id>`. The
+ * host part tells which process holds it; the task part is what
+ * {@link taskOfLeaseHolder} reads, so the runtime releases it on done, on
+ * rollback, or when a PR-merged event arrives.
+ *
+ * @example
+ * ```ts
+ * mergeLeaseHolder('ci-1:4242', 'task_000000000007'); // 'ci-1:4242/task:task_000000000007'
+ * ```
+ */
+export function mergeLeaseHolder(hostId: string, taskId: string): string {
+  return `${hostId}/${taskLeaseHolder(taskId)}`;
+}

@@ -8,6 +8,11 @@ export type TaskStatus =
   | 'awaiting_approval'
   /** the stage's job is done; the gates of the outgoing edge decide */
   | 'gating'
+  /**
+   * waiting for a person: the gates could not decide (infrastructure errors or
+   * deferrals past their caps); `reason` says why. An approval decides again.
+   */
+  | 'blocked'
   /** stopped: retries or deferrals exhausted, or a job kept failing; `reason` says why */
   | 'failed'
   /** stopped by a person (rejected in review or in the tracker) */
@@ -20,6 +25,7 @@ export const TASK_STATUSES: readonly TaskStatus[] = Object.freeze([
   'active',
   'awaiting_approval',
   'gating',
+  'blocked',
   'failed',
   'rejected',
   'done',
@@ -67,6 +73,8 @@ export interface StageSnapshot {
   readonly deferrals: number;
   /** non-zero exits of the current stage's job so far */
   readonly jobAttempts: number;
+  /** consecutive decisions of the current edge that ended in `error` (absent = 0) */
+  readonly decisionErrors?: number;
   /** findings carried verbatim into the next developer job */
   readonly findings?: string;
   /** the last edge decision */
@@ -148,8 +156,8 @@ export const JOB_STATUSES: readonly JobStatus[] = Object.freeze([
 /** The statuses a job ends in. */
 export const TERMINAL_JOB_STATUSES: readonly TerminalJobStatus[] = Object.freeze(['succeeded', 'failed', 'cancelled']);
 
-/** `agent` runs a process; `gates` re-runs an edge's gates in-process (a deferred verdict). */
-export type JobKind = 'agent' | 'gates';
+/** `agent` runs a process; `decision` runs the gates of the task's edge in-process, under the same claim limit. */
+export type JobKind = 'agent' | 'decision';
 
 /** What an agent job is asked to do. */
 export interface JobInput {
@@ -171,7 +179,7 @@ export interface Job {
   readonly attempt: number;
   /** idempotency key, `${taskId}:${step}`: a step is enqueued once */
   readonly stepKey: string;
-  /** for `gates` jobs: the edge to decide */
+  /** for `decision` jobs: the edge to decide */
   readonly edge?: string;
   readonly input: JobInput;
   readonly pid?: number;

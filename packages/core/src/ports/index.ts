@@ -1,4 +1,12 @@
 export type { CardRefStore } from './card-ref-store.js';
+export type {
+  Decision,
+  DecisionOutcome,
+  DecisionStore,
+  FinishDecision,
+  NewDecision,
+  RecordGateVerdict,
+} from './decisions.js';
 export {
   DELIVERY_CLAIM_MS,
   type DeliveryClaim,

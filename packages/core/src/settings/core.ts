@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { ConveyorError } from '../result/errors.js';
 import type { Result } from '../result/result.js';
 import { DEFAULT_STAGES } from '../stages/defaults.js';
+import { STAGES_DEFAULTS } from '../stages/define.js';
 import {
   DEFAULT_REAPER_INTERVAL_MS,
   DEFAULT_RECONCILER_INTERVAL_MS,
@@ -52,9 +53,28 @@ export const coreSettingsSchema = z.object({
     .default(DEFAULT_GRACE_SECONDS)
     .describe('per stage: seconds a task may sit with no active job before the reconciler looks (stage=seconds,…)'),
 
-  maxDeveloperRetries: int(0).default(3).describe('rollbacks to development before a task fails'),
-  maxDeferrals: int(0).default(5).describe('consecutive defer verdicts on an edge before they count as a fail'),
-  deferDelayMs: int(0).default(60_000).describe('delay before a deferred edge is decided again (ms)'),
+  maxDeveloperRetries: int(0)
+    .default(STAGES_DEFAULTS.maxDeveloperRetries)
+    .describe('rollbacks to development before a task fails'),
+  maxDeferrals: int(0)
+    .default(STAGES_DEFAULTS.maxDeferrals)
+    .describe(
+      'consecutive defer verdicts on an edge before the task is blocked (default: enough deferrals to wait out deferWaitMs)',
+    ),
+  deferDelayMs: int(0)
+    .default(STAGES_DEFAULTS.deferDelayMs)
+    .describe('delay before a deferred edge is decided again (ms)'),
+  deferWaitMs: int(0)
+    .default(STAGES_DEFAULTS.deferWaitMs)
+    .describe(
+      'how long deferrals of one edge wait in total before the task is blocked (ms); at least the merge lease TTL plus the retest timeout',
+    ),
+  maxDecisionErrors: int(0)
+    .default(STAGES_DEFAULTS.maxDecisionErrors)
+    .describe('consecutive error decisions (forge, tracker, network) of an edge before the task is blocked'),
+  decisionRetryDelayMs: int(0)
+    .default(STAGES_DEFAULTS.decisionRetryDelayMs)
+    .describe('delay before an error decision is retried (ms); doubles per retry'),
   gateTimeoutMs: int(1).default(600_000).describe('default gate timeout (ms); a gate past it yields error'),
 
   securityGateEnabled: enabled('the security gate'),

@@ -1,5 +1,6 @@
 import type { ConveyorError, Forge, Gate, GateContext, GateOutcome, Result, Task } from '@conveyor/core';
 import { err, ok } from '@conveyor/core';
+import { branchMovedSummary } from '../git/moved.js';
 import { git } from '../git/run.js';
 
 /** What is known about the artifact that would be deployed. */
@@ -31,7 +32,8 @@ export interface FreshnessGateOptions {
  * - built from the head → `pass` (a short sha of at least 7 characters matches by prefix);
  * - not, and a build is running → `defer`;
  * - not (or unknown) → `fail` "rebuild needed";
- * - the artifact or the head cannot be read, or the branch is gone → `error`.
+ * - the artifact or the head cannot be read, or the branch is gone → `error`;
+ * - with `ctx.decision`, a branch no longer at the decided head → `defer` (a new decision judges it).
  *
  * @example
  * ```ts
@@ -64,6 +66,14 @@ async function decide(config: FreshnessGateOptions, ctx: GateContext): Promise<G
   if (!head.ok) return { status: 'error', summary: `cannot read the head of ${task.branch}: ${head.error.message}` };
   if (head.value === undefined)
     return { status: 'error', summary: `cannot read the head of ${task.branch}: no such branch` };
+  // A decision judges exactly its head: a branch that moved since is a new decision's business.
+  if (ctx.decision !== undefined && head.value.toLowerCase() !== ctx.decision.headSha.toLowerCase()) {
+    return {
+      status: 'defer',
+      summary: branchMovedSummary(task.branch, ctx.decision.headSha, head.value),
+      deferMs: 1_000,
+    };
+  }
   const artifact = await config.readArtifact(task);
   if (!artifact.ok)
     return { status: 'error', summary: `cannot read the artifact of ${task.branch}: ${artifact.error.message}` };

@@ -201,3 +201,60 @@ export async function ensureLocalClone(options: LocalCloneOptions): Promise<Resu
   }
   return ok(options.dir);
 }
+
+/** Options of {@link lsRemote}. */
+export interface LsRemoteOptions extends GitCommonOptions {
+  /** where git runs (any directory; a clone when `remote` is a remote's name) */
+  readonly cwd: string;
+  /** a remote's name or a URL (or local path) */
+  readonly remote: string;
+  /** the branches to look up */
+  readonly branches: readonly string[];
+}
+
+/**
+ * The current head of each of `branches` on `remote` (`git ls-remote`),
+ * without fetching anything. A branch the remote lacks is absent from the map.
+ *
+ * @example
+ * ```ts
+ * const heads = await lsRemote({ cwd: repoDir, remote: 'origin', branches: ['main'] });
+ * if (heads.ok) console.log(heads.value.get('main'));
+ * ```
+ */
+export async function lsRemote(options: LsRemoteOptions): Promise<Result<ReadonlyMap<string, string>, ConveyorError>> {
+  const refs = options.branches.map((b) => `refs/heads/${b.replace(/^refs\/heads\//, '')}`);
+  const out = await git(['ls-remote', '--', options.remote, ...refs], {
+    cwd: options.cwd,
+    ...pickGitOptions(options),
+  });
+  if (!out.ok) return err(out.error);
+  const heads = new Map<string, string>();
+  for (const line of out.value.stdout.split('\n')) {
+    const [sha, ref] = line.trim().split(/\s+/);
+    if (sha === undefined || ref === undefined || !refs.includes(ref)) continue;
+    heads.set(ref.slice('refs/heads/'.length), sha);
+  }
+  return ok(heads);
+}
+
+/**
+ * The branch the remote's `HEAD` points at (its default branch), or
+ * `undefined` when the remote does not say.
+ *
+ * @example
+ * ```ts
+ * const base = await remoteDefaultBranch({ cwd: tmpdir(), remote: 'https://git.example/acme/web.git' });
+ * ```
+ */
+export async function remoteDefaultBranch(
+  options: GitCommonOptions & { readonly cwd: string; readonly remote: string },
+): Promise<Result<string | undefined, ConveyorError>> {
+  const out = await git(['ls-remote', '--symref', '--', options.remote, 'HEAD'], {
+    cwd: options.cwd,
+    ...pickGitOptions(options),
+  });
+  if (!out.ok) return err(out.error);
+  const match = /^ref:\s+refs\/heads\/(\S+)\s+HEAD$/m.exec(out.value.stdout);
+  return ok(match?.[1]);
+}

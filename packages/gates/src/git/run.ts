@@ -48,6 +48,13 @@ const DEFAULT_GIT_TIMEOUT_MS = 120_000;
 export async function git(args: readonly string[], options: GitRunOptions): Promise<Result<GitOutput, ConveyorError>> {
   const accept = options.acceptExitCodes ?? [0];
   let result: Awaited<ReturnType<typeof runExeca>>;
+  if (options.signal?.aborted) {
+    return err(
+      new ConveyorError(GATES_PKG, 'git_failed', `git ${args.slice(0, 2).join(' ')} was aborted in ${options.cwd}`, {
+        details: { args: [...args], cwd: options.cwd, aborted: true },
+      }),
+    );
+  }
   try {
     result = await runExeca(args, options);
   } catch (thrown) {
@@ -82,17 +89,47 @@ export async function git(args: readonly string[], options: GitRunOptions): Prom
   return ok({ stdout, stderr, exitCode });
 }
 
-function runExeca(args: readonly string[], options: GitRunOptions) {
-  return execa('git', [...args], {
+/**
+ * git runs in its own process group, and an abort or a timeout kills the
+ * whole group: the helpers git starts (upload-pack, ssh, credential helpers,
+ * hooks) die with it instead of lingering after the gate gave up.
+ */
+async function runExeca(args: readonly string[], options: GitRunOptions) {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS;
+  const child = execa('git', [...args], {
     cwd: options.cwd,
     env: { GIT_TERMINAL_PROMPT: '0', ...(options.env ?? {}) },
     reject: false,
     stdin: 'ignore',
-    timeout: options.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    detached: true,
+    cleanup: true,
+    timeout: timeoutMs,
     ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
     ...(options.maxBufferBytes === undefined ? {} : { maxBuffer: options.maxBufferBytes }),
     ...(options.raw ? { stripFinalNewline: false } : {}),
   });
+  const killGroup = () => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // the group is already gone
+    }
+  };
+  // 0 means no timeout (as for execa)
+  const timer = timeoutMs > 0 ? setTimeout(killGroup, timeoutMs) : undefined;
+  timer?.unref();
+  if (options.signal?.aborted) killGroup();
+  options.signal?.addEventListener('abort', killGroup, { once: true });
+  try {
+    const result = await child;
+    // git gave up (aborted, timed out): what it started must not outlive it.
+    if (result.isCanceled || result.timedOut) killGroup();
+    return result;
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', killGroup);
+  }
 }
 
 /** The shared part of the options of the git helpers. */

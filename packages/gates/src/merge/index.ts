@@ -1,10 +1,12 @@
-export { defaultHostId, mergeLeaseHolder, releaseMergeLease } from './lease.js';
 export {
-  createLocalGitForge,
-  type LocalGitForge,
-  type LocalGitForgeOptions,
-  type LocalPullRequest,
-} from './local-forge.js';
+  type AcquireMergeLeaseOptions,
+  acquireMergeLease,
+  defaultHostId,
+  type MergeLeaseAcquisition,
+  type MergeLeaseHandle,
+  type MergeLeaseStore,
+  releaseMergeLease,
+} from './lease.js';
 export { createMergeGate, type MergeGateOptions } from './merge-gate.js';
 export {
   type MergeSettings,
@@ -12,4 +14,10 @@ export {
   mergeSettingsSchema,
   parseMergeSettings,
 } from './settings.js';
-export { hasGreenRetest, recordGreenRetest } from './tested-marker.js';
+export {
+  hasGreenRetest,
+  type RecordedRebase,
+  rebasesOf,
+  recordGreenRetest,
+  recordRebase,
+} from './tested-marker.js';

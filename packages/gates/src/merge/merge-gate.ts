@@ -1,32 +1,33 @@
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type {
   ConveyorError,
+  DecisionPin,
   Finding,
   Forge,
   Gate,
   GateContext,
   GateOutcome,
-  Lease,
   PullRequest,
   Result,
-  Store,
 } from '@conveyor/core';
-import { err, mergeLeaseName, ok } from '@conveyor/core';
+import { err, ok } from '@conveyor/core';
+import { branchMovedSummary } from '../git/moved.js';
 import { pushTaskBranch } from '../git/push.js';
 import { rebaseOntoMain } from '../git/rebase.js';
-import { ensureLocalClone, fetch, isAncestor, isBehindMain, revParse } from '../git/refs.js';
+import { ensureLocalClone, fetch, isAncestor, isBehindMain, lsRemote, revParse } from '../git/refs.js';
 import { retest } from '../git/retest.js';
-import type { GitCommonOptions } from '../git/run.js';
+import { type GitCommonOptions, git } from '../git/run.js';
 import { createWorktree, removeWorktree } from '../git/worktree.js';
-import { defaultHostId, mergeLeaseHolder } from './lease.js';
+import { acquireMergeLease, defaultHostId, type MergeLeaseHandle, type MergeLeaseStore } from './lease.js';
 import { type MergeSettings, type MergeSettingsInput, parseMergeSettings } from './settings.js';
-import { hasGreenRetest, recordGreenRetest } from './tested-marker.js';
+import { hasGreenRetest, rebasesOf, recordGreenRetest, recordRebase } from './tested-marker.js';
 
 /** Options of {@link createMergeGate}. */
 export interface MergeGateOptions {
   /** where the per-repository merge lease lives (only the lease methods are used) */
-  readonly store: Pick<Store, 'acquireLease' | 'renewLease' | 'releaseLease'>;
+  readonly store: MergeLeaseStore;
   /** finds/creates the pull request and merges it, pinned to the retested head */
   readonly forge: Forge;
   /** validated on every run; invalid settings make the gate answer `error` */
@@ -41,21 +42,38 @@ export interface MergeGateOptions {
   readonly retestEnv?: Readonly<Record<string, string>>;
 }
 
+/** How long a `defer` for a moved branch asks to wait: a new decision should start soon. */
+const MOVED_DEFER_MS = 1_000;
+
 /**
- * The merge gate (id `merge`): under the repository's merge lease it catches
- * the task branch up with the CURRENT base branch, retests the combined tree,
- * pushes it with `--force-with-lease` and merges it through the forge pinned
- * to that head — so main only ever receives a tree that passed the retest.
+ * The merge gate (id `merge`): under the repository's merge lease it rebases
+ * the decided head onto the CURRENT base branch, retests that tree, pushes it
+ * to the task branch with an expected-sha lease and merges it through the
+ * forge pinned to that head — so main only ever receives a tree that passed
+ * the retest (invariant 3).
  *
- * - lease busy → `defer` (`mergeDeferMs`), until `mergeMaxDeferrals` → `fail`;
- * - already merged (PR merged, or the branch is contained in main) → `pass`, nothing done;
- * - rebase conflict → `fail` with the conflicting files; red retest → `fail` with the output's tail;
- * - the branch moved meanwhile (push lease or forge `head_out_of_date`) → `fail`, nothing overwritten;
- * - a head already retested green (a re-run) is not retested again.
+ * The gate judges exactly `ctx.decision.headSha` (without a decision it pins
+ * the branch's head when it starts):
+ * - the task branch moved away from the decided head (a push during the
+ *   decision) → `defer`: a new decision judges the new head; nothing is pushed
+ *   over it and nothing unjudged is merged;
+ * - main moved after the retest (a hotfix) → rebase and retest again on the
+ *   new main, at most `mergeBaseRetries` times, then `defer`; with the default
+ *   `fast-forward-only` the forge itself refuses a main that moved;
+ * - already merged → `pass` only when main contains exactly the decided head
+ *   (or the rebase of it this gate recorded): an older merge of the same
+ *   branch does not count;
+ * - rebase conflict → `fail` with the conflicting files; red retest → `fail`
+ *   with the output's tail (the only two `fail`s);
+ * - forge, network and git errors → `error` (the decision is retried, the
+ *   developer agent is not re-run); the merge lease busy → `defer`, always
+ *   (the stage machine owns the deferral cap);
+ * - a tree already retested green (a re-run) is not retested again.
  *
- * The lease is always released by its holder and token before the gate
- * answers; it is renewed while the gate works. In read-only mode (the
- * reconciler) the gate only asks the forge whether the branch is merged.
+ * The lease is renewed while the gate works, its fencing token is checked
+ * right before the push and the merge, and it is released by holder and
+ * token before the gate answers. In read-only mode (the reconciler) the gate
+ * only asks the forge whether the decided head is merged.
  *
  * @example
  * ```ts
@@ -82,7 +100,7 @@ export function createMergeGate(options: MergeGateOptions): Gate {
       const parsed = parseMergeSettings(config.settings);
       if (!parsed.ok) return { status: 'error', summary: parsed.error.message };
       try {
-        return await runMerge(config, parsed.value, hostId, preparedClones, ctx);
+        return await runMerge({ config, settings: parsed.value, hostId, preparedClones, ctx });
       } catch (thrown) {
         return {
           status: 'error',
@@ -93,71 +111,120 @@ export function createMergeGate(options: MergeGateOptions): Gate {
   } satisfies Gate);
 }
 
-async function runMerge(
-  config: MergeGateOptions,
-  settings: MergeSettings,
-  hostId: string,
-  preparedClones: Set<string>,
-  ctx: GateContext,
-): Promise<GateOutcome> {
+interface Run {
+  readonly config: MergeGateOptions;
+  readonly settings: MergeSettings;
+  readonly hostId: string;
+  readonly preparedClones: Set<string>;
+  readonly ctx: GateContext;
+}
+
+/** What a run is bound to: the decided head and the base it was decided against. */
+type Pin = Pick<DecisionPin, 'headSha' | 'baseSha' | 'baseBranch'>;
+
+async function runMerge(run: Run): Promise<GateOutcome> {
+  const { config, settings, ctx } = run;
   const { task } = ctx;
   const base = settings.mergeBaseBranch;
-  if (task.branch.replace(/^refs\/heads\//, '') === base || ['main', 'master'].includes(task.branch)) {
+  const branch = task.branch.replace(/^refs\/heads\//, '');
+  if (branch === base || ['main', 'master'].includes(branch)) {
     return {
-      status: 'fail',
+      status: 'error',
       summary: `task branch ${task.branch} is the base branch: there is nothing to merge into it`,
     };
   }
-  const log = ctx.logger.child({ gate: 'merge', taskId: task.id, repo: task.repo, branch: task.branch });
-
-  // Cheap, read-only: a PR already merged needs nothing (idempotent re-runs).
-  const found = await config.forge.findPullRequest(task.repo, base, task.branch);
-  if (!found.ok) return errorOutcome('cannot look up the pull request', found.error);
-  if (found.value?.merged) {
-    return { status: 'pass', summary: `${task.branch} already merged (PR #${found.value.number}); nothing to do` };
-  }
-  if (ctx.readOnly) return readOnlyCheck(config.forge, task.repo, base, task.branch);
-
-  const name = mergeLeaseName(task.repo);
-  const holder = mergeLeaseHolder(hostId, task.id);
-  const acquired = await config.store.acquireLease({ name, holder, ttlMs: settings.mergeLeaseTtlMs, now: ctx.now() });
-  if (!acquired.ok) return errorOutcome(`cannot acquire the merge lease ${name}`, acquired.error);
-  if (!acquired.value.acquired) {
-    const current = acquired.value.current;
-    if (task.snapshot.deferrals >= settings.mergeMaxDeferrals) {
-      return {
-        status: 'fail',
-        summary: `merge lease ${name} still held by ${current.holder} after ${task.snapshot.deferrals} deferrals`,
-      };
-    }
+  if (ctx.decision !== undefined && ctx.decision.baseBranch !== base) {
     return {
-      status: 'defer',
-      summary: `merge lease ${name} is held by ${current.holder} until ${new Date(current.expiresAt).toISOString()}`,
-      deferMs: settings.mergeDeferMs,
+      status: 'error',
+      summary: `the decision is against ${ctx.decision.baseBranch} but the merge gate merges into ${base} (mergeBaseBranch)`,
     };
   }
-
-  const keeper = keepLease(config.store, acquired.value.lease, settings.mergeLeaseTtlMs, ctx, log);
   const paths = workPaths(settings.mergeWorktreeRoot, task.repo, task.id);
   const gitOptions: GitCommonOptions = {
     timeoutMs: settings.mergeGitTimeoutMs,
     signal: ctx.signal,
     ...(config.gitEnv === undefined ? {} : { env: config.gitEnv }),
   };
-  log.info('merge lease acquired', { token: acquired.value.lease.token });
+
+  const found = await config.forge.findPullRequest(task.repo, base, branch);
+  if (!found.ok) return errorOutcome('cannot look up the pull request', found.error);
+  if (ctx.readOnly) return readOnlyCheck(config.forge, task.repo, base, branch, ctx.decision, paths, found.value);
+
+  // Without a decision the run pins the branch as it is now.
+  let pin: Pin;
+  if (ctx.decision !== undefined) pin = ctx.decision;
+  else {
+    const heads = await lsRemote({
+      cwd: tmpdir(),
+      remote: config.remoteUrl(task.repo),
+      branches: [branch, base],
+      ...gitOptions,
+    });
+    if (!heads.ok) return errorOutcome('cannot read the branches', heads.error);
+    const headSha = heads.value.get(branch);
+    const baseSha = heads.value.get(base);
+    if (baseSha === undefined) return { status: 'error', summary: `base branch ${base} not found on ${task.repo}` };
+    if (headSha === undefined) return { status: 'error', summary: `task branch ${branch} not found on ${task.repo}` };
+    pin = { headSha, baseSha, baseBranch: base };
+  }
+
+  // Cheap, before the lease: a PR merged at exactly the decided head needs nothing.
+  const decided = decidedHeads(paths.clone, pin.headSha);
+  if (found.value?.merged && decided.has(found.value.headSha)) {
+    return {
+      status: 'pass',
+      summary: `${branch} already merged at ${found.value.headSha.slice(0, 12)} (PR #${found.value.number}); nothing to do`,
+    };
+  }
+
+  const log = ctx.logger.child({ gate: 'merge', taskId: task.id, repo: task.repo, branch });
+  const got = await acquireMergeLease({
+    store: config.store,
+    repo: task.repo,
+    hostId: run.hostId,
+    taskId: task.id,
+    ttlMs: settings.mergeLeaseTtlMs,
+    now: ctx.now,
+    logger: log,
+  });
+  if (!got.ok) return errorOutcome('cannot acquire the merge lease', got.error);
+  if (!got.value.acquired) {
+    const current = got.value.current;
+    return {
+      status: 'defer',
+      summary: `merge lease ${current.name} is held by ${current.holder} until ${new Date(current.expiresAt).toISOString()}`,
+      deferMs: settings.mergeDeferMs,
+    };
+  }
+  const lease = got.value.handle;
+  log.info('merge lease acquired', { token: lease.lease.token, headSha: pin.headSha });
+  // Work under the lease stops as soon as the lease is known to be lost.
+  const signal = AbortSignal.any([ctx.signal, lease.signal]);
   try {
-    return await mergeUnderLease(config, settings, ctx, paths, gitOptions, keeper, found.value, preparedClones);
+    const outcome = await mergeUnderLease(
+      { ...run, log, pin, paths, lease, signal, git: { ...gitOptions, signal } },
+      found.value,
+    );
+    // Work stopped because another host took the lease over: wait, not an error.
+    if (outcome.status === 'error' && lease.signal.aborted && !ctx.signal.aborted) {
+      return {
+        status: 'defer',
+        summary: `merge lease lost while merging (${outcome.summary}); nothing was pushed or merged after that`,
+        deferMs: settings.mergeDeferMs,
+      };
+    }
+    return outcome;
   } finally {
-    keeper.stop();
+    // Cleanup runs even after an abort, so it gets its own short deadline.
     await removeWorktree({
       repoDir: paths.clone,
       path: paths.worktree,
       ...gitOptions,
       signal: AbortSignal.timeout(30_000),
     });
-    const released = await config.store.releaseLease({ name, holder, token: acquired.value.lease.token });
+    const released = await lease.release();
     if (!released.ok) log.warn('cannot release the merge lease', { error: released.error.message });
-    else log.info('merge lease released', { released: released.value.released, token: acquired.value.lease.token });
+    else log.info('merge lease released', { released: released.value.released, token: lease.lease.token });
   }
 }
 
@@ -175,196 +242,373 @@ function workPaths(root: string, repo: string, taskId: string): WorkPaths {
   return { clone: join(dir, 'repo.git'), worktree: join(dir, 'tasks', slug(taskId)) };
 }
 
-async function mergeUnderLease(
-  config: MergeGateOptions,
-  settings: MergeSettings,
-  ctx: GateContext,
-  paths: WorkPaths,
-  gitOptions: GitCommonOptions,
-  keeper: LeaseKeeper,
-  knownPr: PullRequest | undefined,
-  preparedClones: Set<string>,
-): Promise<GateOutcome> {
+/** The decided head and every rebase of it this host's gate recorded. */
+function decidedHeads(clone: string, headSha: string): Set<string> {
+  return new Set([headSha, ...rebasesOf(clone, headSha).map((r) => r.rebased)]);
+}
+
+interface LeasedRun extends Run {
+  readonly log: GateContext['logger'];
+  readonly pin: Pin;
+  readonly paths: WorkPaths;
+  readonly lease: MergeLeaseHandle;
+  /** the gate's signal, also aborted when the lease is lost */
+  readonly signal: AbortSignal;
+  readonly git: GitCommonOptions;
+}
+
+async function mergeUnderLease(run: LeasedRun, knownPr: PullRequest | undefined): Promise<GateOutcome> {
+  const { config, settings, ctx, paths, pin, log } = run;
   const { task } = ctx;
   const base = settings.mergeBaseBranch;
+  const branch = task.branch.replace(/^refs\/heads\//, '');
   const remote = settings.mergeRemote;
   const remoteBase = `${remote}/${base}`;
-  const remoteBranch = `${remote}/${task.branch}`;
+  const gitOptions = run.git;
 
   const remoteUrl = config.remoteUrl(task.repo);
   const cloneKey = `${paths.clone}\0${remoteUrl}`;
-  if (!preparedClones.has(cloneKey) || !existsSync(paths.clone)) {
+  if (!run.preparedClones.has(cloneKey) || !existsSync(paths.clone)) {
     const clone = await ensureLocalClone({ dir: paths.clone, remoteUrl, remote, ...gitOptions });
     if (!clone.ok) return errorOutcome('cannot prepare the local clone', clone.error);
-    preparedClones.add(cloneKey);
+    run.preparedClones.add(cloneKey);
   }
-  const fetched = await fetch({ cwd: paths.clone, remote, branches: [base, task.branch], ...gitOptions });
+  const fetched = await fetch({ cwd: paths.clone, remote, branches: [base, branch], ...gitOptions });
   if (!fetched.ok) return errorOutcome('cannot fetch', fetched.error);
   if (fetched.value.missing.includes(base))
     return { status: 'error', summary: `base branch ${base} not found on ${remote}` };
-  if (fetched.value.missing.includes(task.branch)) {
-    return { status: 'fail', summary: `task branch ${task.branch} not found on ${remote}` };
-  }
-  const remoteHead = await revParse({ cwd: paths.clone, rev: remoteBranch, ...gitOptions });
+  if (fetched.value.missing.includes(branch)) return moved(branch, pin.headSha, undefined);
+  const remoteHead = await revParse({ cwd: paths.clone, rev: `${remote}/${branch}`, ...gitOptions });
   if (!remoteHead.ok) return errorOutcome('cannot read the task branch', remoteHead.error);
-  const contained = await isAncestor({
+  const mainNow = await revParse({ cwd: paths.clone, rev: remoteBase, ...gitOptions });
+  if (!mainNow.ok) return errorOutcome('cannot read the base branch', mainNow.error);
+
+  // The branch must still be the decided head — or this gate's own rebase of it.
+  const decided = decidedHeads(paths.clone, pin.headSha);
+  if (!decided.has(remoteHead.value)) return moved(branch, pin.headSha, remoteHead.value);
+
+  for (const sha of decided) {
+    const contained = await isAncestor({ cwd: paths.clone, ancestor: sha, descendant: mainNow.value, ...gitOptions });
+    // A recorded rebase may have been pruned from the clone: not contained.
+    if (contained.ok && contained.value) {
+      return {
+        status: 'pass',
+        summary: `${base} already contains the decided head of ${branch} (${sha.slice(0, 12)}); nothing to do`,
+      };
+    }
+    if (!contained.ok && sha === pin.headSha)
+      return errorOutcome('cannot compare with the base branch', contained.error);
+  }
+
+  // The pinned base must still be in main's history (main moves forward, it is never rewritten).
+  const forward = await isAncestor({
     cwd: paths.clone,
-    ancestor: remoteBranch,
-    descendant: remoteBase,
+    ancestor: pin.baseSha,
+    descendant: mainNow.value,
     ...gitOptions,
   });
-  if (!contained.ok) return errorOutcome('cannot compare with the base branch', contained.error);
-  if (contained.value) {
-    return { status: 'pass', summary: `${task.branch} is already contained in ${base}; nothing to do` };
+  if (!forward.ok || !forward.value) {
+    return {
+      status: 'defer',
+      summary: `${base} no longer contains the decided base ${pin.baseSha.slice(0, 12)} (rewritten?); a new decision starts on the new ${base}`,
+      deferMs: MOVED_DEFER_MS,
+    };
+  }
+  if (mainNow.value !== pin.baseSha) {
+    log.info('base moved since the decision started; rebasing onto the current base', {
+      decidedBase: pin.baseSha,
+      base: mainNow.value,
+    });
   }
 
   const worktree = await createWorktree({
     repoDir: paths.clone,
     path: paths.worktree,
-    ref: remoteHead.value,
+    ref: pin.headSha,
     ...gitOptions,
   });
   if (!worktree.ok) return errorOutcome('cannot create the worktree', worktree.error);
-  const behind = await isBehindMain({ cwd: paths.worktree, base: remoteBase, ...gitOptions });
-  if (!behind.ok) return errorOutcome('cannot compare with the base branch', behind.error);
 
-  let head = remoteHead.value;
-  if (behind.value.behind > 0) {
-    const rebased = await rebaseOntoMain({
-      cwd: paths.worktree,
-      onto: remoteBase,
-      identity: { name: settings.mergeCommitterName, email: settings.mergeCommitterEmail },
-      ...gitOptions,
-    });
-    if (!rebased.ok) return errorOutcome('rebase failed', rebased.error);
-    if (rebased.value.status === 'conflict') {
+  let target = mainNow.value;
+  let branchAt = remoteHead.value;
+  let pr: PullRequest | undefined = knownPr;
+  for (let round = 0; ; round += 1) {
+    const candidate = await buildCandidate(run, target, round);
+    if (candidate.kind === 'outcome') return candidate.outcome;
+    const head = candidate.head;
+
+    // A hotfix may have landed while the retest ran: never push or merge onto an untested base.
+    const heads = await lsRemote({ cwd: paths.clone, remote, branches: [base, branch], ...gitOptions });
+    if (!heads.ok) return errorOutcome('cannot read the branches', heads.error);
+    const remoteBranch = heads.value.get(branch);
+    if (remoteBranch !== branchAt) return moved(branch, pin.headSha, remoteBranch);
+    const baseAfter = heads.value.get(base);
+    if (baseAfter !== target) {
+      const next = await nextTarget(run, target, baseAfter, round);
+      if (next.kind === 'outcome') return next.outcome;
+      target = next.target;
+      continue;
+    }
+
+    const beforePush = await run.lease.confirm();
+    if (!beforePush.ok) return leaseLost('push', beforePush.error, settings);
+    if (head !== branchAt) {
+      const pushed = await pushTaskBranch({
+        cwd: paths.worktree,
+        remote,
+        branch,
+        expectedSha: branchAt,
+        baseBranch: base,
+        ...gitOptions,
+      });
+      if (!pushed.ok) return errorOutcome('push failed', pushed.error);
+      if (pushed.value.status === 'rejected') {
+        return {
+          status: 'defer',
+          summary: `branch ${branch} moved from ${pin.headSha.slice(0, 12)} while the gate ran (the push was refused, nothing overwritten); a new decision starts on the new head`,
+          deferMs: MOVED_DEFER_MS,
+        };
+      }
+      log.info('pushed the retested head', { from: branchAt, to: head, base: target });
+      branchAt = head;
+    }
+
+    const opened = await findOrCreatePullRequest(config.forge, task.repo, base, branch, task.title, pr);
+    if (!opened.ok) return errorOutcome('cannot open the pull request', opened.error);
+    pr = opened.value;
+    if (pr.merged) {
+      if (decided.has(pr.headSha) || pr.headSha === head) {
+        return { status: 'pass', summary: `${branch} already merged (PR #${pr.number}); nothing to do` };
+      }
       return {
-        status: 'fail',
-        summary: `${task.branch} conflicts with ${base} in ${rebased.value.files.length} file(s); rebase it and resolve`,
-        findings: rebased.value.files.map(
-          (file): Finding => ({
-            rule: 'merge/rebase-conflict',
-            file,
-            message: `${file} conflicts with the current ${base}`,
-            severity: 'error',
-          }),
-        ),
+        status: 'error',
+        summary: `PR #${pr.number} of ${branch} is merged but at ${pr.headSha.slice(0, 12)}, not at the retested ${head.slice(0, 12)}`,
       };
     }
-    head = rebased.value.head;
-    ctx.logger.info('rebased', { from: remoteHead.value, to: head, behind: behind.value.behind });
+
+    const merged = await mergePinned(run, pr, head, target, branchAt === head && head !== remoteHead.value);
+    if (merged.kind === 'outcome') return merged.outcome;
+    // main moved between the check and the merge: retest on the new main
+    const next = await nextTarget(run, target, merged.base, round);
+    if (next.kind === 'outcome') return next.outcome;
+    target = next.target;
+  }
+}
+
+type Step<T> = { readonly kind: 'outcome'; readonly outcome: GateOutcome } | ({ readonly kind: 'go' } & T);
+
+/**
+ * The decided head rebased onto `target` and retested green (or already
+ * known green): the only commit that may reach the base branch.
+ */
+async function buildCandidate(run: LeasedRun, target: string, round: number): Promise<Step<{ head: string }>> {
+  const { settings, ctx, paths, pin, log } = run;
+  const base = settings.mergeBaseBranch;
+  const branch = ctx.task.branch.replace(/^refs\/heads\//, '');
+  const gitOptions = run.git;
+  let head = pin.headSha;
+  // A rebase of this head onto this base made before (a re-run after a crash) is reused.
+  let known = rebasesOf(paths.clone, pin.headSha)
+    .filter((r) => r.base === target)
+    .at(-1);
+  if (known !== undefined) {
+    const present = await git(['cat-file', '-e', `${known.rebased}^{commit}`], {
+      cwd: paths.clone,
+      acceptExitCodes: [0, 1, 128],
+      ...gitOptions,
+    });
+    if (!present.ok || present.value.exitCode !== 0) known = undefined;
+  }
+  const checkoutAt = known?.rebased ?? pin.headSha;
+  if (round > 0 || known !== undefined) {
+    const reset = await git(['checkout', '--quiet', '--force', '--detach', checkoutAt], {
+      cwd: paths.worktree,
+      ...gitOptions,
+    });
+    if (!reset.ok) return { kind: 'outcome', outcome: errorOutcome('cannot reset the worktree', reset.error) };
+  }
+  if (known !== undefined) head = known.rebased;
+  else {
+    const behind = await isBehindMain({ cwd: paths.worktree, base: target, ...gitOptions });
+    if (!behind.ok)
+      return { kind: 'outcome', outcome: errorOutcome('cannot compare with the base branch', behind.error) };
+    if (behind.value.behind > 0) {
+      const rebased = await rebaseOntoMain({
+        cwd: paths.worktree,
+        onto: target,
+        identity: { name: settings.mergeCommitterName, email: settings.mergeCommitterEmail },
+        ...gitOptions,
+      });
+      if (!rebased.ok) return { kind: 'outcome', outcome: errorOutcome('rebase failed', rebased.error) };
+      if (rebased.value.status === 'conflict') {
+        return {
+          kind: 'outcome',
+          outcome: {
+            status: 'fail',
+            summary: `${branch} conflicts with ${base} in ${rebased.value.files.length} file(s); rebase it and resolve`,
+            findings: rebased.value.files.map(
+              (file): Finding => ({
+                rule: 'merge/rebase-conflict',
+                file,
+                message: `${file} conflicts with the current ${base}`,
+                severity: 'error',
+              }),
+            ),
+          },
+        };
+      }
+      head = rebased.value.head;
+      recordRebase(paths.clone, { head: pin.headSha, base: target, rebased: head });
+      log.info('rebased', { from: pin.headSha, to: head, onto: target, behind: behind.value.behind });
+    }
   }
 
   if (hasGreenRetest(paths.clone, head, settings.mergeRetestCommand)) {
-    ctx.logger.info('retest skipped: this head already passed', { head });
-  } else {
-    const tested = await retest(settings.mergeRetestCommand, {
-      cwd: paths.worktree,
-      timeoutMs: settings.mergeRetestTimeoutMs,
-      signal: ctx.signal,
-      tailLines: settings.mergeTailLines,
-      tailBytes: settings.mergeTailBytes,
-      ...(config.retestEnv === undefined ? {} : { env: config.retestEnv }),
-    });
-    if (!tested.ok) return errorOutcome('cannot run the retest', tested.error);
-    if (!tested.value.passed) {
-      const how = tested.value.timedOut
-        ? `timed out after ${settings.mergeRetestTimeoutMs} ms`
-        : tested.value.aborted
-          ? 'was aborted'
-          : `exited ${tested.value.exitCode ?? tested.value.signal ?? '?'}`;
-      return {
+    log.info('retest skipped: this tree already passed', { head });
+    return { kind: 'go', head };
+  }
+  const tested = await retest(settings.mergeRetestCommand, {
+    cwd: paths.worktree,
+    timeoutMs: settings.mergeRetestTimeoutMs,
+    signal: run.signal,
+    tailLines: settings.mergeTailLines,
+    tailBytes: settings.mergeTailBytes,
+    ...(run.config.retestEnv === undefined ? {} : { env: run.config.retestEnv }),
+  });
+  if (!tested.ok) return { kind: 'outcome', outcome: errorOutcome('cannot run the retest', tested.error) };
+  if (!tested.value.passed) {
+    if (tested.value.aborted) {
+      const why = run.lease.signal.aborted ? 'the merge lease was lost' : 'the gate was aborted';
+      return { kind: 'outcome', outcome: { status: 'error', summary: `the retest of ${branch} was stopped: ${why}` } };
+    }
+    const how = tested.value.timedOut
+      ? `timed out after ${settings.mergeRetestTimeoutMs} ms`
+      : `exited ${tested.value.exitCode ?? tested.value.signal ?? '?'}`;
+    return {
+      kind: 'outcome',
+      outcome: {
         status: 'fail',
-        summary: `retest of ${task.branch} rebased on ${base} ${how}`,
+        summary: `retest of ${branch} rebased on ${base} ${how}`,
         findings: [
           {
             rule: 'merge/retest-failed',
             commit: head,
-            message: `\`${settings.mergeRetestCommand}\` ${how} on ${head.slice(0, 12)} (${task.branch} on the current ${base}):\n${tested.value.tail}`,
+            message: `\`${settings.mergeRetestCommand}\` ${how} on ${head.slice(0, 12)} (${branch} on the current ${base}):\n${tested.value.tail}`,
             severity: 'error',
           },
         ],
-      };
-    }
-    recordGreenRetest(paths.clone, head, settings.mergeRetestCommand);
-  }
-
-  const stillHeld = await keeper.confirm();
-  if (!stillHeld.ok) {
-    return {
-      status: 'defer',
-      summary: `merge lease lost before the push: ${stillHeld.error.message}`,
-      deferMs: settings.mergeDeferMs,
+      },
     };
   }
-  if (head !== remoteHead.value) {
-    const pushed = await pushTaskBranch({
-      cwd: paths.worktree,
-      remote,
-      branch: task.branch,
-      expectedSha: remoteHead.value,
-      baseBranch: base,
-      ...gitOptions,
-    });
-    if (!pushed.ok) return errorOutcome('push failed', pushed.error);
-    if (pushed.value.status === 'rejected') {
-      return {
-        status: 'fail',
-        summary: `${task.branch} changed on ${remote} while the gate ran; nothing was overwritten`,
-        findings: [
-          { rule: 'merge/branch-moved', commit: remoteHead.value, message: pushed.value.reason, severity: 'error' },
-        ],
-      };
-    }
-  }
+  recordGreenRetest(paths.clone, head, settings.mergeRetestCommand);
+  return { kind: 'go', head };
+}
 
-  const pr = await findOrCreatePullRequest(config.forge, task.repo, base, task.branch, task.title, knownPr);
-  if (!pr.ok) return errorOutcome('cannot open the pull request', pr.error);
-  if (pr.value.merged)
-    return { status: 'pass', summary: `${task.branch} already merged (PR #${pr.value.number}); nothing to do` };
-
-  const confirmed = await keeper.confirm();
-  if (!confirmed.ok) {
+/** main moved past `target`: the next base to retest on, or a `defer` when the rounds are used up. */
+async function nextTarget(
+  run: LeasedRun,
+  target: string,
+  moved: string | undefined,
+  round: number,
+): Promise<Step<{ target: string }>> {
+  const { settings, paths, log } = run;
+  const base = settings.mergeBaseBranch;
+  if (moved === undefined)
+    return { kind: 'outcome', outcome: { status: 'error', summary: `base branch ${base} disappeared` } };
+  if (round >= settings.mergeBaseRetries) {
     return {
-      status: 'defer',
-      summary: `merge lease lost before the merge: ${confirmed.error.message}`,
-      deferMs: settings.mergeDeferMs,
+      kind: 'outcome',
+      outcome: {
+        status: 'defer',
+        summary: `${base} moved ${round + 1} time(s) after the retest (now ${moved.slice(0, 12)}); nothing merged, the decision waits`,
+        deferMs: settings.mergeDeferMs,
+      },
     };
   }
+  const fetched = await fetch({ cwd: paths.clone, remote: settings.mergeRemote, branches: [base], ...run.git });
+  if (!fetched.ok) return { kind: 'outcome', outcome: errorOutcome('cannot fetch', fetched.error) };
+  const now = await revParse({ cwd: paths.clone, rev: `${settings.mergeRemote}/${base}`, ...run.git });
+  if (!now.ok) return { kind: 'outcome', outcome: errorOutcome('cannot read the base branch', now.error) };
+  const forward = await isAncestor({ cwd: paths.clone, ancestor: target, descendant: now.value, ...run.git });
+  if (!forward.ok || !forward.value) {
+    return {
+      kind: 'outcome',
+      outcome: {
+        status: 'defer',
+        summary: `${base} was rewritten after the retest; nothing merged, a new decision starts on the new ${base}`,
+        deferMs: MOVED_DEFER_MS,
+      },
+    };
+  }
+  log.info('base moved after the retest: rebasing and retesting on the new base', { from: target, to: now.value });
+  return { kind: 'go', target: now.value };
+}
+
+/**
+ * Merges PR `pr` at exactly `head` (retested on `target`). Resolves to an
+ * outcome, or to `{ base }` when main moved before the merge (retest again).
+ */
+async function mergePinned(
+  run: LeasedRun,
+  pr: PullRequest,
+  head: string,
+  target: string,
+  justPushed: boolean,
+): Promise<Step<{ base: string | undefined }>> {
+  const { config, settings, ctx, paths, pin } = run;
+  const base = settings.mergeBaseBranch;
+  const branch = ctx.task.branch.replace(/^refs\/heads\//, '');
+  const baseNow = async (): Promise<Result<string | undefined, ConveyorError>> => {
+    const heads = await lsRemote({ cwd: paths.clone, remote: settings.mergeRemote, branches: [base], ...run.git });
+    return heads.ok ? ok(heads.value.get(base)) : err(heads.error);
+  };
   for (let attempt = 0; ; attempt += 1) {
-    const merged = await config.forge.mergePullRequest(task.repo, pr.value.number, {
+    const confirmed = await run.lease.confirm();
+    if (!confirmed.ok) return { kind: 'outcome', outcome: leaseLost('merge', confirmed.error, settings) };
+    if (settings.mergeMethod !== 'fast-forward-only') {
+      // The forge builds a new commit from the base it sees: it must be the retested one.
+      const now = await baseNow();
+      if (!now.ok) return { kind: 'outcome', outcome: errorOutcome('cannot read the base branch', now.error) };
+      if (now.value !== target) return { kind: 'go', base: now.value };
+    }
+    const merged = await config.forge.mergePullRequest(ctx.task.repo, pr.number, {
       headSha: head,
       method: settings.mergeMethod,
-      title: `${task.title} (#${pr.value.number})`,
+      title: `${ctx.task.title} (#${pr.number})`,
     });
     if (merged.ok) {
       return {
-        status: 'pass',
-        summary: merged.value.alreadyMerged
-          ? `${task.branch} already merged (PR #${pr.value.number})`
-          : `merged ${task.branch} at ${head.slice(0, 12)} into ${base}${merged.value.mergeSha ? ` as ${merged.value.mergeSha.slice(0, 12)}` : ''} (PR #${pr.value.number})`,
+        kind: 'outcome',
+        outcome: {
+          status: 'pass',
+          summary: merged.value.alreadyMerged
+            ? `${branch} already merged (PR #${pr.number})`
+            : `merged ${branch} at ${head.slice(0, 12)} into ${base}${merged.value.mergeSha ? ` as ${merged.value.mergeSha.slice(0, 12)}` : ''} (PR #${pr.number})`,
+        },
       };
     }
     const code = merged.error.code;
-    if (code === 'head_out_of_date' && head !== remoteHead.value && attempt < settings.mergeHeadRetries) {
-      await delay(settings.mergeHeadRetryDelayMs, ctx.signal);
-      continue;
-    }
     if (code === 'head_out_of_date') {
+      // Forges update a PR's head asynchronously after a push: retry briefly.
+      if (justPushed && attempt < settings.mergeHeadRetries) {
+        await delay(settings.mergeHeadRetryDelayMs, run.signal);
+        continue;
+      }
+      const heads = await lsRemote({ cwd: paths.clone, remote: settings.mergeRemote, branches: [branch], ...run.git });
+      const now = heads.ok ? heads.value.get(branch) : undefined;
+      if (now !== head) return { kind: 'outcome', outcome: moved(branch, pin.headSha, now) };
       return {
-        status: 'fail',
-        summary: `${task.branch} moved after it was retested; the forge refused to merge anything else`,
-        findings: [{ rule: 'merge/branch-moved', commit: head, message: merged.error.message, severity: 'error' }],
+        kind: 'outcome',
+        outcome: errorOutcome(`the forge still sees another head on PR #${pr.number}`, merged.error),
       };
     }
-    if (code === 'not_mergeable') {
-      return {
-        status: 'fail',
-        summary: `the forge refused to merge PR #${pr.value.number}`,
-        findings: [{ rule: 'merge/not-mergeable', commit: head, message: merged.error.message, severity: 'error' }],
-      };
+    if (code === 'not_mergeable' || code === 'conflict') {
+      // A fast-forward refused (or a merge raced) because main moved: retest on it.
+      const now = await baseNow();
+      if (now.ok && now.value !== target) return { kind: 'go', base: now.value };
+      return { kind: 'outcome', outcome: errorOutcome(`the forge refused to merge PR #${pr.number}`, merged.error) };
     }
-    return errorOutcome(`cannot merge PR #${pr.value.number}`, merged.error);
+    return { kind: 'outcome', outcome: errorOutcome(`cannot merge PR #${pr.number}`, merged.error) };
   }
 }
 
@@ -379,7 +623,9 @@ async function findOrCreatePullRequest(
   if (known !== undefined && known.state === 'open') return ok(known);
   const again = await forge.findPullRequest(repo, base, branch);
   if (!again.ok) return err(again.error);
-  if (again.value !== undefined && (again.value.state === 'open' || again.value.merged)) return ok(again.value);
+  // An open PR is reused; a merged one only if it is this merge (a race); an
+  // older merged or closed one is history: the fix gets a new pull request.
+  if (again.value !== undefined && again.value.state === 'open') return ok(again.value);
   const created = await forge.createPullRequest(repo, {
     base,
     head: branch,
@@ -392,58 +638,59 @@ async function findOrCreatePullRequest(
   return raced.value === undefined ? err(created.error) : ok(raced.value);
 }
 
-async function readOnlyCheck(forge: Forge, repo: string, base: string, branch: string): Promise<GateOutcome> {
-  const compared = await forge.compare(repo, base, branch);
-  if (!compared.ok) return errorOutcome('cannot compare with the base branch', compared.error);
-  if (compared.value.aheadBy === 0) return { status: 'pass', summary: `${branch} is contained in ${base}` };
+async function readOnlyCheck(
+  forge: Forge,
+  repo: string,
+  base: string,
+  branch: string,
+  decision: DecisionPin | undefined,
+  paths: WorkPaths,
+  found: PullRequest | undefined,
+): Promise<GateOutcome> {
+  if (decision === undefined) {
+    if (found?.merged) return { status: 'pass', summary: `${branch} already merged (PR #${found.number})` };
+    const compared = await forge.compare(repo, base, branch);
+    if (!compared.ok) return errorOutcome('cannot compare with the base branch', compared.error);
+    if (compared.value.aheadBy === 0) return { status: 'pass', summary: `${branch} is contained in ${base}` };
+    return {
+      status: 'fail',
+      summary: `${branch} is not merged yet (${compared.value.aheadBy} commit(s) ahead of ${base})`,
+    };
+  }
+  const decided = decidedHeads(paths.clone, decision.headSha);
+  if (found?.merged && decided.has(found.headSha)) {
+    return { status: 'pass', summary: `${branch} merged at the decided head (PR #${found.number})` };
+  }
+  for (const sha of decided) {
+    const compared = await forge.compare(repo, base, sha);
+    if (!compared.ok) {
+      if (sha === decision.headSha) return errorOutcome('cannot compare with the base branch', compared.error);
+      continue;
+    }
+    if (compared.value.aheadBy === 0) {
+      return { status: 'pass', summary: `${base} contains the decided head ${sha.slice(0, 12)} of ${branch}` };
+    }
+  }
   return {
     status: 'fail',
-    summary: `${branch} is not merged yet (${compared.value.aheadBy} commit(s) ahead of ${base})`,
+    summary: `the decided head ${decision.headSha.slice(0, 12)} of ${branch} is not merged yet`,
+  };
+}
+
+function moved(branch: string, from: string, to: string | undefined): GateOutcome {
+  return { status: 'defer', summary: branchMovedSummary(branch, from, to), deferMs: MOVED_DEFER_MS };
+}
+
+function leaseLost(before: string, error: ConveyorError, settings: MergeSettings): GateOutcome {
+  return {
+    status: 'defer',
+    summary: `merge lease lost before the ${before}: ${error.message}`,
+    deferMs: settings.mergeDeferMs,
   };
 }
 
 function errorOutcome(what: string, error: ConveyorError): GateOutcome {
   return { status: 'error', summary: `${what}: ${error.message}` };
-}
-
-interface LeaseKeeper {
-  /** renews now; an error means the lease is no longer ours */
-  confirm(): Promise<Result<Lease, ConveyorError>>;
-  stop(): void;
-}
-
-/** Renews the lease every third of its TTL while the gate works. */
-function keepLease(
-  store: Pick<Store, 'renewLease'>,
-  lease: Lease,
-  ttlMs: number,
-  ctx: GateContext,
-  log: GateContext['logger'],
-): LeaseKeeper {
-  let lost: ConveyorError | undefined;
-  const renew = async (): Promise<Result<Lease, ConveyorError>> => {
-    if (lost !== undefined) return err(lost);
-    const renewed = await store.renewLease({
-      name: lease.name,
-      holder: lease.holder,
-      token: lease.token,
-      ttlMs,
-      now: ctx.now(),
-    });
-    if (!renewed.ok && renewed.error.code === 'lease_lost') {
-      lost = renewed.error;
-      log.warn('merge lease lost', { error: renewed.error.message });
-    }
-    return renewed;
-  };
-  const timer = setInterval(
-    () => {
-      renew().catch((thrown: unknown) => log.warn('merge lease renewal threw', { error: String(thrown) }));
-    },
-    Math.max(50, Math.floor(ttlMs / 3)),
-  );
-  timer.unref();
-  return { confirm: renew, stop: () => clearInterval(timer) };
 }
 
 function delay(ms: number, signal: AbortSignal): Promise<void> {

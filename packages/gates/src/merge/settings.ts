@@ -42,20 +42,35 @@ export const mergeSettingsSchema = z.object({
     .nonnegative()
     .default(30_000)
     .describe('how long to wait before trying again when the lease is busy'),
-  /** after this many consecutive deferrals the gate fails instead of deferring again */
-  mergeMaxDeferrals: z
+  /**
+   * when the base branch moves after the retest (a hotfix), how many more
+   * times the gate rebases onto the new base and retests before it defers
+   */
+  mergeBaseRetries: z
     .number()
     .int()
-    .positive()
-    .default(20)
-    .describe('after this many consecutive deferrals the gate fails instead of deferring again'),
+    .nonnegative()
+    .default(2)
+    .describe(
+      'when the base branch moves after the retest, how many more times the gate rebases onto it and retests before deferring',
+    ),
   /** where the local clones and per-task worktrees live */
   mergeWorktreeRoot: z.string().min(1).describe('where the local clones and per-task worktrees live'),
-  /** how the forge merges (the rebased head makes every method safe; `fast-forward-only` is the strictest) */
+  /**
+   * how the forge merges. `fast-forward-only` (the default) moves the base
+   * branch to exactly the retested commit, and the forge itself refuses when
+   * the base moved. Any other method makes the forge build a new commit: the
+   * gate then checks right before the merge that the base is still the one
+   * it retested on (otherwise it rebases and retests again), but a commit
+   * landing on the base in the instant between that check and the forge's
+   * merge is not covered.
+   */
   mergeMethod: z
     .enum(['merge', 'rebase', 'rebase-merge', 'squash', 'fast-forward-only'])
-    .default('merge')
-    .describe('how the forge merges (the rebased head makes every method safe; `fast-forward-only` is the strictest)'),
+    .default('fast-forward-only')
+    .describe(
+      'how the forge merges: `fast-forward-only` (default) puts exactly the retested commit on the base branch; other methods are checked against the retested base right before the merge',
+    ),
   /** how many trailing lines and bytes of a red retest become the finding */
   mergeTailLines: z
     .number()

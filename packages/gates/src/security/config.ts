@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { posix, resolve } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
-import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
+import { DEFAULT_SECRETS_CONFIG, RE2_ONLY_BUILT_IN_RULES } from './default-rules.js';
 import { compileSecretRegex } from './regex.js';
 import type { SecretAllowlist, SecretRegex, SecretRule, SecretsConfig } from './types.js';
 
@@ -91,14 +91,23 @@ function describeIssuePath(raw: RawSecretsConfig, path: readonly PropertyKey[]):
   return `field '${path.map(String).join('.')}'`;
 }
 
+/** `error parsing regexp: missing closing ): \`…\`` → `missing closing )`. */
+function regexErrorKind(message: string): string {
+  const m = /^error parsing regexp: ([^`:]*)/.exec(message);
+  return (m?.[1] ?? 'syntax error').trim();
+}
+
 /** The regex sources of the built-in rules: reviewed for linear time, so they may run natively. */
 const BUILT_IN_REGEXES = new Set(
-  (DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) => (r.regex === undefined ? [] : [r.regex])),
+  (DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) =>
+    r.regex === undefined || RE2_ONLY_BUILT_IN_RULES.has(r.id) ? [] : [r.regex],
+  ),
 );
 
 function compileRegexField(source: string, where: string, file?: string): Result<SecretRegex, ConveyorError> {
   const re = compileSecretRegex(source, { trustedBuiltIn: BUILT_IN_REGEXES.has(source) });
-  return typeof re === 'string' ? err(invalid(where, `invalid regex ${JSON.stringify(source)}: ${re}`, file)) : ok(re);
+  // the parser's message quotes the pattern: keep only its kind, never the file's text
+  return typeof re === 'string' ? err(invalid(where, `not a valid RE2 regex (${regexErrorKind(re)})`, file)) : ok(re);
 }
 
 function compileAllowlist(
@@ -228,17 +237,37 @@ function mergeRaw(base: RawSecretsConfig, top: RawSecretsConfig, disabled: reado
   };
 }
 
+/**
+ * Where the files of a config's `[extend] path` chain come from. `read` gets
+ * the path as written and the file that named it; it decides what is
+ * reachable (a confined reader only serves files of one commit's tree) and
+ * returns the text plus the name to use in messages.
+ */
+export interface SecretsConfigSource {
+  read(path: string, from: string | undefined): Promise<Result<{ name: string; text: string }, ConveyorError>>;
+}
+
+/** The TOML parser's message quotes the offending text: keep only the position. */
+function tomlError(thrown: unknown, file: string | undefined): ConveyorError {
+  const t = thrown as { line?: unknown; column?: unknown };
+  const at =
+    typeof t?.line === 'number' && typeof t?.column === 'number' ? ` at line ${t.line}, column ${t.column}` : '';
+  return invalid('TOML', `not a valid TOML document${at}`, file);
+}
+
 async function resolveRaw(
   text: string,
   file: string | undefined,
   depth: number,
+  source: SecretsConfigSource | undefined,
+  chain: string[],
 ): Promise<Result<RawSecretsConfig, ConveyorError>> {
   if (depth > 4) return err(invalid("field 'extend.path'", 'extend chain deeper than 4 files', file));
   let raw: unknown;
   try {
     raw = parseToml(text);
   } catch (thrown) {
-    return err(invalid('TOML', thrown instanceof Error ? thrown.message : String(thrown), file));
+    return err(tomlError(thrown, file));
   }
   const shape = rawConfigSchema.safeParse(raw);
   if (!shape.success) {
@@ -252,16 +281,16 @@ async function resolveRaw(
   let base: RawSecretsConfig = { rules: [] };
   if (extend.useDefault) base = mergeRaw(base, DEFAULT_SECRETS_CONFIG, []);
   if (extend.path !== undefined) {
-    const target = resolve(file ? dirname(file) : process.cwd(), extend.path);
-    let baseText: string;
-    try {
-      baseText = await readFile(target, 'utf8');
-    } catch (thrown) {
-      return err(
-        invalid("field 'extend.path'", `cannot read ${target}: ${thrown instanceof Error ? thrown.message : ''}`, file),
-      );
+    if (!source) {
+      return err(invalid("field 'extend.path'", 'no file can be reached from here (use useDefault)', file));
     }
-    const nested = await resolveRaw(baseText, target, depth + 1);
+    const read = await source.read(extend.path, file);
+    if (!read.ok) return err(read.error);
+    if (chain.includes(read.value.name)) {
+      return err(invalid("field 'extend.path'", `extend chain loops back to ${read.value.name}`, file));
+    }
+    chain.push(read.value.name);
+    const nested = await resolveRaw(read.value.text, read.value.name, depth + 1, source, chain);
     if (!nested.ok) return nested;
     base = mergeRaw(base, nested.value, []);
   }
@@ -269,51 +298,95 @@ async function resolveRaw(
   return ok(mergeRaw(base, top, extend.disabledRules ?? []));
 }
 
-/**
- * Parses `.gitleaks.toml` text (gitleaks v8 format, `[extend]` resolved:
- * `useDefault` starts from {@link DEFAULT_SECRETS_CONFIG}, `path` from another
- * file relative to this one, `disabledRules` drops base rules).
- *
- * @example
- * ```ts
- * const cfg = await parseSecretsConfig(await readFile('.gitleaks.toml', 'utf8'), '.gitleaks.toml');
- * if (!cfg.ok) console.error(cfg.error.message);
- * ```
- */
-export async function parseSecretsConfig(text: string, file?: string): Promise<Result<SecretsConfig, ConveyorError>> {
-  const raw = await resolveRaw(text, file, 0);
-  if (!raw.ok) return err(raw.error);
-  return compileSecretsConfig(raw.value, file);
+/** A parsed configuration and every file its `[extend]` chain read (the first is the config itself). */
+export interface LoadedSecretsConfig {
+  readonly config: SecretsConfig;
+  /** names of the files read, in order */
+  readonly files: readonly string[];
 }
 
 /**
- * Loads the secrets configuration: `configPath` when given (it must exist),
- * else `<repo>/.gitleaks.toml` when present, else the built-in rules.
+ * Parses `.gitleaks.toml` text (gitleaks v8 format, `[extend]` resolved:
+ * `useDefault` starts from {@link DEFAULT_SECRETS_CONFIG}, `path` is read
+ * through `source`, `disabledRules` drops base rules). Without a `source`,
+ * an `[extend] path` is an error. Errors name the file and the field and never
+ * quote the file's text.
  *
  * @example
  * ```ts
- * const cfg = await loadSecretsConfig({ repoDir: '/src/app' });
+ * const cfg = await parseSecretsConfig(text, '.gitleaks.toml');
+ * if (!cfg.ok) console.error(cfg.error.message);
+ * ```
+ */
+export async function parseSecretsConfig(
+  text: string,
+  file?: string,
+  source?: SecretsConfigSource,
+): Promise<Result<SecretsConfig, ConveyorError>> {
+  const loaded = await parseSecretsConfigChain(text, file, source);
+  return loaded.ok ? ok(loaded.value.config) : err(loaded.error);
+}
+
+/** {@link parseSecretsConfig}, also returning the names of the files the `[extend]` chain read. */
+export async function parseSecretsConfigChain(
+  text: string,
+  file: string | undefined,
+  source: SecretsConfigSource | undefined,
+): Promise<Result<LoadedSecretsConfig, ConveyorError>> {
+  const chain = file ? [file] : [];
+  const raw = await resolveRaw(text, file, 0, source, chain);
+  if (!raw.ok) return err(raw.error);
+  const compiled = compileSecretsConfig(raw.value, file);
+  if (!compiled.ok) return err(compiled.error);
+  return ok({ config: compiled.value, files: chain });
+}
+
+/**
+ * Resolves an `[extend] path` inside a repository tree: relative to the
+ * directory of the file that names it, never absolute, never out of the
+ * tree. Returns the normalised repository path, or why it is refused.
+ *
+ * @example
+ * ```ts
+ * confinedTreePath('base.toml', 'config/.gitleaks.toml'); // { ok: true, value: 'config/base.toml' }
+ * ```
+ */
+export function confinedTreePath(path: string, from: string | undefined): Result<string, string> {
+  if (path === '' || path.includes('\0')) return err('is empty or holds a NUL byte');
+  if (posix.isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('\\')) {
+    return err('is absolute: only paths inside the repository are read');
+  }
+  if (path.split(/[\\/]/).includes('..')) return err("uses '..': only paths inside the repository are read");
+  const dir = from ? posix.dirname(from) : '.';
+  const joined = posix.normalize(posix.join(dir, path));
+  if (joined.startsWith('..') || posix.isAbsolute(joined)) return err('leaves the repository');
+  return ok(joined.replace(/^\.\//, ''));
+}
+
+/**
+ * Loads a configuration from a file on the host (never from a checkout: the
+ * branch under review must not configure its own scan). Its `[extend]` may
+ * use `useDefault`; an `[extend] path` is refused.
+ *
+ * @example
+ * ```ts
+ * const cfg = await loadSecretsConfig({ configPath: '/etc/conveyor/gitleaks.toml' });
  * ```
  */
 export async function loadSecretsConfig(options: {
-  repoDir: string;
-  configPath?: string;
+  configPath: string;
 }): Promise<Result<SecretsConfig, ConveyorError>> {
-  const explicit = options.configPath !== undefined;
-  const file = resolve(options.repoDir, options.configPath ?? '.gitleaks.toml');
+  const file = resolve(options.configPath);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (thrown) {
-    if (explicit) {
-      return err(
-        new ConveyorError(PKG, 'invalid_config', `secrets config ${file} cannot be read`, {
-          cause: thrown,
-          details: { file },
-        }),
-      );
-    }
-    return compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
+    return err(
+      new ConveyorError(PKG, 'invalid_config', `secrets config ${file} cannot be read`, {
+        cause: thrown,
+        details: { file },
+      }),
+    );
   }
   return parseSecretsConfig(text, file);
 }

@@ -7,6 +7,13 @@ import type { RawSecretsConfig } from './config.js';
 const ASSIGN = `['"\`]?[ \\t]{0,3}(?:=|:=|:|=>|\\|\\|=)[ \\t]{0,3}['"\`]?`;
 
 /**
+ * Built-in rules whose patterns run on re2js rather than V8's engine: their
+ * unbounded bodies make V8 backtrack per character (a stack overflow on a long
+ * run), while RE2 scans them in one linear pass.
+ */
+export const RE2_ONLY_BUILT_IN_RULES: ReadonlySet<string> = new Set(['private-key', 'jwt']);
+
+/**
  * Conveyor's built-in secret rules, in the raw `.gitleaks.toml` shape; what
  * `[extend] useDefault = true` starts from, and the rule set used when a
  * repository has no `.gitleaks.toml`.
@@ -138,15 +145,19 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
     {
       id: 'private-key',
       description: 'PEM private key',
+      // the body cannot hold '--' (it stops at the next '-----' line), so a BEGIN without END costs
+      // only the text up to the next BEGIN: linear however many BEGIN lines there are
       regex:
-        '(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----[\\s\\S]{64,}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)',
+        '(-----BEGIN[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=:,. \\t\\r\\n]|-[A-Za-z0-9]){64,}?-----END[ A-Z0-9_-]{0,100}PRIVATE KEY(?: BLOCK)?-----)',
       keywords: ['-----begin'],
       tags: ['key', 'pem'],
     },
     {
       id: 'jwt',
       description: 'JSON Web Token',
-      regex: '\\b(eyJ[0-9A-Za-z_-]{15,}\\.eyJ[0-9A-Za-z_-]{15,}\\.[0-9A-Za-z_-]{10,}={0,2})',
+      // a token starts where a run of base64url characters starts, so each run is tried once
+      // (`\\b` would retry at every `-eyJ` inside one run: quadratic)
+      regex: '(?:^|[^0-9A-Za-z_-])(eyJ[0-9A-Za-z_-]{15,}\\.eyJ[0-9A-Za-z_-]{15,}\\.[0-9A-Za-z_-]{10,}={0,2})',
       keywords: ['eyj'],
       tags: ['jwt'],
     },

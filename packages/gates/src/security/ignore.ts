@@ -23,32 +23,45 @@ export function parseGitleaksIgnore(text: string): Set<string> {
   return out;
 }
 
-/** Reads `.gitleaksignore` when present (an absent file is an empty set). */
-export async function readGitleaksIgnore(path: string): Promise<Set<string>> {
-  try {
-    return parseGitleaksIgnore(await readFile(path, 'utf8'));
-  } catch {
-    return new Set();
-  }
-}
-
 /**
- * Reads a baseline report (a gitleaks JSON report: an array of findings);
- * findings already in it are not reported again.
+ * Reads a baseline report from a host file (a gitleaks JSON report: an array
+ * of findings); findings already in it are not reported again.
  *
  * @example
  * ```ts
- * const baseline = await readSecretsBaseline('gitleaks-baseline.json');
+ * const baseline = await readSecretsBaseline('/etc/conveyor/gitleaks-baseline.json');
  * ```
  */
 export async function readSecretsBaseline(path: string): Promise<Result<SecretFinding[], ConveyorError>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    return err(
+      new ConveyorError(PKG, 'invalid_config', `baseline ${path} cannot be read`, {
+        details: { path },
+      }),
+    );
+  }
+  return parseSecretsBaseline(text, path);
+}
+
+/**
+ * Parses baseline text (a gitleaks JSON report). Errors name the file and the
+ * entry, never the text (JSON.parse's own message quotes it).
+ *
+ * @example
+ * ```ts
+ * const baseline = parseSecretsBaseline('[]', 'gitleaks-baseline.json');
+ * ```
+ */
+export function parseSecretsBaseline(text: string, path: string): Result<SecretFinding[], ConveyorError> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await readFile(path, 'utf8'));
-  } catch (thrown) {
+    parsed = JSON.parse(text);
+  } catch {
     return err(
       new ConveyorError(PKG, 'invalid_config', `baseline ${path} is not a readable JSON report`, {
-        cause: thrown,
         details: { path },
       }),
     );

@@ -36,32 +36,53 @@ export {
   pipAuditSource,
 } from './audit/sources.js';
 export {
+  loadTrustedScanConfig,
+  SCAN_CONFIG_FILES,
+  type TrustedScanConfig,
+  type TrustedScanConfigOptions,
+} from './base-config.js';
+export {
   compileSecretsConfig,
+  confinedTreePath,
+  type LoadedSecretsConfig,
   loadSecretsConfig,
   parseSecretsConfig,
+  parseSecretsConfigChain,
   type RawSecretAllowlist,
   type RawSecretRule,
   type RawSecretsConfig,
   rawAllowlistSchema,
   rawConfigSchema,
   rawRuleSchema,
+  type SecretsConfigSource,
 } from './config.js';
 export { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 export { shannonEntropy } from './entropy.js';
 export { formatSecurityOutcome, type SecurityOutputFormat } from './formats.js';
-export { createSecurityGate, type SecurityGateOptions } from './gate.js';
+export { createSecurityGate, type SecurityGateOptions, securityReportPath } from './gate.js';
+export {
+  type GitObject,
+  type RangeChange,
+  type RangeCommit,
+  readObjects,
+  readRangeCommits,
+  type ScanGitOptions,
+} from './git-objects.js';
 export { readRangePatch, resolveSecurityRange, type SecurityRange } from './git-range.js';
 export { type GitleaksEngineOptions, runGitleaksEngine } from './gitleaks-engine.js';
-export { parseGitleaksIgnore, readGitleaksIgnore, readSecretsBaseline } from './ignore.js';
+export { parseGitleaksIgnore, parseSecretsBaseline, readSecretsBaseline } from './ignore.js';
+export { type OffThreadScanOptions, scanSecretsOffThread } from './off-thread.js';
 export { PATCH_LOG_FORMAT, type ParsedPatchLog, type PatchCommit, type PatchFragment, parsePatchLog } from './patch.js';
-export { redactFinding, redactSecret, redactText } from './redact.js';
+export { redactDeep, redactFinding, redactSecret, redactText } from './redact.js';
 export { compileSecretRegex } from './regex.js';
 export {
   readSecurityReport,
   SECURITY_REPORT_FILE,
   type SecurityReport,
+  type SecurityReportExpectation,
   securityReportContradiction,
   securityReportFrontmatterSchema,
+  securityReportMismatch,
   writeSecurityReport,
 } from './report.js';
 export {
@@ -72,8 +93,15 @@ export {
   type SecurityScanOptions,
   type SecurityScanOutcome,
 } from './run-scan.js';
-export { type ScanFragmentsOptions, scanFragments, scanText } from './scanner.js';
-export { type ScanSecretsOptions, type SecretsScanResult, scanSecrets } from './secrets.js';
+export { INLINE_ALLOW_IGNORED_TAG, type ScanFragmentsOptions, scanFragments, scanText } from './scanner.js';
+export {
+  COMMIT_HEADER_FILE,
+  COMMIT_MESSAGE_FILE,
+  SCAN_CONFIG_CHANGED_RULE,
+  type ScanSecretsOptions,
+  type SecretsScanResult,
+  scanSecrets,
+} from './secrets.js';
 export {
   type SecuritySettings,
   type SecuritySettingsInput,

@@ -31,8 +31,35 @@ export function redactText(text: string, secrets: readonly string[]): string {
 }
 
 /**
+ * A deep copy of `value` with every occurrence of each secret replaced by its
+ * preview in every string (object keys included), however deeply nested.
+ *
+ * @example
+ * ```ts
+ * const safe = redactDeep(outcome, findings.map((f) => f.Secret));
+ * ```
+ */
+export function redactDeep<T>(value: T, secrets: readonly string[]): T {
+  const list = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+  if (list.length === 0) return value;
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return redactText(v, list);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[redactText(k, list)] = walk(x);
+      return out;
+    }
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/**
  * A copy of a finding that is safe to show: `Secret` becomes its preview and
- * the secret is removed from `Match` and `Message` too.
+ * the secret is removed from every other field. Run {@link redactDeep} with
+ * every secret of the scan afterwards: another finding's secret may sit in
+ * this one's commit message.
  *
  * @example
  * ```ts
@@ -40,13 +67,7 @@ export function redactText(text: string, secrets: readonly string[]): string {
  * ```
  */
 export function redactFinding(finding: SecretFinding): SecretFinding {
-  const secrets = [finding.Secret, finding.Match].filter((s) => s.length > 0);
-  const secretOnly = [finding.Secret].filter((s) => s.length > 0);
-  return {
-    ...finding,
-    Secret: redactSecret(finding.Secret),
-    Match: finding.Secret.length > 0 ? redactText(finding.Match, secretOnly) : redactSecret(finding.Match),
-    Message: redactText(finding.Message, secrets),
-    Author: redactText(finding.Author, secretOnly),
-  };
+  if (finding.Secret.length === 0) return { ...finding };
+  const safe = redactDeep({ ...finding, Secret: '' }, [finding.Secret]);
+  return { ...safe, Secret: redactSecret(finding.Secret) };
 }

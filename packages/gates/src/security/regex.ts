@@ -14,10 +14,12 @@ import type { RegexMatch, SecretRegex } from './types.js';
  * ```
  */
 export function compileSecretRegex(source: string, options: { trustedBuiltIn?: boolean } = {}): SecretRegex | string {
-  if (options.trustedBuiltIn) {
-    const native = compileNative(source);
-    if (native) return native;
-  }
+  const re2 = compileRe2(source);
+  if (typeof re2 === 'string' || !options.trustedBuiltIn) return re2;
+  return compileNative(source, re2) ?? re2;
+}
+
+function compileRe2(source: string): SecretRegex | string {
   let compiled: RE2JS;
   try {
     compiled = RE2JS.compile(source);
@@ -53,7 +55,7 @@ export function compileSecretRegex(source: string, options: { trustedBuiltIn?: b
  * other pattern (every user rule) runs on re2js. The adversarial benchmark
  * guards this choice.
  */
-function compileNative(source: string): SecretRegex | undefined {
+function compileNative(source: string, re2: SecretRegex): SecretRegex | undefined {
   let body = source;
   let flags = 'g';
   if (body.startsWith('(?i)')) {
@@ -67,18 +69,31 @@ function compileNative(source: string): SecretRegex | undefined {
   } catch {
     return undefined;
   }
+  // V8's backtracking stack is finite: on a very long run it throws instead of
+  // answering; the same pattern then runs on re2js, which needs no stack
+  const overflowed = (thrown: unknown) => thrown instanceof RangeError;
   return Object.freeze({
     source,
     test: (input: string) => {
       re.lastIndex = 0;
-      return re.test(input);
+      try {
+        return re.test(input);
+      } catch (thrown) {
+        if (!overflowed(thrown)) throw thrown;
+        return re2.test(input);
+      }
     },
     findAll: (input: string): RegexMatch[] => {
       const out: RegexMatch[] = [];
       re.lastIndex = 0;
-      for (let m = re.exec(input); m !== null; m = re.exec(input)) {
-        out.push({ start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) });
-        if (m[0].length === 0) re.lastIndex += 1;
+      try {
+        for (let m = re.exec(input); m !== null; m = re.exec(input)) {
+          out.push({ start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) });
+          if (m[0].length === 0) re.lastIndex += 1;
+        }
+      } catch (thrown) {
+        if (!overflowed(thrown)) throw thrown;
+        return re2.findAll(input);
       }
       return out;
     },

@@ -1,4 +1,4 @@
-import type { ConveyorError } from '@conveyor/core';
+import { ConveyorError } from '@conveyor/core';
 import { auditDependencies, type DependencyAuditResult, type DependencyVulnerability } from './audit/audit.js';
 import {
   type AdvisorySource,
@@ -10,9 +10,11 @@ import {
 } from './audit/sources.js';
 import { resolveSecurityRange, type SecurityRange } from './git-range.js';
 import { runGitleaksEngine } from './gitleaks-engine.js';
-import { redactFinding } from './redact.js';
+import { scanSecretsOffThread } from './off-thread.js';
+import { redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
-import { type SecretsScanResult, scanSecrets } from './secrets.js';
+import { INLINE_ALLOW_IGNORED_TAG } from './scanner.js';
+import { SCAN_CONFIG_CHANGED_RULE, type SecretsScanResult } from './secrets.js';
 import type { SecuritySettings } from './settings.js';
 import type { SecretFinding } from './types.js';
 
@@ -29,6 +31,10 @@ export interface SecurityScanOptions {
   readonly onProgress?: (line: string) => void;
   /** epoch ms, for the report */
   readonly now?: () => number;
+  /** the task the scan is for: written to the report, checked when it is read back */
+  readonly taskId?: string;
+  /** the decision the scan is for (see core's `DecisionPin`) */
+  readonly decisionId?: string;
 }
 
 /** The outcome of a whole security scan: everything in it is already redacted. */
@@ -82,16 +88,32 @@ function renderBody(o: Omit<SecurityScanOutcome, 'body'>): string {
     `# Security report: ${r.verdict.toUpperCase()}`,
     '',
     `Range \`${r.range.base}..${r.range.head}\` (${short(r.range.baseSha)}..${short(r.range.headSha)}), engine ${r.engine}, ${r.counts.commitsScanned} commits scanned.`,
+    ...(r.configSource ? ['', `Scan configuration: ${r.configSource} (never the branch under review).`] : []),
     '',
   ];
   if (o.error) lines.push('## Error', '', o.error.message, '');
-  lines.push(`## Secrets (${o.secrets.length})`, '');
-  if (o.secrets.length === 0) lines.push('None found.', '');
+  const changes = o.secrets.filter((f) => f.RuleID === SCAN_CONFIG_CHANGED_RULE);
+  const found = o.secrets.filter((f) => f.RuleID !== SCAN_CONFIG_CHANGED_RULE);
+  if (changes.length > 0) {
+    lines.push(`## Scan configuration changed by the branch (${changes.length}, rule ${SCAN_CONFIG_CHANGED_RULE})`, '');
+    for (const f of changes) lines.push(`- \`${f.File}\` in commit ${short(f.Commit)}`);
+    lines.push(
+      '',
+      'The scan configuration (`.gitleaks.toml` and its `[extend]` chain, `.gitleaksignore`, the baseline) is read from the',
+      "range's base commit, never from the branch: the code under review does not configure its own review. A branch",
+      'that changes these files fails until a human lands the change on main first (or the host sets',
+      '`securityAllowScanConfigChanges`).',
+      '',
+    );
+  }
+  lines.push(`## Secrets (${found.length})`, '');
+  if (found.length === 0) lines.push('None found.', '');
   else {
     lines.push('| rule | file | line | commit | preview | fingerprint |', '|---|---|---|---|---|---|');
-    for (const f of o.secrets) {
+    for (const f of found) {
+      const marker = f.Tags.includes(INLINE_ALLOW_IGNORED_TAG) ? ' (gitleaks:allow not honoured)' : '';
       lines.push(
-        `| ${f.RuleID} | ${f.File} | ${f.StartLine} | ${short(f.Commit)} | \`${f.Secret}\` | \`${f.Fingerprint}\` |`,
+        `| ${f.RuleID}${marker} | ${f.File} | ${f.StartLine} | ${short(f.Commit)} | \`${f.Secret}\` | \`${f.Fingerprint}\` |`,
       );
     }
     lines.push(
@@ -141,6 +163,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
   let scan: SecretsScanResult | undefined;
   let audit: DependencyAuditResult | undefined;
   let error: ConveyorError | undefined;
+  let configSource: string | undefined;
 
   progress(`resolving range ${rangeText}`);
   const resolved = await resolveSecurityRange(options.repoDir, rangeText, options.signal);
@@ -154,6 +177,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       timeoutMs: s.securityTimeoutMs,
       ...(s.securityConfigPath ? { configPath: s.securityConfigPath } : {}),
       ...(s.securityBaselinePath ? { baselinePath: s.securityBaselinePath } : {}),
+      ...(s.securityIgnorePath ? { ignorePath: s.securityIgnorePath } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const secrets =
@@ -162,11 +186,19 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
             ...common,
             ...(s.securityGitleaksPath ? { binaryPath: s.securityGitleaksPath } : {}),
           })
-        : await scanSecrets(common);
+        : await scanSecretsOffThread({
+            ...common,
+            deadlineMs: s.securityTimeoutMs,
+            honourInlineAllow: s.securityHonourInlineAllow,
+            allowScanConfigChanges: s.securityAllowScanConfigChanges,
+          });
     if (!secrets.ok) error = secrets.error;
     else {
       scan = secrets.value;
-      warnings.push(...scan.notes.filter((n) => !n.startsWith('engine:')));
+      for (const n of scan.notes) {
+        if (n.startsWith('config: ')) configSource = n.slice('config: '.length);
+        else if (!n.startsWith('engine:')) warnings.push(n);
+      }
       progress(`secrets: ${scan.findings.length} found in ${scan.commitsScanned} commits (${scan.bytesScanned} bytes)`);
       if (s.securityDepAuditEnabled) {
         progress('auditing lockfile changes');
@@ -193,7 +225,10 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
     }
   }
 
-  const secrets = (scan?.findings ?? []).map(redactFinding);
+  // every secret found anywhere in the scan is removed from every field of every output
+  const clear = (scan?.findings ?? []).map((f) => f.Secret).filter((x) => x !== '');
+  const secrets = (scan?.findings ?? []).map((f) => redactDeep(redactFinding(f), clear));
+  const configChanges = secrets.filter((f) => f.RuleID === SCAN_CONFIG_CHANGED_RULE).length;
   const vulnerabilities = audit?.vulnerabilities ?? [];
   const introduced = vulnerabilities.filter((v) => v.status === 'introduced').length;
   const unreachable = audit?.unreachable.length ?? 0;
@@ -213,8 +248,12 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       headSha: range.headSha,
       mergeBaseSha: range.mergeBaseSha,
     },
+    ...(options.taskId === undefined ? {} : { taskId: options.taskId }),
+    ...(configSource === undefined ? {} : { configSource }),
+    ...(options.decisionId === undefined ? {} : { decisionId: options.decisionId }),
     counts: {
-      secrets: secrets.length,
+      secrets: secrets.length - configChanges,
+      scanConfigChanges: configChanges,
       vulnerabilities: introduced,
       inheritedVulnerabilities: vulnerabilities.length - introduced,
       unreachableFeeds: unreachable,
@@ -228,10 +267,18 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       totalMs: Math.round(performance.now() - t0),
     },
     strictAudit: s.securityDepAuditFailClosed,
-    warnings,
-    ...(error ? { error: error.message } : {}),
+    warnings: redactDeep(warnings, clear),
+    ...(error ? { error: redactDeep(error.message, clear) } : {}),
     generatedAt: new Date(options.now ? options.now() : Date.now()).toISOString(),
   };
-  const partial = { report, secrets, vulnerabilities, ...(error ? { error } : {}) };
-  return { ...partial, body: renderBody(partial) };
+  const safeError = error
+    ? new ConveyorError(error.pkg, error.code, redactDeep(error.message, clear), { details: {} })
+    : undefined;
+  const partial = {
+    report,
+    secrets,
+    vulnerabilities: redactDeep(vulnerabilities, clear),
+    ...(safeError ? { error: safeError } : {}),
+  };
+  return { ...partial, body: redactDeep(renderBody(partial), clear) };
 }

@@ -11,6 +11,8 @@ interface Candidate {
   readonly secret: string;
   readonly match: string;
   readonly line: string;
+  /** for `regexTarget: 'line'`: a cached test of the candidate's line(s) */
+  readonly lineHit?: (al: SecretAllowlist) => boolean;
 }
 
 function allowlistApplies(al: SecretAllowlist, c: Candidate): boolean {
@@ -22,8 +24,11 @@ function allowlistApplies(al: SecretAllowlist, c: Candidate): boolean {
   }
   if (al.paths.length > 0) checks.push(al.paths.some((p) => p.test(c.file)));
   if (al.regexes.length > 0) {
-    const target = al.regexTarget === 'match' ? c.match : al.regexTarget === 'line' ? c.line : c.secret;
-    checks.push(al.regexes.some((r) => r.test(target)));
+    if (al.regexTarget === 'line' && c.lineHit) checks.push(c.lineHit(al));
+    else {
+      const target = al.regexTarget === 'match' ? c.match : al.regexTarget === 'line' ? c.line : c.secret;
+      checks.push(al.regexes.some((r) => r.test(target)));
+    }
   }
   if (al.stopwords.length > 0) {
     const lower = c.secret.toLowerCase();
@@ -59,25 +64,38 @@ function lineIndexAt(starts: readonly number[], offset: number): number {
   return lo;
 }
 
+/** Where one finding of a fragment matched (offsets in the fragment's text). */
+interface Span {
+  readonly finding: SecretFinding;
+  readonly start: number;
+  readonly end: number;
+  readonly generic: boolean;
+}
+
 /**
  * A specific rule and a generic (tag `generic`) rule often match the same
- * secret (`token = "ghp_…"`); keep only the specific finding.
+ * secret (`token = "ghp_…"`); keep only the specific finding. Sorted spans and
+ * a running maximum keep this O(n log n) in the number of findings.
  */
-function dropGenericOverlaps(out: SecretFinding[], from: number, config: SecretsConfig): void {
-  const generic = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
-  if (generic.size === 0 || out.length - from < 2) return;
-  const specific = out.slice(from).filter((f) => !generic.has(f.RuleID));
-  for (let i = out.length - 1; i >= from; i -= 1) {
-    const f = out[i] as SecretFinding;
-    if (!generic.has(f.RuleID)) continue;
-    const overlaps = specific.some(
-      (s) =>
-        s.StartLine <= f.EndLine &&
-        f.StartLine <= s.EndLine &&
-        (s.Secret.includes(f.Secret) || f.Secret.includes(s.Secret)),
-    );
-    if (overlaps) out.splice(i, 1);
-  }
+function withoutGenericOverlaps(spans: readonly Span[]): SecretFinding[] {
+  const specific = spans.filter((s) => !s.generic).sort((a, b) => a.start - b.start);
+  const maxEnd: number[] = [];
+  for (const [i, s] of specific.entries()) maxEnd.push(Math.max(s.end, i > 0 ? (maxEnd[i - 1] as number) : 0));
+  const overlapsSpecific = (g: Span): boolean => {
+    // the last specific span starting before g ends
+    let lo = 0;
+    let hi = specific.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((specific[mid] as Span).start < g.end) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found >= 0 && (maxEnd[found] as number) > g.start;
+  };
+  return spans.filter((s) => !s.generic || !overlapsSpecific(s)).map((s) => s.finding);
 }
 
 /** Options of {@link scanFragments}. */
@@ -86,7 +104,16 @@ export interface ScanFragmentsOptions {
   readonly ignoredFingerprints?: ReadonlySet<string>;
   /** findings already known (a baseline report): not reported again */
   readonly baseline?: readonly SecretFinding[];
+  /**
+   * honour inline `gitleaks:allow` markers (default `false`: a marker is
+   * written by the same author as the secret, so the finding stands and is
+   * tagged {@link INLINE_ALLOW_IGNORED_TAG})
+   */
+  readonly honourInlineAllow?: boolean;
 }
+
+/** The tag of a finding whose line carries a `gitleaks:allow` marker that was not honoured. */
+export const INLINE_ALLOW_IGNORED_TAG = 'inline-allow-not-honoured';
 
 function baselineKey(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit' | 'StartLine' | 'Secret'>): string {
   return `${f.Commit}\u0000${f.File}\u0000${f.RuleID}\u0000${f.StartLine}\u0000${f.Secret}`;
@@ -128,8 +155,9 @@ export function scanFragments(
     return found;
   };
 
+  const genericIds = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
   for (const fragment of fragments) {
-    const firstOfFragment = out.length;
+    const spans: Span[] = [];
     const fileCandidate: Candidate = {
       commit: fragment.commit.sha,
       file: fragment.file,
@@ -146,6 +174,16 @@ export function scanFragments(
     }
     const text = fragment.lines.map((l) => l.text).join('\n');
     const present = keywordsIn(text.toLowerCase());
+    // which lines carry an inline marker: computed once, so a long line is not searched per match
+    const marked = new Set<number>();
+    if (text.includes(INLINE_ALLOW)) {
+      for (const [i, l] of fragment.lines.entries()) if (l.text.includes(INLINE_ALLOW)) marked.add(i);
+    }
+    const markedBetween = (from: number, to: number): boolean => {
+      if (marked.size === 0) return false;
+      for (let i = from; i <= to; i += 1) if (marked.has(i)) return true;
+      return false;
+    };
 
     for (const rule of config.rules) {
       if (rule.path && !rule.path.test(fragment.file)) continue;
@@ -154,13 +192,15 @@ export function scanFragments(
         ...rule.allowlists,
         ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
       ];
-      const emit = (f: Omit<SecretFinding, 'Fingerprint'>) => {
+      const emit = (f: Omit<SecretFinding, 'Fingerprint'>, start: number, end: number) => {
         const Fingerprint = `${f.Commit}:${f.File}:${f.RuleID}:${f.StartLine}`;
         if (ignored.has(Fingerprint) || ignored.has(`${f.File}:${f.RuleID}:${f.StartLine}`)) return;
         const finding = { ...f, Fingerprint };
         if (baseline.has(baselineKey(finding))) return;
-        out.push(finding);
+        spans.push({ finding, start, end, generic: genericIds.has(f.RuleID) });
       };
+      // a line-target allowlist is tested once per line span, however many matches it holds
+      const lineVerdicts = new Map<string, boolean>();
       const base = {
         File: fragment.file,
         Commit: fragment.commit.sha,
@@ -176,16 +216,20 @@ export function scanFragments(
         // a path-only rule: the file itself is the finding
         if (listsForRule.some((a) => allowlistApplies(a, fileCandidate))) continue;
         const first = fragment.lines[0];
-        emit({
-          ...base,
-          StartLine: first?.lineNo ?? 1,
-          EndLine: first?.lineNo ?? 1,
-          StartColumn: 1,
-          EndColumn: 1,
-          Match: `file detected: ${fragment.file}`,
-          Secret: '',
-          Entropy: 0,
-        });
+        emit(
+          {
+            ...base,
+            StartLine: first?.lineNo ?? 1,
+            EndLine: first?.lineNo ?? 1,
+            StartColumn: 1,
+            EndColumn: 1,
+            Match: `file detected: ${fragment.file}`,
+            Secret: '',
+            Entropy: 0,
+          },
+          0,
+          0,
+        );
         continue;
       }
       for (const m of rule.regex.findAll(text)) {
@@ -195,28 +239,48 @@ export function scanFragments(
         if (rule.entropy !== undefined && entropy < rule.entropy) continue;
         const startIdx = lineIndexAt(starts, m.start);
         const endIdx = lineIndexAt(starts, Math.max(m.start, m.end - 1));
-        const lineText = fragment.lines
-          .slice(startIdx, endIdx + 1)
-          .map((l) => l.text)
-          .join('\n');
-        if (lineText.includes(INLINE_ALLOW)) continue;
-        const candidate: Candidate = { ...fileCandidate, secret, match: m.text, line: lineText };
+        const hasMarker = markedBetween(startIdx, endIdx);
+        if (hasMarker && options.honourInlineAllow === true) continue;
+        let lineText: string | undefined;
+        const lineOf = () => {
+          lineText ??= fragment.lines
+            .slice(startIdx, endIdx + 1)
+            .map((l) => l.text)
+            .join('\n');
+          return lineText;
+        };
+        const lineHit = (a: SecretAllowlist): boolean => {
+          const key = `${listsForRule.indexOf(a)}:${startIdx}:${endIdx}`;
+          let v = lineVerdicts.get(key);
+          if (v === undefined) {
+            const line = lineOf();
+            v = a.regexes.some((r) => r.test(line));
+            lineVerdicts.set(key, v);
+          }
+          return v;
+        };
+        const candidate: Candidate = { ...fileCandidate, secret, match: m.text, line: '', lineHit };
         if (listsForRule.some((a) => allowlistApplies(a, candidate))) continue;
         const startLine = fragment.lines[startIdx];
         const endLine = fragment.lines[endIdx];
-        emit({
-          ...base,
-          StartLine: startLine?.lineNo ?? 0,
-          EndLine: endLine?.lineNo ?? 0,
-          StartColumn: m.start - (starts[startIdx] ?? 0) + 1,
-          EndColumn: m.end - (starts[endIdx] ?? 0),
-          Match: m.text,
-          Secret: secret,
-          Entropy: Math.round(entropy * 1e4) / 1e4,
-        });
+        emit(
+          {
+            ...base,
+            StartLine: startLine?.lineNo ?? 0,
+            EndLine: endLine?.lineNo ?? 0,
+            StartColumn: m.start - (starts[startIdx] ?? 0) + 1,
+            EndColumn: m.end - (starts[endIdx] ?? 0),
+            Match: m.text,
+            Secret: secret,
+            Entropy: Math.round(entropy * 1e4) / 1e4,
+            ...(hasMarker ? { Tags: [...rule.tags, INLINE_ALLOW_IGNORED_TAG] } : {}),
+          },
+          m.start,
+          m.end,
+        );
       }
     }
-    dropGenericOverlaps(out, firstOfFragment, config);
+    for (const f of withoutGenericOverlaps(spans)) out.push(f);
   }
   return out;
 }

@@ -1,26 +1,45 @@
-import { join } from 'node:path';
 import type { ConveyorError, Result } from '@conveyor/core';
 import { err, ok } from '@conveyor/core';
-import { loadSecretsConfig } from './config.js';
-import { readRangePatch, type SecurityRange } from './git-range.js';
-import { readGitleaksIgnore, readSecretsBaseline } from './ignore.js';
-import { parsePatchLog } from './patch.js';
-import { scanFragments } from './scanner.js';
+import { loadTrustedScanConfig, type TrustedScanConfig } from './base-config.js';
+import {
+  type GitObject,
+  isNullSha,
+  type RangeCommit,
+  readObjects,
+  readRangeCommits,
+  type ScanGitOptions,
+} from './git-objects.js';
+import type { SecurityRange } from './git-range.js';
+import type { PatchCommit, PatchFragment } from './patch.js';
+import { INLINE_ALLOW_IGNORED_TAG, scanFragments } from './scanner.js';
 import type { SecretFinding } from './types.js';
 
+/** The rule id of a finding that says the range changed the scan's own configuration. */
+export const SCAN_CONFIG_CHANGED_RULE = 'conveyor-scan-config-changed';
+/** The `File` of findings in a commit message. */
+export const COMMIT_MESSAGE_FILE = '<commit message>';
+/** The `File` of findings in a commit's header (author, committer and other fields). */
+export const COMMIT_HEADER_FILE = '<commit header>';
+/** Commits whose objects are read and scanned together (bounds memory on a long range). */
+const COMMITS_PER_CHUNK = 200;
+
 /** Options of {@link scanSecrets}. */
-export interface ScanSecretsOptions {
-  /** the repository checkout */
+export interface ScanSecretsOptions extends ScanGitOptions {
+  /** the repository (objects are read from it; its work tree is never read) */
   readonly repoDir: string;
   /** the verified range to scan */
   readonly range: SecurityRange;
-  /** a `.gitleaks.toml`, relative to `repoDir`; default `<repo>/.gitleaks.toml` when present, else the built-in rules */
+  /** a repository path read from the base commit, or an absolute host path; default `.gitleaks.toml` at the base */
   readonly configPath?: string;
-  /** a gitleaks JSON report whose findings are ignored */
+  /** a gitleaks JSON baseline: a repository path (base commit) or an absolute host path */
   readonly baselinePath?: string;
-  /** default `<repo>/.gitleaksignore` */
+  /** the ignore list: a repository path (base commit) or an absolute host path; default `.gitleaksignore` */
   readonly ignorePath?: string;
-  readonly signal?: AbortSignal;
+  /** honour inline `gitleaks:allow` markers written by the range (default `false`) */
+  readonly honourInlineAllow?: boolean;
+  /** a change to the scan configuration inside the range is a warning instead of a finding (default `false`) */
+  readonly allowScanConfigChanges?: boolean;
+  /** kept for the signature of older callers; the scan has no time limit of its own (the caller kills it) */
   readonly timeoutMs?: number;
 }
 
@@ -28,17 +47,80 @@ export interface ScanSecretsOptions {
 export interface SecretsScanResult {
   readonly findings: readonly SecretFinding[];
   readonly commitsScanned: number;
-  /** bytes of `git log -p` text read */
+  /** bytes of objects (blobs and commits) scanned */
   readonly bytesScanned: number;
-  /** notes for the report (binary files skipped, …) */
+  /** notes for the report (markers not honoured, attribute files changed, …); never a secret */
   readonly notes: readonly string[];
   readonly gitMs: number;
   readonly scanMs: number;
 }
 
+interface CommitMeta extends PatchCommit {
+  readonly headerLines: readonly string[];
+}
+
+/** Reads a raw commit object: headers (continuation lines folded away), author, date and message. */
+function parseCommitObject(sha: string, raw: Buffer): CommitMeta {
+  const text = raw.toString('utf8');
+  const split = text.indexOf('\n\n');
+  const head = split === -1 ? text : text.slice(0, split);
+  const message = split === -1 ? '' : text.slice(split + 2);
+  const headerLines: string[] = [];
+  const parents: string[] = [];
+  let author = '';
+  let email = '';
+  let date = '';
+  let inSignature = false;
+  for (const line of head.split('\n')) {
+    if (line.startsWith(' ')) {
+      if (!inSignature) headerLines.push(line);
+      continue;
+    }
+    const [key = ''] = line.split(' ', 1);
+    inSignature = key === 'gpgsig' || key === 'gpgsig-sha256' || key === 'mergetag';
+    if (inSignature || key === 'tree') continue;
+    if (key === 'parent') {
+      parents.push(line.slice(7));
+      continue;
+    }
+    headerLines.push(line);
+    const a = /^author (.*) <([^>]*)> (\d+) ([+-]\d{4})$/.exec(line);
+    if (a) {
+      author = a[1] ?? '';
+      email = a[2] ?? '';
+      date = new Date(Number(a[3]) * 1000).toISOString();
+    }
+  }
+  return { sha, parents, author, email, date, message: message.trim(), headerLines };
+}
+
 /**
- * The built-in engine: reads the added lines of every commit in the range and
- * scans them with the repository's `.gitleaks.toml` (or the built-in rules).
+ * The texts a blob is scanned as: its UTF-8 reading, and when it holds NUL
+ * bytes (binary-looking, UTF-16 or UTF-32 text) the same bytes with every NUL
+ * removed, so an ASCII secret in a wide encoding reads as itself. Nothing is
+ * skipped for being binary.
+ */
+function blobTexts(content: Buffer): string[] {
+  const utf8 = content.toString('utf8');
+  if (!content.includes(0)) return [utf8];
+  const narrowed = Buffer.from(content.filter((b) => b !== 0));
+  return [utf8, narrowed.toString('utf8')];
+}
+
+function fragmentOf(commit: PatchCommit, file: string, text: string): PatchFragment {
+  return { commit, file, lines: text.split('\n').map((t, i) => ({ lineNo: i + 1, text: t })) };
+}
+
+const keyOf = (f: SecretFinding) => `${f.RuleID}\u0000${f.Secret}`;
+
+/**
+ * The built-in engine. Configuration comes only from the range's base commit
+ * or the host ({@link loadTrustedScanConfig}). For every commit of the range
+ * it scans the commit message and header and every blob the commit wrote,
+ * read exactly as git stores it (`git cat-file --batch`: no attributes, no
+ * textconv, nothing skipped as binary); a secret counts when no parent's
+ * version of the file already held it. A change to a scan configuration file
+ * inside the range is a {@link SCAN_CONFIG_CHANGED_RULE} finding.
  *
  * @example
  * ```ts
@@ -49,34 +131,188 @@ export interface SecretsScanResult {
  * ```
  */
 export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<SecretsScanResult, ConveyorError>> {
-  const config = await loadSecretsConfig({
-    repoDir: options.repoDir,
-    ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
-  });
-  if (!config.ok) return err(config.error);
-  const ignored = await readGitleaksIgnore(options.ignorePath ?? join(options.repoDir, '.gitleaksignore'));
-  let baseline: SecretFinding[] = [];
-  if (options.baselinePath !== undefined) {
-    const b = await readSecretsBaseline(join(options.repoDir, options.baselinePath));
-    if (!b.ok) return err(b.error);
-    baseline = b.value;
-  }
-  const t0 = performance.now();
-  const patch = await readRangePatch(options.repoDir, options.range, {
+  const gitOptions: ScanGitOptions = {
     ...(options.signal ? { signal: options.signal } : {}),
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    ...(options.onChild ? { onChild: options.onChild } : {}),
+  };
+  const t0 = performance.now();
+  const trusted = await loadTrustedScanConfig({
+    repoDir: options.repoDir,
+    baseSha: options.range.baseSha,
+    ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
+    ...(options.baselinePath === undefined ? {} : { baselinePath: options.baselinePath }),
+    ...(options.ignorePath === undefined ? {} : { ignorePath: options.ignorePath }),
+    ...gitOptions,
   });
-  if (!patch.ok) return err(patch.error);
-  const t1 = performance.now();
-  const parsed = parsePatchLog(patch.value);
-  const findings = scanFragments(config.value, parsed.fragments, { ignoredFingerprints: ignored, baseline });
-  const t2 = performance.now();
+  if (!trusted.ok) return err(trusted.error);
+  const commits = await readRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions);
+  if (!commits.ok) return err(commits.error);
+  let gitMs = performance.now() - t0;
+  let scanMs = 0;
+  const findings: SecretFinding[] = [];
+  const notes: string[] = [];
+  let bytes = 0;
+  const parentKeys = new Map<string, Set<string>>();
+
+  for (let from = 0; from < commits.value.length; from += COMMITS_PER_CHUNK) {
+    const chunk = commits.value.slice(from, from + COMMITS_PER_CHUNK);
+    const g0 = performance.now();
+    const wanted: string[] = [];
+    for (const c of chunk) {
+      wanted.push(c.sha);
+      for (const ch of c.changes) {
+        if (ch.newMode === '160000') continue;
+        wanted.push(ch.newSha, ...ch.parentShas);
+      }
+    }
+    const objects = await readObjects(options.repoDir, wanted, gitOptions);
+    if (!objects.ok) return err(objects.error);
+    const s0 = performance.now();
+    gitMs += s0 - g0;
+    for (const c of chunk) {
+      const scanned = scanCommit(c, objects.value, trusted.value, options, parentKeys);
+      if (!scanned.ok) return err(scanned.error);
+      for (const f of scanned.value.findings) findings.push(f);
+      notes.push(...scanned.value.notes);
+      bytes += scanned.value.bytes;
+    }
+    scanMs += performance.now() - s0;
+  }
   return ok({
     findings,
-    commitsScanned: parsed.commits.length,
-    bytesScanned: Buffer.byteLength(patch.value),
-    notes: parsed.binaryFiles.map((b) => `binary file skipped: ${b}`),
-    gitMs: Math.round(t1 - t0),
-    scanMs: Math.round(t2 - t1),
+    commitsScanned: commits.value.length,
+    bytesScanned: bytes,
+    notes: [`config: ${trusted.value.origin}`, ...notes],
+    gitMs: Math.round(gitMs),
+    scanMs: Math.round(scanMs),
   });
+}
+
+function scanCommit(
+  c: RangeCommit,
+  objects: ReadonlyMap<string, GitObject>,
+  trusted: TrustedScanConfig,
+  options: ScanSecretsOptions,
+  parentKeys: Map<string, Set<string>>,
+): Result<{ findings: SecretFinding[]; notes: string[]; bytes: number }, ConveyorError> {
+  const raw = objects.get(c.sha);
+  const meta = parseCommitObject(c.sha, raw?.content ?? Buffer.alloc(0));
+  const commit: PatchCommit = {
+    sha: meta.sha,
+    parents: meta.parents,
+    author: meta.author,
+    email: meta.email,
+    date: meta.date,
+    message: meta.message,
+  };
+  const scanOptions = {
+    ignoredFingerprints: trusted.ignoredFingerprints,
+    baseline: trusted.baseline,
+    honourInlineAllow: options.honourInlineAllow === true,
+  };
+  const short = c.sha.slice(0, 12);
+  const out: SecretFinding[] = [];
+  const notes: string[] = [];
+  let bytes = raw?.content.length ?? 0;
+  const messageFragments = [
+    fragmentOf(commit, COMMIT_MESSAGE_FILE, meta.message),
+    fragmentOf(commit, COMMIT_HEADER_FILE, meta.headerLines.join('\n')),
+  ];
+  out.push(...scanFragments(trusted.config, messageFragments, scanOptions));
+
+  for (const ch of c.changes) {
+    for (const p of new Set([ch.path, ...(ch.fromPath === undefined ? [] : [ch.fromPath])])) {
+      if (trusted.trustPaths.has(p)) {
+        const what = `${p} (scan configuration) changed in commit ${short}`;
+        if (options.allowScanConfigChanges) {
+          notes.push(
+            `${what}: allowed by the host (securityAllowScanConfigChanges); the base commit's version was used`,
+          );
+        } else {
+          out.push(configChangedFinding(commit, p));
+        }
+      }
+      if (p === '.gitattributes' || p.endsWith('/.gitattributes')) {
+        notes.push(`${p} changed in commit ${short}: ignored by the scan, which reads blobs as git stores them`);
+      }
+    }
+    if (ch.newMode === '160000' || isNullSha(ch.newSha)) continue;
+    const blob = objects.get(ch.newSha);
+    if (!blob) continue;
+    bytes += blob.content.length;
+    const seen = new Set<string>();
+    const found: SecretFinding[] = [];
+    for (const text of blobTexts(blob.content)) {
+      for (const f of scanFragments(trusted.config, [fragmentOf(commit, ch.path, text)], scanOptions)) {
+        const k = `${keyOf(f)}\u0000${f.StartLine}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        found.push(f);
+      }
+    }
+    if (found.length === 0) continue;
+    const before = new Set<string>();
+    for (const parentSha of ch.parentShas) {
+      for (const k of keysOfBlob(parentSha, ch.fromPath ?? ch.path, objects, trusted, parentKeys)) before.add(k);
+    }
+    for (const f of found) {
+      if (before.has(keyOf(f))) continue;
+      out.push(f);
+      if (f.Tags.includes(INLINE_ALLOW_IGNORED_TAG)) {
+        notes.push(
+          `inline gitleaks:allow marker at ${f.File}:${f.StartLine} (commit ${short}) not honoured: the branch wrote it (setting securityHonourInlineAllow)`,
+        );
+      }
+    }
+  }
+  return ok({ findings: out, notes, bytes });
+}
+
+/** What a parent's version of a file already held: (rule, secret) keys, cached per blob and path. */
+function keysOfBlob(
+  sha: string,
+  path: string,
+  objects: ReadonlyMap<string, GitObject>,
+  trusted: TrustedScanConfig,
+  cache: Map<string, Set<string>>,
+): Set<string> {
+  if (isNullSha(sha)) return new Set();
+  const cacheKey = `${sha}\u0000${path}`;
+  const hit = cache.get(cacheKey);
+  if (hit) return hit;
+  const keys = new Set<string>();
+  const blob = objects.get(sha);
+  if (blob) {
+    const commit: PatchCommit = { sha: '', parents: [], author: '', email: '', date: '', message: '' };
+    for (const text of blobTexts(blob.content)) {
+      for (const f of scanFragments(trusted.config, [fragmentOf(commit, path, text)], { honourInlineAllow: false })) {
+        keys.add(keyOf(f));
+      }
+    }
+  }
+  cache.set(cacheKey, keys);
+  return keys;
+}
+
+function configChangedFinding(commit: PatchCommit, path: string): SecretFinding {
+  return {
+    RuleID: SCAN_CONFIG_CHANGED_RULE,
+    Description:
+      'the branch changed a file that configures the secret scan; the scan used the base commit version, and the change needs a human review (or the host setting securityAllowScanConfigChanges)',
+    StartLine: 1,
+    EndLine: 1,
+    StartColumn: 1,
+    EndColumn: 1,
+    Match: `scan configuration changed: ${path}`,
+    Secret: '',
+    File: path,
+    Commit: commit.sha,
+    Entropy: 0,
+    Author: commit.author,
+    Email: commit.email,
+    Date: commit.date,
+    Message: commit.message,
+    Tags: ['conveyor', 'trust-boundary'],
+    Fingerprint: `${commit.sha}:${path}:${SCAN_CONFIG_CHANGED_RULE}:1`,
+  };
 }

@@ -30,24 +30,34 @@ export const securitySettingsSchema = z.object({
     .enum(['builtin', 'gitleaks'])
     .default('builtin')
     .describe('`builtin` (no binary needed) or the real `gitleaks` binary'),
-  /** a `.gitleaks.toml` relative to the repository (default: `.gitleaks.toml` when present) */
+  /** a secrets config: a repository path read from the range's base commit, or an absolute path on the host */
   securityConfigPath: z
     .string()
     .min(1)
     .optional()
-    .describe('a `.gitleaks.toml` relative to the repository (default: `.gitleaks.toml` when present)'),
+    .describe(
+      "a secrets config: a repository path read from the range's base commit (default `.gitleaks.toml` when present there), or an absolute path on the host",
+    ),
   /** the gitleaks executable for `securityEngine: 'gitleaks'` */
   securityGitleaksPath: z
     .string()
     .min(1)
     .optional()
     .describe("the gitleaks executable for `securityEngine: 'gitleaks'`"),
-  /** a gitleaks JSON baseline report relative to the repository */
+  /** a gitleaks JSON baseline report: a repository path read from the base commit, or an absolute host path */
   securityBaselinePath: z
     .string()
     .min(1)
     .optional()
-    .describe('a gitleaks JSON baseline report relative to the repository'),
+    .describe('a gitleaks JSON baseline report: a repository path read from the base commit, or an absolute host path'),
+  /** the ignore list (`.gitleaksignore` format): a repository path read from the base commit, or an absolute host path */
+  securityIgnorePath: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'the ignore list (.gitleaksignore format): a repository path read from the base commit (default `.gitleaksignore`), or an absolute host path',
+    ),
   /** the whole gate's time budget (scan and audit) in ms */
   securityTimeoutMs: z.coerce
     .number()
@@ -86,6 +96,16 @@ export const securitySettingsSchema = z.object({
     .default('https://registry.npmjs.org')
     .describe('the npm registry address for the npm-bulk source'),
   securityPipAuditPath: z.string().min(1).optional().describe('the pip-audit executable for the pip-audit source'),
+  /** honour inline `gitleaks:allow` markers (default: a marker the branch wrote is reported, not honoured) */
+  securityHonourInlineAllow: bool
+    .default(false)
+    .describe('honour inline `gitleaks:allow` markers (default: a marker the branch wrote is reported, not honoured)'),
+  /** a branch that changes the scan configuration is warned about instead of failing */
+  securityAllowScanConfigChanges: bool
+    .default(false)
+    .describe(
+      'a branch that changes the scan configuration (.gitleaks.toml, its extend chain, .gitleaksignore, the baseline) gets a warning instead of a failing finding; the base commit version is used either way',
+    ),
   /** where `17-security-report.md` is written (default: the context's report dir) */
   securityReportDir: z
     .string()

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AcquireLease, Forge, GateOutcome, ReleaseLease, RenewLease, Store } from '@conveyor/core';
-import { createMemoryStore } from '@conveyor/testkit';
+import { createLocalGitForge, createMemoryStore } from '@conveyor/testkit';
 import { afterAll } from 'vitest';
-import { createLocalGitForge, createMergeGate, type MergeSettingsInput } from '../../src/merge/index.js';
+import { createMergeGate, type MergeSettingsInput } from '../../src/merge/index.js';
 import { createGitFixture, GIT_TEST_ENV, type GitFixture, gitSync } from './git-fixture.js';
 
 /** The repository every merge test works on. */

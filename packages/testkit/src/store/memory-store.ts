@@ -1,5 +1,14 @@
-import { type ConveyorError, err, ok, type Result, type Store, toConveyorError } from '@conveyor/core';
+import {
+  type ConveyorError,
+  type DecisionStore,
+  err,
+  ok,
+  type Result,
+  type Store,
+  toConveyorError,
+} from '@conveyor/core';
 import { createMemoryCardRefs } from './memory-card-refs.js';
+import { createMemoryDecisions } from './memory-decisions.js';
 import { createMemoryDeliveries } from './memory-deliveries.js';
 import { createMemoryJobs } from './memory-jobs.js';
 import { createMemoryLeases } from './memory-leases.js';
@@ -17,8 +26,8 @@ export interface MemoryStoreOptions {
   readonly fault?: (method: MemoryStoreMethod) => ConveyorError | undefined;
 }
 
-/** An in-memory `Store`: every port, every optional extra. */
-export type MemoryStore = Store;
+/** An in-memory `Store`: every port, every optional extra, and the decision record. */
+export type MemoryStore = Store & DecisionStore;
 
 /**
  * Creates an in-memory `Store` with the same semantics as the SQLite store:
@@ -60,6 +69,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     ...createMemoryLeases(guard),
     ...createMemoryDeliveries(guard),
     ...createMemoryCardRefs(guard),
+    // fault injection names decision methods too
+    ...createMemoryDecisions((method, body) => guard(method as MemoryStoreMethod, body)),
     close(): Promise<Result<void, ConveyorError>> {
       closed = true;
       return Promise.resolve(ok());

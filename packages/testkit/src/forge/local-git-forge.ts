@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import {
   type CombinedStatus,
@@ -14,8 +15,65 @@ import {
   type PullRequest,
   type Result,
 } from '@conveyor/core';
-import { DEFAULT_GIT_IDENTITY, type GitIdentity } from '../git/rebase.js';
-import { GATES_PKG, git } from '../git/run.js';
+
+const TESTKIT_PKG = '@conveyor/testkit';
+
+/** Who authors the local forge's merge commits. */
+export interface LocalGitIdentity {
+  readonly name: string;
+  readonly email: string;
+}
+
+const DEFAULT_IDENTITY: LocalGitIdentity = Object.freeze({ name: 'Conveyor', email: 'conveyor@localhost' });
+
+interface GitRun {
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly exitCode: number;
+}
+
+/** Runs git without a shell; an exit code outside `accept` is a `git_failed` error. */
+function git(
+  args: readonly string[],
+  options: {
+    readonly cwd: string;
+    readonly env: Readonly<Record<string, string>>;
+    readonly acceptExitCodes: readonly number[];
+  },
+): Promise<Result<GitRun, ConveyorError>> {
+  return new Promise((resolve) => {
+    execFile(
+      'git',
+      [...args],
+      {
+        cwd: options.cwd,
+        env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...options.env },
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: 120_000,
+      },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        if (options.acceptExitCodes.includes(code)) {
+          resolve(ok({ stdout: stdout.replace(/\n$/, ''), stderr, exitCode: code }));
+          return;
+        }
+        resolve(
+          err(
+            new ConveyorError(
+              TESTKIT_PKG,
+              'git_failed',
+              `git ${args.slice(0, 2).join(' ')} exited ${code} in ${options.cwd}`,
+              {
+                cause: error,
+                details: { args: [...args], cwd: options.cwd, exitCode: code, stderr },
+              },
+            ),
+          ),
+        );
+      },
+    );
+  });
+}
 
 /** Options of {@link createLocalGitForge}. */
 export interface LocalGitForgeOptions {
@@ -27,7 +85,7 @@ export interface LocalGitForgeOptions {
    */
   readonly stateFile?: string;
   /** who authors merge commits (default `Conveyor <conveyor@localhost>`) */
-  readonly identity?: GitIdentity;
+  readonly identity?: LocalGitIdentity;
   /** added to git's environment */
   readonly env?: Readonly<Record<string, string>>;
   /** epoch ms for merge commits' dates; default `Date.now` */
@@ -78,7 +136,7 @@ export interface LocalGitForge extends Forge {
  */
 export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForge {
   const config = Object.freeze({ ...options });
-  const identity = config.identity ?? DEFAULT_GIT_IDENTITY;
+  const identity = config.identity ?? DEFAULT_IDENTITY;
   const repoDir = (repo: string) => (typeof config.bareRepo === 'string' ? config.bareRepo : config.bareRepo(repo));
   let memory: LocalForgeState = { nextNumber: 1, pulls: [], statuses: {} };
   let queue: Promise<unknown> = Promise.resolve();
@@ -99,7 +157,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
       return ok(memory);
     } catch (thrown) {
       return err(
-        new ConveyorError(GATES_PKG, 'corrupt', `local forge state ${config.stateFile} is unreadable`, {
+        new ConveyorError(TESTKIT_PKG, 'corrupt', `local forge state ${config.stateFile} is unreadable`, {
           cause: thrown,
           details: { path: config.stateFile },
         }),
@@ -117,7 +175,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
       return ok();
     } catch (thrown) {
       return err(
-        new ConveyorError(GATES_PKG, 'internal', `cannot write local forge state ${config.stateFile}`, {
+        new ConveyorError(TESTKIT_PKG, 'internal', `cannot write local forge state ${config.stateFile}`, {
           cause: thrown,
           details: { path: config.stateFile },
         }),
@@ -155,7 +213,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
     if (!out.ok) return err(out.error);
     if (out.value.exitCode !== 0) {
       return err(
-        new ConveyorError(GATES_PKG, 'not_found', `no branch or commit ${rev} in ${repoDir(repo)}`, {
+        new ConveyorError(TESTKIT_PKG, 'not_found', `no branch or commit ${rev} in ${repoDir(repo)}`, {
           details: { repo, rev },
         }),
       );
@@ -188,7 +246,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
   }
 
   function notFound(repo: string, number: number) {
-    return new ConveyorError(GATES_PKG, 'not_found', `no pull request #${number} in ${repo}`, {
+    return new ConveyorError(TESTKIT_PKG, 'not_found', `no pull request #${number} in ${repo}`, {
       details: { repo, number },
     });
   }
@@ -206,7 +264,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
     if (pr.merged) return ok({ alreadyMerged: true, ...(pr.mergeSha === undefined ? {} : { mergeSha: pr.mergeSha }) });
     if (pr.state === 'closed') {
       return err(
-        new ConveyorError(GATES_PKG, 'not_mergeable', `pull request #${number} is closed`, {
+        new ConveyorError(TESTKIT_PKG, 'not_mergeable', `pull request #${number} is closed`, {
           details: { repo, number },
         }),
       );
@@ -215,23 +273,28 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
     if (!head.ok) return err(head.error);
     if (head.value === undefined) {
       return err(
-        new ConveyorError(GATES_PKG, 'not_mergeable', `branch ${pr.head} of #${number} no longer exists`, {
+        new ConveyorError(TESTKIT_PKG, 'not_mergeable', `branch ${pr.head} of #${number} no longer exists`, {
           details: { repo, number },
         }),
       );
     }
     if (head.value !== input.headSha) {
       return err(
-        new ConveyorError(GATES_PKG, 'head_out_of_date', `head of #${number} is ${head.value}, not ${input.headSha}`, {
-          details: { repo, number, expected: input.headSha, actual: head.value },
-        }),
+        new ConveyorError(
+          TESTKIT_PKG,
+          'head_out_of_date',
+          `head of #${number} is ${head.value}, not ${input.headSha}`,
+          {
+            details: { repo, number, expected: input.headSha, actual: head.value },
+          },
+        ),
       );
     }
     const base = await branchSha(repo, pr.base);
     if (!base.ok) return err(base.error);
     if (base.value === undefined) {
       return err(
-        new ConveyorError(GATES_PKG, 'not_mergeable', `base branch ${pr.base} does not exist`, {
+        new ConveyorError(TESTKIT_PKG, 'not_mergeable', `base branch ${pr.base} does not exist`, {
           details: { repo, number },
         }),
       );
@@ -247,7 +310,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
       if (!moved.ok) return err(moved.error);
       if (moved.value.exitCode !== 0) {
         return err(
-          new ConveyorError(GATES_PKG, 'conflict', `${pr.base} moved while #${number} was being merged; try again`, {
+          new ConveyorError(TESTKIT_PKG, 'conflict', `${pr.base} moved while #${number} was being merged; try again`, {
             details: { repo, number, stderr: moved.value.stderr },
           }),
         );
@@ -277,7 +340,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
     if (!fastForward.ok) return err(fastForward.error);
     const refuse = (why: string) =>
       err<string, ConveyorError>(
-        new ConveyorError(GATES_PKG, 'not_mergeable', `#${pr.number} cannot be merged (${method}): ${why}`, {
+        new ConveyorError(TESTKIT_PKG, 'not_mergeable', `#${pr.number} cannot be merged (${method}): ${why}`, {
           details: { repo, number: pr.number, method },
         }),
       );
@@ -341,7 +404,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
         ) {
           return err(
             new ConveyorError(
-              GATES_PKG,
+              TESTKIT_PKG,
               'already_exists',
               `an open pull request from ${input.head} into ${input.base} exists`,
               {
@@ -354,7 +417,7 @@ export function createLocalGitForge(options: LocalGitForgeOptions): LocalGitForg
         if (!head.ok) return err(head.error);
         if (head.value === undefined) {
           return err(
-            new ConveyorError(GATES_PKG, 'not_found', `branch ${input.head} does not exist`, { details: { repo } }),
+            new ConveyorError(TESTKIT_PKG, 'not_found', `branch ${input.head} does not exist`, { details: { repo } }),
           );
         }
         const pr: LocalPullRequest = {
@@ -428,7 +491,7 @@ const REPO_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
 function checkRepo(repo: string): ConveyorError | undefined {
   if (REPO_PATTERN.test(repo) && !repo.split('/').some((part) => part === '.' || part === '..')) return undefined;
-  return new ConveyorError(GATES_PKG, 'invalid_input', `repo must be "owner/name", got "${repo}"`, {
+  return new ConveyorError(TESTKIT_PKG, 'invalid_input', `repo must be "owner/name", got "${repo}"`, {
     details: { repo },
   });
 }

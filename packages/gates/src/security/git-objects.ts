@@ -1,0 +1,314 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { ConveyorError, err, ok, type Result } from '@conveyor/core';
+
+const PKG = '@conveyor/gates';
+/** The most git output one scan command may hold in memory. */
+const MAX_OUTPUT_BYTES = 1024 * 1024 * 1024;
+/** Objects asked of one `git cat-file --batch` run (bounds the memory one batch takes). */
+const OBJECTS_PER_BATCH = 400;
+
+/**
+ * Options every git command of a scan accepts. `onChild` hears the pid of each
+ * child started, so a host that kills the scan (a worker thread terminated on
+ * its deadline) can end the git processes that worker started too.
+ */
+export interface ScanGitOptions {
+  readonly signal?: AbortSignal;
+  readonly onChild?: (pid: number) => void;
+}
+
+/**
+ * The environment of every scan git command: no system config or attributes,
+ * no replace refs, no grafts, no prompts, the C locale, and none of the host's
+ * own `GIT_*` variables (a host running inside a git hook must not point the
+ * scan at another repository).
+ */
+function scanGitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('GIT_')) env[k] = v;
+  return {
+    ...env,
+    LC_ALL: 'C',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_CONFIG_NOSYSTEM: '1',
+    GIT_ATTR_NOSYSTEM: '1',
+    GIT_NO_REPLACE_OBJECTS: '1',
+    GIT_GRAFT_FILE: '/nonexistent/conveyor-no-grafts',
+    GIT_OPTIONAL_LOCKS: '0',
+  };
+}
+
+/**
+ * Settings forced on every scan git command: the checkout's own `.git/config`
+ * is written by the same agent whose branch is judged, so nothing in it may
+ * change what the scan reads (attributes, textconv, fsmonitor hooks, quoting).
+ */
+const HARDENING = [
+  '--no-replace-objects',
+  '-c',
+  'core.attributesFile=/dev/null',
+  '-c',
+  'core.quotePath=false',
+  '-c',
+  'core.fsmonitor=false',
+  '-c',
+  'log.showSignature=false',
+  '-c',
+  'log.mailmap=false',
+];
+
+/**
+ * Runs one hardened git command and returns its stdout as bytes. Never
+ * rejects: a non-zero exit, an abort, or more than 1 GiB of output is an
+ * error whose message names the command, never its output.
+ */
+export function runScanGit(
+  cwd: string,
+  args: readonly string[],
+  options: ScanGitOptions & { input?: Buffer; acceptExitCodes?: readonly number[] } = {},
+): Promise<Result<{ stdout: Buffer; exitCode: number }, ConveyorError>> {
+  const what = `git ${args[0] ?? ''}`;
+  return new Promise((resolve) => {
+    if (options.signal?.aborted) {
+      resolve(err(new ConveyorError(PKG, 'timeout', `${what} was not started: the scan was stopped`)));
+      return;
+    }
+    const child = spawn('git', [...HARDENING, ...args], {
+      cwd,
+      env: scanGitEnv(),
+      stdio: [options.input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    if (child.pid !== undefined) options.onChild?.(child.pid);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    let stderr = '';
+    const onAbort = () => child.kill('SIGKILL');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    child.stdout?.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_OUTPUT_BYTES) {
+        tooBig = true;
+        child.kill('SIGKILL');
+        return;
+      }
+      chunks.push(c);
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      if (stderr.length < 4096) stderr += c.toString('utf8');
+    });
+    child.on('error', (e) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve(err(new ConveyorError(PKG, 'git_failed', `${what} could not start in ${cwd}`, { cause: e })));
+    });
+    child.on('close', (code) => {
+      options.signal?.removeEventListener('abort', onAbort);
+      if (options.signal?.aborted) {
+        resolve(err(new ConveyorError(PKG, 'timeout', `${what} was stopped (deadline or abort)`)));
+        return;
+      }
+      if (tooBig) {
+        resolve(err(new ConveyorError(PKG, 'too_large', `${what} printed more than ${MAX_OUTPUT_BYTES} bytes`)));
+        return;
+      }
+      const exitCode = code ?? -1;
+      if (!(options.acceptExitCodes ?? [0]).includes(exitCode)) {
+        // git's own last stderr line names a ref or a path, never file content
+        const last = stderr.trim().split('\n').slice(-1)[0] ?? '';
+        resolve(
+          err(
+            new ConveyorError(PKG, 'git_failed', `${what} exited ${exitCode} in ${cwd}${last ? `: ${last}` : ''}`, {
+              details: { args: [...args], exitCode },
+            }),
+          ),
+        );
+        return;
+      }
+      resolve(ok({ stdout: Buffer.concat(chunks), exitCode }));
+    });
+    if (options.input && child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+    }
+  });
+}
+
+/** The all-zero object id git prints for "no object" (a file absent on one side). */
+export function isNullSha(sha: string): boolean {
+  return /^0+$/.test(sha);
+}
+
+/** One path a commit changed, with the blob on each side (raw diff of the commit). */
+export interface RangeChange {
+  /** the path in the commit */
+  readonly path: string;
+  /** the path before (a rename or copy source), when it differs */
+  readonly fromPath?: string;
+  /** git's status letter(s), e.g. `M`, `A`, `D`, `R100`, or `MM` for a merge */
+  readonly status: string;
+  readonly newMode: string;
+  /** the blob in the commit (all zeros when deleted) */
+  readonly newSha: string;
+  /** the blob in each parent at `fromPath ?? path` (all zeros when absent) */
+  readonly parentShas: readonly string[];
+}
+
+/** One commit of the range with the paths it changed. */
+export interface RangeCommit {
+  readonly sha: string;
+  readonly changes: readonly RangeChange[];
+}
+
+/**
+ * Lists every commit of `base..head` with its raw changes (`git log --raw -z
+ * -c -M --root`): NUL-separated fields, and a per-run random nonce as the only
+ * commit header, so no commit message, path or content can pose as structure.
+ * For a merge only paths that differ from every parent are listed (what the
+ * merge itself brought). The number of commits is checked against `git
+ * rev-list --count`; a mismatch is an error, never a partial scan.
+ */
+export async function readRangeCommits(
+  cwd: string,
+  baseSha: string,
+  headSha: string,
+  options: ScanGitOptions = {},
+): Promise<Result<RangeCommit[], ConveyorError>> {
+  const nonce = `conveyor-${randomBytes(16).toString('hex')}`;
+  const spec = `${baseSha}..${headSha}`;
+  const log = await runScanGit(
+    cwd,
+    [
+      'log',
+      '--reverse',
+      `--format=${nonce} %H`,
+      '--raw',
+      '-z',
+      '-c',
+      '-M',
+      '--no-abbrev',
+      '--root',
+      '--no-color',
+      spec,
+      '--',
+    ],
+    options,
+  );
+  if (!log.ok) return err(log.error);
+  const count = await runScanGit(cwd, ['rev-list', '--count', spec, '--'], options);
+  if (!count.ok) return err(count.error);
+  const expected = Number(count.value.stdout.toString('utf8').trim());
+  const tokens = log.value.stdout.toString('utf8').split('\0');
+  const commits: { sha: string; changes: RangeChange[] }[] = [];
+  const corrupt = (why: string) =>
+    err(new ConveyorError(PKG, 'corrupt', `git log of ${spec} could not be read: ${why}`, { details: { spec } }));
+  for (let i = 0; i < tokens.length; i += 1) {
+    const t = (tokens[i] as string).replace(/^\n+/, '');
+    if (t === '') continue;
+    if (t.startsWith(`${nonce} `)) {
+      const sha = t.slice(nonce.length + 1).trim();
+      if (!/^[0-9a-f]{40,64}$/.test(sha)) return corrupt('a commit header holds no object id');
+      commits.push({ sha, changes: [] });
+      continue;
+    }
+    const current = commits[commits.length - 1];
+    if (!t.startsWith(':') || !current) return corrupt('unexpected output outside a raw diff entry');
+    const colons = /^:+/.exec(t)?.[0].length ?? 1;
+    const fields = t.slice(colons).split(' ');
+    if (fields.length !== 2 * (colons + 1) + 1) return corrupt('a raw diff entry has the wrong number of fields');
+    const newMode = fields[colons] as string;
+    const shas = fields.slice(colons + 1, 2 * colons + 2);
+    const status = fields[2 * colons + 2] as string;
+    const twoPaths = colons === 1 && /^[RC]/.test(status);
+    const first = tokens[i + 1];
+    const second = twoPaths ? tokens[i + 2] : undefined;
+    if (first === undefined || (twoPaths && second === undefined)) return corrupt('a raw diff entry has no path');
+    i += twoPaths ? 2 : 1;
+    current.changes.push({
+      path: twoPaths ? (second as string) : first,
+      ...(twoPaths ? { fromPath: first } : {}),
+      status,
+      newMode,
+      newSha: shas[shas.length - 1] as string,
+      parentShas: shas.slice(0, -1),
+    });
+  }
+  if (commits.length !== expected) {
+    return corrupt(`read ${commits.length} commits where git rev-list counts ${expected}`);
+  }
+  return ok(commits);
+}
+
+/** A git object as stored. */
+export interface GitObject {
+  readonly type: string;
+  readonly content: Buffer;
+}
+
+/**
+ * Reads objects exactly as stored with `git cat-file --batch` (no filters, no
+ * textconv, no attributes). Missing objects are absent from the map.
+ */
+export async function readObjects(
+  cwd: string,
+  shas: readonly string[],
+  options: ScanGitOptions = {},
+): Promise<Result<Map<string, GitObject>, ConveyorError>> {
+  const out = new Map<string, GitObject>();
+  const unique = [...new Set(shas)].filter((s) => !isNullSha(s));
+  for (let from = 0; from < unique.length; from += OBJECTS_PER_BATCH) {
+    const batch = unique.slice(from, from + OBJECTS_PER_BATCH);
+    const run = await runScanGit(cwd, ['cat-file', '--batch'], {
+      ...options,
+      input: Buffer.from(`${batch.join('\n')}\n`, 'utf8'),
+    });
+    if (!run.ok) return err(run.error);
+    const buf = run.value.stdout;
+    let pos = 0;
+    for (const sha of batch) {
+      const nl = buf.indexOf(0x0a, pos);
+      if (nl === -1) return err(new ConveyorError(PKG, 'corrupt', 'git cat-file --batch output ended early'));
+      const header = buf.subarray(pos, nl).toString('utf8');
+      pos = nl + 1;
+      if (header.endsWith(' missing')) continue;
+      const [id, type, sizeText] = header.split(' ');
+      const size = Number(sizeText);
+      if (id !== sha || type === undefined || !Number.isInteger(size) || pos + size > buf.length) {
+        return err(new ConveyorError(PKG, 'corrupt', 'git cat-file --batch printed an unexpected header'));
+      }
+      out.set(sha, { type, content: buf.subarray(pos, pos + size) });
+      pos += size + 1;
+    }
+  }
+  return ok(out);
+}
+
+/** One entry of a tree, as `git ls-tree` lists it. */
+export interface TreeEntry {
+  readonly mode: string;
+  readonly type: string;
+  readonly sha: string;
+}
+
+/**
+ * The tree entry at `path` in commit `sha` (`git ls-tree -z --full-tree`), or
+ * `undefined` when the path does not exist there. Git resolves the path
+ * through trees only, so a symlinked directory on the way is "absent", and the
+ * entry's own mode tells a symlink (`120000`) from a file.
+ */
+export async function treeEntryAt(
+  cwd: string,
+  sha: string,
+  path: string,
+  options: ScanGitOptions = {},
+): Promise<Result<TreeEntry | undefined, ConveyorError>> {
+  const run = await runScanGit(cwd, ['ls-tree', '-z', '--full-tree', sha, '--', path], options);
+  if (!run.ok) return err(run.error);
+  for (const rec of run.value.stdout.toString('utf8').split('\0')) {
+    const tab = rec.indexOf('\t');
+    if (tab === -1) continue;
+    const [mode = '', type = '', id = ''] = rec.slice(0, tab).split(' ');
+    if (rec.slice(tab + 1) === path) return ok({ mode, type, sha: id });
+  }
+  return ok(undefined);
+}
