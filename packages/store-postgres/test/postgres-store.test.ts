@@ -8,6 +8,7 @@ import {
   ok,
   type Result,
   type StageSnapshot,
+  systemClock,
 } from '@conveyor/core';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -312,6 +313,47 @@ describe.skipIf(db === undefined)('postgres store', () => {
       await heardOne;
       expect(heard).toEqual([4_242, undefined, 4_343]);
       stop();
+    });
+  });
+
+  describe('worker wake-ups', () => {
+    it('an idle worker of one host starts a job another host enqueued without waiting for its poll', async () => {
+      const schema = freshSchema();
+      const idle = await open(schema);
+      const other = await open(schema);
+      const task = value(await other.createTaskIfAbsent(newTask('web', 'W-9'))).task;
+      const started: string[] = [];
+      const worker = createWorker({
+        store: idle,
+        pipeline: {
+          runDecision: async (job) => ok({ action: 'silent' as const, taskId: job.taskId }),
+          advance: async (taskId) => ok({ task: { ...task, id: taskId }, changed: false, failedEffects: [] }),
+        },
+        launcher: {
+          launch: async (spec) => {
+            started.push(spec.jobId);
+            return ok({
+              pid: process.pid,
+              exited: Promise.resolve({ exitCode: 0, signal: null, timedOut: false }),
+              kill() {},
+            });
+          },
+        },
+        commandFor: () => ({ command: 'true', args: [] }),
+        clock: systemClock,
+        logger: silent,
+        maxConcurrency: 2,
+        // its one poll runs at start; the next would be an hour later
+        intervalMs: 3_600_000,
+        wake: (wakeUp) => idle.onJobAvailable(wakeUp),
+      });
+      worker.start();
+      await waitForListener();
+      const job = value(await other.enqueueJob(newJob(task.id, 'w1', 0))).job;
+      for (let i = 0; i < 500 && started.length === 0; i += 1) await sleep(10);
+      await worker.stop();
+      expect(started).toEqual([job.id]);
+      expect(value(await other.getJob(job.id))?.status).toBe('succeeded');
     });
   });
 
