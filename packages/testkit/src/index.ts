@@ -89,6 +89,17 @@ export {
   trackerConformance,
 } from './plane/index.js';
 export {
+  findPostgresBinDir,
+  PG_URL_ENV,
+  POSTGRES_MISSING_MESSAGE,
+  postgresForTests,
+  randomDatabaseName,
+  startThrowawayPostgres,
+  type ThrowawayPostgres,
+  type ThrowawayPostgresOptions,
+  withDatabase,
+} from './postgres/index.js';
+export {
   type ConformanceContext,
   cardRefStoreConformance,
   createMemoryDecisions,

@@ -26,6 +26,13 @@ export interface WorkerOptions {
   readonly intervalMs?: number;
   /** `stop()` kills running processes instead of waiting for them (they then fail and are retried) */
   readonly killOnStop?: boolean;
+  /**
+   * Subscribes to "a job was enqueued" so an idle worker claims at once instead
+   * of at its next poll (e.g. `(wakeUp) => store.onJobAvailable(wakeUp)` with
+   * `@conveyor/store-postgres`); returns the unsubscribe. Wake-ups during a
+   * claim coalesce into one more claim.
+   */
+  readonly wake?: (wakeUp: () => void) => () => void;
   /** the pid stamped on decision jobs (they run in this process; default `process.pid`) */
   readonly pid?: number;
 }
@@ -62,6 +69,11 @@ export function createWorker(options: WorkerOptions): Worker {
   const maxConcurrency = options.maxConcurrency ?? 2;
   const jobs = new Map<string, { promise: Promise<void>; process?: LaunchedProcess }>();
   let stopping = false;
+  /** claims begun so far: tells a wake-up whether the tick it joined claimed before it arrived */
+  let claimsBegun = 0;
+  let unsubscribe: (() => void) | undefined;
+  let waking = false;
+  let wakeAgain = false;
   let decisions = new AbortController();
 
   async function finish(job: Job, exit: ProcessExit | undefined, reason?: string): Promise<void> {
@@ -205,6 +217,8 @@ export function createWorker(options: WorkerOptions): Worker {
       .catch((thrown: unknown) => logger.error('job runner threw', { jobId: job.id, error: describeError(thrown) }))
       .finally(() => {
         jobs.delete(job.id);
+        // with wake-ups, a freed slot is refilled at once rather than at the next poll
+        if (unsubscribe !== undefined) wakeUp();
       });
   }
 
@@ -216,6 +230,7 @@ export function createWorker(options: WorkerOptions): Worker {
     ...(options.events === undefined ? {} : { events: options.events }),
     async tick() {
       if (stopping) return { claimed: 0, running: jobs.size };
+      claimsBegun += 1;
       const claimed = await store.claimJobs({ maxConcurrency, now: clock.now() });
       if (!claimed.ok) throw claimed.error;
       for (const job of claimed.value) track(job);
@@ -223,11 +238,33 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     async onStop() {
       stopping = true;
+      unsubscribe?.();
+      unsubscribe = undefined;
       decisions.abort(new Error('the worker is stopping'));
       if (options.killOnStop) for (const entry of jobs.values()) entry.process?.kill('SIGTERM');
       await Promise.all([...jobs.values()].map((e) => e.promise));
     },
   });
+
+  function wakeUp(): void {
+    if (stopping || unsubscribe === undefined) return;
+    if (waking) {
+      wakeAgain = true;
+      return;
+    }
+    waking = true;
+    void (async () => {
+      do {
+        wakeAgain = false;
+        const begun = claimsBegun;
+        await loop.tick();
+        // joined a tick whose claim began before this wake-up: claim once more
+        if (claimsBegun === begun) wakeAgain = true;
+      } while (wakeAgain && !stopping);
+    })().finally(() => {
+      waking = false;
+    });
+  }
 
   return {
     ...loop,
@@ -235,6 +272,13 @@ export function createWorker(options: WorkerOptions): Worker {
       stopping = false;
       if (decisions.signal.aborted) decisions = new AbortController();
       loop.start();
+      if (options.wake !== undefined && unsubscribe === undefined) {
+        try {
+          unsubscribe = options.wake(wakeUp);
+        } catch (thrown) {
+          logger.warn('cannot subscribe to wake-ups; polling only', { error: describeError(thrown) });
+        }
+      }
     },
     async idle() {
       while (jobs.size > 0) await Promise.all([...jobs.values()].map((e) => e.promise));
