@@ -5,6 +5,7 @@ const packages = [
   'core',
   'testkit',
   'store-sqlite',
+  'store-postgres',
   'gates',
   'adapter-plane',
   'adapter-gitea',
@@ -24,6 +25,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          // one PostgreSQL server for the run (CONVEYOR_PG_URL, or a throwaway cluster)
+          ...(name === 'store-postgres' ? { globalSetup: ['./test/support/global-setup.ts'] } : {}),
         },
       })),
       ...examples.map((name) => ({

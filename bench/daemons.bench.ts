@@ -55,6 +55,23 @@ try {
       now: old,
     });
     if (!created.ok) throw created.error;
+    if (stuck) {
+      // decided red and applied: the reconciler reads the record and stays silent
+      const started = await store.startDecision({
+        taskId: created.value.task.id,
+        edge: 'development->deploy-staging',
+        step: 2,
+        headSha: 'h',
+        baseSha: 'b',
+        baseBranch: 'main',
+        fence: 1,
+        now: old,
+      });
+      if (!started.ok) throw started.error;
+      const outcome = { status: 'fail' as const, summary: 'still red', findingsText: '' };
+      await store.finishDecision({ decisionId: started.value.decision.id, fence: 1, outcome, now: old });
+      await store.markDecisionApplied(started.value.decision.id, old);
+    }
   }
   process.stdout.write(
     `seeded ${TASKS} tasks (${STUCK} stuck in gating) in ${Math.round(performance.now() - t0)} ms\n`,
@@ -66,16 +83,16 @@ try {
     run: async () => ({ status: 'fail', summary: 'still red' }),
   });
   const pipeline = createPipeline({ store, stages: DEFAULT_STAGES, gates, clock, logger: silent, repo: 'acme/web' });
-  const reconciler = createReconciler({ store, pipeline, clock, logger: silent, rerunLostGates: false });
+  const reconciler = createReconciler({ store, pipeline, clock, logger: silent });
   const ticks: number[] = [];
   for (let i = 0; i < 7; i += 1) {
     t0 = performance.now();
     const counts = await reconciler.tick();
     ticks.push(performance.now() - t0);
-    if (counts.red !== STUCK) throw new Error(`expected ${STUCK} red tasks, got ${JSON.stringify(counts)}`);
+    if (counts.silent !== STUCK) throw new Error(`expected ${STUCK} silent tasks, got ${JSON.stringify(counts)}`);
   }
   process.stdout.write(
-    `reconciler tick over ${TASKS} tasks, ${STUCK} stuck (read-only gates evaluated, red, silent): median ${median(ticks).toFixed(1)} ms, min ${Math.min(...ticks).toFixed(1)} ms (target < 50 ms)\n`,
+    `reconciler tick over ${TASKS} tasks, ${STUCK} stuck (decided red in the record, silent): median ${median(ticks).toFixed(1)} ms, min ${Math.min(...ticks).toFixed(1)} ms (target < 50 ms)\n`,
   );
 
   t0 = performance.now();

@@ -1,15 +1,18 @@
 // Store benchmarks: the job lifecycle (enqueue → claim → finish, one
-// transaction each) through the SQLite store next to the same three SQL
-// statements on bare better-sqlite3 with the same pragmas, and claim latency
-// with 100,000 queued jobs.
+// transaction each) through the SQLite store next to a minimal queue written
+// directly on better-sqlite3 (its own small table: enqueue idempotent by step,
+// claim under a concurrency limit, finish only from running), both at the same
+// durability, interleaved in the same run, at synchronous = FULL (the store's
+// default) and at NORMAL; then claim latency with 100,000 queued jobs and the
+// reads behind a daemon tick.
 //
-//   node --import tsx bench/store.bench.ts
+//   npm run bench -- store        (BENCH_LIFECYCLES=3000 per round by default)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { NewJob } from '@conveyor/core';
-import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
+import { createSqliteStore, type SqliteStore, type SqliteSynchronous } from '@conveyor/store-sqlite';
 import Database from 'better-sqlite3';
 
 const LIFECYCLES = Number(process.env.BENCH_LIFECYCLES ?? 3_000);
@@ -20,40 +23,19 @@ const CLAIMS = 1_000;
 const dir = mkdtempSync(join(tmpdir(), 'conveyor-store-bench-'));
 let files = 0;
 
-function freshStore(): SqliteStore {
+function freshStore(synchronous: SqliteSynchronous = 'FULL'): SqliteStore {
   files += 1;
-  const opened = createSqliteStore({ path: join(dir, `bench-${files}.db`), synchronous: 'NORMAL' });
+  const opened = createSqliteStore({ path: join(dir, `bench-${files}.db`), synchronous });
   if (!opened.ok) throw opened.error;
   return opened.value;
 }
 
-/** A file with the store's schema, opened bare with the store's pragmas. */
-async function freshBare(): Promise<Database.Database> {
-  const store = freshStore();
-  await store.close();
-  const db = new Database(store.path);
-  db.pragma('busy_timeout = 5000');
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
-  return db;
-}
-
 const JOB_COLUMNS =
   'seq, task_id, stage, agent, kind, status, attempt, step_key, edge, input, pid, exit_code, has_exit_code, available_at, created_at, started_at, finished_at, reason';
-// The same statements the store runs for enqueueJob, claimJobs and finishJob.
+// The store's own INSERT, used only to fill a database quickly for the latency cases.
 const ENQUEUE_SQL = `INSERT INTO jobs (task_id, stage, agent, kind, status, attempt, step_key, edge, input, available_at, created_at)
   VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
   ON CONFLICT (step_key) DO NOTHING
-  RETURNING ${JOB_COLUMNS}`;
-const CLAIM_SQL = `UPDATE jobs SET status = 'running', started_at = @now
-  WHERE seq IN (
-    SELECT seq FROM jobs WHERE status = 'queued' AND available_at <= @now
-    ORDER BY available_at, seq
-    LIMIT max(0, @max - (SELECT count(*) FROM jobs WHERE status = 'running'))
-  )
-  RETURNING ${JOB_COLUMNS}`;
-const FINISH_SQL = `UPDATE jobs SET status = ?, exit_code = ?, has_exit_code = ?, reason = ?, finished_at = ?
-  WHERE seq = ? AND status = 'running'
   RETURNING ${JOB_COLUMNS}`;
 
 function newJob(i: number, now: number): NewJob {
@@ -70,8 +52,8 @@ function newJob(i: number, now: number): NewJob {
   };
 }
 
-async function storeLifecycles(count: number): Promise<number> {
-  const store = freshStore();
+async function storeLifecycles(count: number, synchronous: SqliteSynchronous): Promise<number> {
+  const store = freshStore(synchronous);
   const start = performance.now();
   for (let i = 0; i < count; i += 1) {
     const enq = await store.enqueueJob(newJob(i, i));
@@ -88,36 +70,68 @@ async function storeLifecycles(count: number): Promise<number> {
   return (count / elapsed) * 1000;
 }
 
-async function bareLifecycles(count: number): Promise<number> {
-  const db = await freshBare();
-  const enqueue = db.prepare(ENQUEUE_SQL);
-  const claim = db.prepare(CLAIM_SQL);
-  const finish = db.prepare(FINISH_SQL);
+/**
+ * The smallest queue that keeps the store's promises: a job is enqueued once
+ * per step key, a claim never lets more than `max` run and takes the oldest
+ * available first, a finish wins only from running. Synchronous calls, no
+ * Result objects, a payload column instead of the store's job fields.
+ */
+function minimalQueue(path: string, synchronous: SqliteSynchronous) {
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${synchronous}`);
+  db.exec(`CREATE TABLE q (
+    id INTEGER PRIMARY KEY,
+    step_key TEXT NOT NULL UNIQUE,
+    status TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    available_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER
+  );
+  CREATE INDEX q_claim ON q (status, available_at, id);`);
+  const enqueue = db.prepare(
+    `INSERT INTO q (step_key, status, payload, available_at) VALUES (?, 'queued', ?, ?)
+     ON CONFLICT (step_key) DO NOTHING RETURNING id`,
+  );
+  const claim = db.prepare(
+    `UPDATE q SET status = 'running', started_at = @now
+     WHERE id IN (
+       SELECT id FROM q WHERE status = 'queued' AND available_at <= @now
+       ORDER BY available_at, id
+       LIMIT max(0, @max - (SELECT count(*) FROM q WHERE status = 'running'))
+     )
+     RETURNING id, payload`,
+  );
+  const finish = db.prepare(
+    `UPDATE q SET status = ?, finished_at = ? WHERE id = ? AND status = 'running' RETURNING id`,
+  );
+  return {
+    enqueue: (stepKey: string, payload: unknown, availableAt: number) =>
+      enqueue.get(stepKey, JSON.stringify(payload), availableAt) as { id: number } | undefined,
+    claim: (max: number, now: number) =>
+      (claim.all({ now, max }) as { id: number; payload: string }[]).map((r) => ({
+        id: r.id,
+        payload: JSON.parse(r.payload) as unknown,
+      })),
+    finish: (id: number, status: string, now: number) => finish.get(status, now, id) !== undefined,
+    close: () => db.close(),
+  };
+}
+
+async function minimalLifecycles(count: number, synchronous: SqliteSynchronous): Promise<number> {
+  files += 1;
+  const queue = minimalQueue(join(dir, `minimal-${files}.db`), synchronous);
   const start = performance.now();
   for (let i = 0; i < count; i += 1) {
-    // the same work per call the store does: serialise the input, bind, step
     const j = newJob(i, i);
-    const row = enqueue.get(
-      j.taskId,
-      j.stage,
-      j.agent,
-      j.kind,
-      j.attempt,
-      j.stepKey,
-      null,
-      JSON.stringify(j.input),
-      j.availableAt,
-      j.now,
-    );
-    if (!row) throw new Error('bare enqueue failed');
-    const claimed = claim.all({ now: i, max: 1 }) as { seq: number }[];
-    const first = claimed[0];
-    if (!first) throw new Error('bare claim failed');
-    const done = finish.get('succeeded', 0, 1, null, i, first.seq);
-    if (!done) throw new Error('bare finish failed');
+    if (!queue.enqueue(j.stepKey, j.input, j.availableAt)) throw new Error('minimal enqueue failed');
+    const [first] = queue.claim(1, i);
+    if (!first) throw new Error('minimal claim failed');
+    if (!queue.finish(first.id, 'succeeded', i)) throw new Error('minimal finish failed');
   }
   const elapsed = performance.now() - start;
-  db.close();
+  queue.close();
   return (count / elapsed) * 1000;
 }
 
@@ -210,32 +224,40 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 async function main(): Promise<void> {
   try {
     // warm-up: JIT and page cache
-    await storeLifecycles(500);
-    await bareLifecycles(500);
+    await storeLifecycles(300, 'NORMAL');
+    await minimalLifecycles(300, 'NORMAL');
 
-    const storeRates: number[] = [];
-    const bareRates: number[] = [];
-    for (let r = 0; r < ROUNDS; r += 1) {
-      // alternate so drift on a shared machine hits both sides alike
-      bareRates.push(await bareLifecycles(LIFECYCLES));
-      storeRates.push(await storeLifecycles(LIFECYCLES));
-    }
     const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-    const storeRate = median(storeRates);
-    const bareRate = median(bareRates);
-    const ratio = storeRate / bareRate;
     console.log(
-      `job lifecycle (enqueue → claim → finish, one transaction each), ${fmt(LIFECYCLES)} per round, median of ${ROUNDS}:`,
+      `job lifecycle (enqueue → claim → finish, one transaction each), ${fmt(LIFECYCLES)} per round, median of ${ROUNDS}, interleaved:`,
     );
-    console.log(
-      `  SQLite store        ${fmt(storeRate).padStart(8)} lifecycles/s   (rounds: ${storeRates.map(fmt).join(', ')})`,
-    );
-    console.log(
-      `  bare better-sqlite3 ${fmt(bareRate).padStart(8)} lifecycles/s   (rounds: ${bareRates.map(fmt).join(', ')})`,
-    );
-    console.log(
-      `  ratio store/bare    ${(ratio * 100).toFixed(1)}%   (target ≥ 80%)  ${ratio >= 0.8 ? 'OK' : 'BELOW TARGET'}`,
-    );
+    for (const synchronous of ['FULL', 'NORMAL'] as const) {
+      const storeRates: number[] = [];
+      const minimalRates: number[] = [];
+      for (let r = 0; r < ROUNDS; r += 1) {
+        // alternate who goes first so drift on a shared machine hits both sides alike
+        if (r % 2 === 0) {
+          minimalRates.push(await minimalLifecycles(LIFECYCLES, synchronous));
+          storeRates.push(await storeLifecycles(LIFECYCLES, synchronous));
+        } else {
+          storeRates.push(await storeLifecycles(LIFECYCLES, synchronous));
+          minimalRates.push(await minimalLifecycles(LIFECYCLES, synchronous));
+        }
+      }
+      const storeRate = median(storeRates);
+      const minimalRate = median(minimalRates);
+      const ratio = storeRate / minimalRate;
+      console.log(`  synchronous = ${synchronous}`);
+      console.log(
+        `    SQLite store   ${fmt(storeRate).padStart(8)} lifecycles/s   (rounds: ${storeRates.map(fmt).join(', ')})`,
+      );
+      console.log(
+        `    minimal queue  ${fmt(minimalRate).padStart(8)} lifecycles/s   (rounds: ${minimalRates.map(fmt).join(', ')})`,
+      );
+      console.log(
+        `    store/minimal  ${(ratio * 100).toFixed(1)}%   (goal ≥ 80%)  ${ratio >= 0.8 ? 'OK' : 'BELOW GOAL'}`,
+      );
+    }
 
     const lat = await claimLatency();
     console.log(

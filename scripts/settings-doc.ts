@@ -3,6 +3,7 @@
 // `npm run docs:settings` regenerates it; a test keeps it in step.
 import { coreSettingsSchema, describeSettings, type SettingDescription } from '@conveyor/core';
 import { mergeSettingsSchema, securitySettingsSchema, stagingSettingsSchema } from '@conveyor/gates';
+import { sqliteSettingsSchema } from '@conveyor/store-sqlite';
 import { hostSettingsSchema } from '../examples/server/src/settings.js';
 
 const SECTIONS = [
@@ -10,6 +11,7 @@ const SECTIONS = [
   ['Security gate (`@conveyor/gates`, `securitySettingsSchema`)', securitySettingsSchema],
   ['Merge gate (`@conveyor/gates`, `mergeSettingsSchema`)', mergeSettingsSchema],
   ['Staging verdict (`@conveyor/gates`, `stagingSettingsSchema`)', stagingSettingsSchema],
+  ['SQLite store (`@conveyor/store-sqlite`, `sqliteSettingsSchema`)', sqliteSettingsSchema],
   ['The example host (`examples/server`)', hostSettingsSchema],
 ] as const;
 

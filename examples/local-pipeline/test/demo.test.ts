@@ -57,7 +57,7 @@ describe('npm run demo: the whole story in one run', () => {
   });
 
   it('the reaped job and the replayed approval are in the store, as the checks say', () => {
-    const reaped = result.tasks['DEMO-6']?.jobs.filter((j) => j.stage === 'analysis') ?? [];
+    const reaped = result.tasks['DEMO-6']?.jobs.filter((j) => j.stage === 'analysis' && j.kind === 'agent') ?? [];
     expect(reaped.map((j) => `${j.attempt}:${j.status}`)).toEqual(['1:failed', '2:succeeded']);
     const replayed = result.tasks['DEMO-7']?.history.map((h) => h.cause) ?? [];
     expect(replayed).toContain('tracker.status_changed');

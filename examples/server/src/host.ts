@@ -26,6 +26,7 @@ import {
   type Task,
   type TrackerIssue,
 } from '@conveyor/core';
+import { createGitPinResolver } from '@conveyor/gates';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
 import { recordedAgentCommand } from './agent-command.js';
 import { hostArtifacts, hostRedactor } from './dashboard/artifacts.js';
@@ -170,7 +171,14 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
 
   const cloneUrl = (repo: string) =>
     (cfg.giteaCloneUrl ?? `${cfg.giteaBaseUrl.replace(/\/+$/, '')}/{repo}.git`).replace('{repo}', repo);
-  const gates = createGateRegistry({ hostRepo: core.hostRepo, defaultTimeoutMs: core.gateTimeoutMs, clock, events });
+  const gates = createGateRegistry({
+    hostRepo: core.hostRepo,
+    defaultTimeoutMs: core.gateTimeoutMs,
+    clock,
+    events,
+    stages: stages.value,
+    allowForeignScope: core.allowForeignGateScopes,
+  });
   const registered = registerHostGates({
     registry: gates,
     store,
@@ -193,6 +201,12 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     gates,
     clock,
     logger,
+    // every decision is bound to the task head and the main it starts on (invariant 8)
+    resolvePin: createGitPinResolver({
+      remoteUrl: cloneUrl,
+      baseBranch: settings.merge.mergeBaseBranch,
+      ...(overrides.gitEnv === undefined ? {} : { gitEnv: overrides.gitEnv }),
+    }),
     tracker,
     forge,
     notifier,

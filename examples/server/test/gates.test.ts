@@ -85,7 +85,7 @@ function hostGates(env: Record<string, string> = {}) {
   });
   if (!settings.ok) throw settings.error;
   const { host, core, security, merge, staging } = settings.value;
-  const registry = createGateRegistry({ hostRepo: core.hostRepo });
+  const registry = createGateRegistry({ hostRepo: core.hostRepo, allowForeignScope: core.allowForeignGateScopes });
   const registered = registerHostGates({
     registry,
     store,
@@ -262,7 +262,12 @@ describe('the example host’s gates on deploy-staging -> deploy', { timeout: 12
       const branch = `task/scope-${id}`;
       const head = pushBranch(branch);
       await statuses(head, BUILT);
-      const verdict = await decide(hostGates({ [`${envName}_REPOS`]: 'acme/other' }), green(taskOn(branch)));
+      // a scope without the host's repository is refused at startup unless the host says so explicitly
+      expect(() => hostGates({ [`${envName}_REPOS`]: 'acme/other' })).toThrow(/does not contain the host's repository/);
+      const verdict = await decide(
+        hostGates({ [`${envName}_REPOS`]: 'acme/other', ORCH_ALLOW_FOREIGN_GATE_SCOPES: 'true' }),
+        green(taskOn(branch)),
+      );
       expect(verdict.verdicts.map((v) => v.gateId)).not.toContain(id);
       expect(verdict.summary).toContain(`skipped: ${id} (acme/web is not in its scope: acme/other)`);
     });

@@ -129,6 +129,8 @@ export function createGiteaForge(options: GiteaForgeOptions): GiteaForge {
       const res = await http.request({
         method: 'POST',
         path: `${repoPath(ref.value)}/statuses/${commit.value}`,
+        // a status set twice reads the same: a lost answer may be retried
+        retry: true,
         body: {
           state: status.state,
           context: status.context,
@@ -228,6 +230,8 @@ export function createGiteaForge(options: GiteaForgeOptions): GiteaForge {
       const res = await http.request({
         method: 'POST',
         path: `${repoPath(ref.value)}/pulls/${number}/merge`,
+        // pinned to headSha: a repeat of a merge that went through answers 405 "already merged", handled below
+        retry: true,
         body: buildMergeBody({ ...input, headSha: head.value }, style),
         acceptStatuses: [405, 409],
       });

@@ -345,7 +345,8 @@ export function createPlaneTracker(options: PlaneTrackerOptions): PlaneTracker {
       const stateId = await stateIdByName(state);
       if (!stateId.ok) return err(stateId.error);
       const res = await request(
-        { method: 'PATCH', path: path.value, body: { state: stateId.value } },
+        // setting the same state twice is harmless: a lost answer may be retried
+        { method: 'PATCH', path: path.value, body: { state: stateId.value }, retry: true },
         withIdSchema,
         'the updated issue',
       );

@@ -151,7 +151,8 @@ export function createTelegramNotifier(options: TelegramNotifierOptions): Telegr
       return err<T, ConveyorError>(configError ?? new ConveyorError(PKG, 'invalid_config', 'not configured'));
     let res: Awaited<ReturnType<HttpClient['request']>>;
     try {
-      res = await client.request({ method: 'POST', path: method, body });
+      // every Bot API call is a POST; only sendMessage is not safe to repeat (the chat would get it twice)
+      res = await client.request({ method: 'POST', path: method, body, retry: method !== 'sendMessage' });
     } catch (thrown) {
       const message = thrown instanceof Error ? thrown.message : String(thrown);
       return err<T, ConveyorError>(

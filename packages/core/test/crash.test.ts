@@ -87,7 +87,7 @@ function newLane(name: string): Lane {
 
 function laneStore(lane: Lane): SqliteStore {
   if (lane.store === undefined) {
-    const opened = createSqliteStore({ path: lane.db });
+    const opened = createSqliteStore({ path: lane.db, synchronous: 'NORMAL' });
     if (!opened.ok) throw opened.error;
     lane.store = opened.value;
   }

@@ -170,6 +170,69 @@ describe('createHttpClient', () => {
     expect(!res.ok && res.error.code).toBe('network');
   });
 
+  it('does not send a POST again after a 5xx or a dropped connection: it may have been carried out', async () => {
+    const http = createHttpClient({ pkg: 'test', baseUrl, retries: 3, sleep: noSleep });
+    queue.push(json(502, { description: 'Bad Gateway' }), json(200, { ok: true }));
+    const afterServerError = await http.request({ method: 'POST', path: 'sendMessage', body: { text: 'hi' } });
+    expect(!afterServerError.ok && afterServerError.error.details).toMatchObject({ status: 502, attempts: 1 });
+    expect(seen.filter((r) => r.url.endsWith('sendMessage'))).toHaveLength(1);
+
+    queue = [];
+    seen = [];
+    queue.push((req) => req.socket.destroy(), json(200, { ok: true }));
+    const afterDrop = await http.request({ method: 'PATCH', path: 'issues/1', body: { state: 's' } });
+    expect(!afterDrop.ok && afterDrop.error.code).toBe('network');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('retries a POST that carries an idempotency key or opts in with retry: true, and a 429 always', async () => {
+    const http = createHttpClient({ pkg: 'test', baseUrl, retries: 2, sleep: noSleep });
+    queue.push(json(503, {}), json(200, { ok: 1 }));
+    const keyed = await http.request({ method: 'POST', path: 'pay', body: {}, idempotencyKey: 'task_1:step_3' });
+    expect(keyed.ok && keyed.value.attempts).toBe(2);
+    expect(seen.map((r) => r.headers['idempotency-key'])).toEqual(['task_1:step_3', 'task_1:step_3']);
+
+    queue.push((req) => req.socket.destroy(), json(200, { ok: 2 }));
+    const optedIn = await http.request({ method: 'POST', path: 'editMessageText', body: {}, retry: true });
+    expect(optedIn.ok && optedIn.value.body).toEqual({ ok: 2 });
+
+    queue.push(json(429, { parameters: { retry_after: 0 } }), json(200, { ok: 3 }));
+    const limited = await http.request({ method: 'POST', path: 'sendMessage', body: {} });
+    expect(limited.ok && limited.value.attempts).toBe(2);
+
+    queue.push(json(500, {}), json(200, {}));
+    const optedOut = await http.request({ method: 'GET', path: 'x', retry: false });
+    expect(!optedOut.ok && optedOut.error.details.status).toBe(500);
+    queue = [];
+  });
+
+  it('retries a POST whose connection was refused: nothing was sent', async () => {
+    // a port that was just free: nothing listens there, the connection is refused
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as AddressInfo).port;
+    probe.close();
+    await once(probe, 'close');
+    const waits: number[] = [];
+    const http = createHttpClient({
+      pkg: 'test',
+      baseUrl: `http://127.0.0.1:${port}/`,
+      retries: 2,
+      sleep: async (ms) => void waits.push(ms),
+    });
+    const res = await http.request({ method: 'POST', path: 'sendMessage', body: {} });
+    expect(!res.ok && res.error.code).toBe('network');
+    expect(!res.ok && res.error.details.attempts).toBe(3);
+    expect(waits).toHaveLength(2);
+  });
+
+  it('answers a base URL that is not a URL with invalid_config instead of throwing', async () => {
+    const http = createHttpClient({ pkg: 'test', baseUrl: 'not a url', sleep: noSleep });
+    const res = await http.request({ method: 'GET', path: 'x' });
+    expect(!res.ok && res.error.code).toBe('invalid_config');
+  });
+
   it('keeps redacted strings out of error messages', async () => {
     queue.push(json(400, { description: 'Bad Request: chat not found' }));
     const token = '123456:SECRETSECRET';

@@ -7,7 +7,7 @@ import type { Job } from '../src/ports/domain.js';
 import type { Forge } from '../src/ports/forge.js';
 import { ConveyorError } from '../src/result/errors.js';
 import { ok } from '../src/result/result.js';
-import { fakeTracker, harness, issue } from './helpers/harness.js';
+import { fakeTracker, harness, issue, runDecisions } from './helpers/harness.js';
 
 type H = ReturnType<typeof harness>;
 
@@ -17,6 +17,8 @@ async function runJobs(h: H, exitCode: number): Promise<Job[]> {
   if (!claimed.ok) throw claimed.error;
   if (claimed.value.length === 0) throw new Error('no job to run');
   for (const job of claimed.value) await finishAndAdvance(h, job, exitCode);
+  // the decisions the finished jobs queued run next, as the worker would run them
+  await runDecisions(h);
   return claimed.value;
 }
 
@@ -117,13 +119,20 @@ describe('pipeline', () => {
       issue: issue('1', 'Approved'),
     });
     expect(approved.ok && approved.value.action).toBe('advanced');
+    await runDecisions(h);
     let task = await onlyTask(h);
-    expect(task.snapshot).toMatchObject({ stage: 'development', status: 'active', step: 2 });
+    // step 1 analysis, 2 its decision, 3 development
+    expect(task.snapshot).toMatchObject({ stage: 'development', status: 'active', step: 3 });
     await runNextJob(h, 0); // development, gate fails
     task = await onlyTask(h);
-    expect(task.snapshot).toMatchObject({ stage: 'development', status: 'active', step: 3, developerRetries: 1 });
+    expect(task.snapshot).toMatchObject({ stage: 'development', status: 'active', step: 5, developerRetries: 1 });
     const jobs = await jobsOf(h, task.id);
-    const retry = jobs.find((j) => j.stepKey === `${task.id}:3`);
+    const retry = jobs.find((j) => j.stepKey === `${task.id}:5`);
+    // one edge.decided per decision: analysis->development, then the failed development decision
+    expect(decided.map((v) => [v.edge, v.status])).toEqual([
+      ['analysis->development', 'pass'],
+      ['development->deploy-staging', 'fail'],
+    ]);
     const failed = decided.find((v) => v.status === 'fail');
     expect(failed?.findingsText).toContain('src/app.ts:12 [generic-api-key]');
     expect(retry?.input.findings).toBe(failed?.findingsText);
@@ -153,6 +162,7 @@ describe('pipeline', () => {
     await h.pipeline.handle({ kind: 'tracker.issue', action: 'created', issue: issue('2') });
     await runJobs(h, 0); // both analyses
     await h.pipeline.handle({ kind: 'tracker.issue', action: 'updated', issue: issue('1', 'Approved') });
+    await runDecisions(h);
     const all = await h.store.listTasks({});
     const first = all.ok ? all.value.find((t) => t.issueId === '1') : undefined;
     if (!first) throw new Error('first task missing');
@@ -178,6 +188,7 @@ describe('pipeline', () => {
     expect(fallback.ok && fallback.value).toMatchObject({ action: 'resolved', taskId: first.id });
 
     await h.pipeline.handle({ kind: 'tracker.issue', action: 'updated', issue: issue('2', 'Approved') });
+    await runDecisions(h, { claimAgentJobs: true });
     const several = await h.pipeline.handle({
       kind: 'forge.status',
       repo: 'acme/web',

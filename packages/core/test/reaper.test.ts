@@ -4,7 +4,7 @@ import { createReaper, decideReaping } from '../src/daemons/index.js';
 import { createProcessLauncher, createProcessProbe, logFileFor, readExitRecord } from '../src/launcher/index.js';
 import type { Job } from '../src/ports/domain.js';
 import { ok } from '../src/result/result.js';
-import { harness } from './helpers/harness.js';
+import { harness, runDecisions } from './helpers/harness.js';
 import { tempDirs } from './helpers/tmp.js';
 
 const dirs = tempDirs('reaper');
@@ -186,8 +186,10 @@ describe('reaper with real processes', () => {
     expect(late.reaped).toBeGreaterThanOrEqual(1);
     await exits.hang;
 
-    // exit 0 → the task went to its gates (the gate decided, not the exit code)
+    // exit 0 → the task went to its gates (the gate decided, not the exit code): a decision job, run next
     const okJob = await statusOf('ok');
+    expect((await h.store.getTask(okJob?.taskId ?? '')).unwrapOr(undefined)?.snapshot.status).toBe('gating');
+    await runDecisions(h, { claimAgentJobs: true });
     const okTask = (await h.store.getTask(okJob?.taskId ?? '')).unwrapOr(undefined);
     expect(okTask?.snapshot.stage).toBe('deploy-staging');
     expect(h.gateRuns.some((r) => r.taskId === okTask?.id && r.edge === 'development->deploy-staging')).toBe(true);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createReconciler, decideReconcile } from '../src/daemons/index.js';
 import type { Task } from '../src/ports/domain.js';
-import { fakeTracker, harness, issue } from './helpers/harness.js';
+import { fakeTracker, harness, issue, runDecisions } from './helpers/harness.js';
 
 async function toGating(h: ReturnType<typeof harness>): Promise<Task> {
   await h.pipeline.handle({ kind: 'tracker.issue', action: 'created', issue: issue('1') });
@@ -42,12 +42,53 @@ describe('decideReconcile (pure)', () => {
     expect(decideReconcile({ task: fresh, hasActiveJob: false }, 10_000, 1000)?.type).toBe('start');
     expect(decideReconcile({ task: base, hasActiveJob: false }, 10_000, 1000)?.type).toBe('enqueue');
     const gating = { ...base, snapshot: { ...base.snapshot, status: 'gating' as const } };
-    expect(decideReconcile({ task: gating, hasActiveJob: false }, 10_000, 1000)?.type).toBe('decide');
+    expect(decideReconcile({ task: gating, hasActiveJob: false }, 10_000, 1000)?.type).toBe('settle');
+    // blocked waits for a person, like awaiting approval
+    const blocked = { ...base, snapshot: { ...base.snapshot, status: 'blocked' as const } };
+    expect(decideReconcile({ task: blocked, hasActiveJob: false }, 10_000, 1000)).toBeUndefined();
   });
 });
 
+/** A gating task whose decision was recorded (outcome and all) and never applied: a crash in between. */
+async function toDecidedGating(
+  h: ReturnType<typeof harness>,
+  outcome: { status: 'pass' | 'fail'; summary: string },
+): Promise<Task> {
+  const task = await toGating(h);
+  const current = (await h.store.getTask(task.id)).unwrapOr(undefined);
+  if (!current) throw new Error('task');
+  const step = current.snapshot.step + 1;
+  const saved = await h.store.saveTransition({
+    taskId: task.id,
+    expectedVersion: current.version,
+    snapshot: { ...current.snapshot, status: 'gating', step },
+    cause: 'approved',
+    now: h.clock.now(),
+  });
+  if (!saved.ok) throw saved.error;
+  const started = await h.store.startDecision({
+    taskId: task.id,
+    edge: 'analysis->development',
+    step,
+    headSha: 'h',
+    baseSha: 'b',
+    baseBranch: 'main',
+    fence: 1,
+    now: h.clock.now(),
+  });
+  if (!started.ok) throw started.error;
+  const finished = await h.store.finishDecision({
+    decisionId: started.value.decision.id,
+    fence: 1,
+    outcome: { ...outcome, findingsText: '' },
+    now: h.clock.now(),
+  });
+  if (!finished.ok) throw finished.error;
+  return saved.value;
+}
+
 describe('reconciler', () => {
-  it('advances a finished-but-never-advanced job, and a gating task whose read-only gates are green', async () => {
+  it('advances a finished-but-never-advanced job; re-enqueues a lost decision job without running a gate itself', async () => {
     const h = harness();
     const task = await toGating(h);
     const reconciler = createReconciler({
@@ -64,13 +105,13 @@ describe('reconciler', () => {
     expect(first.unblocked).toBe(1);
     expect((await h.store.getTask(task.id)).unwrapOr(undefined)?.snapshot.status).toBe('awaiting_approval');
 
-    // approval saved but the run_gates effect lost: simulate by saving the gating snapshot directly
+    // the approval was saved but its effect (the decision job) was lost in a crash
     const current = (await h.store.getTask(task.id)).unwrapOr(undefined);
     if (!current) throw new Error('task');
     await h.store.saveTransition({
       taskId: task.id,
       expectedVersion: current.version,
-      snapshot: { ...current.snapshot, status: 'gating' },
+      snapshot: { ...current.snapshot, status: 'gating', step: current.snapshot.step + 1 },
       cause: 'approved',
       now: h.clock.now(),
     });
@@ -78,49 +119,102 @@ describe('reconciler', () => {
     const cardsBefore = h.notifier.cards.length;
     const second = await reconciler.tick();
     expect(second.unblocked).toBe(1);
-    const moved = (await h.store.getTask(task.id)).unwrapOr(undefined);
-    expect(moved?.snapshot).toMatchObject({ stage: 'development', status: 'active' });
-    expect(h.gateRuns.at(-1)).toMatchObject({ edge: 'analysis->development', readOnly: true });
+    expect(h.gateRuns).toEqual([]);
+    const jobs = (await h.store.listJobs({ taskId: task.id, statuses: ['queued'] })).unwrapOr([]);
+    expect(jobs.map((j) => [j.kind, j.stepKey, j.edge])).toEqual([
+      ['decision', `${task.id}:${current.snapshot.step + 1}`, 'analysis->development'],
+    ]);
+    // the worker runs it; the task moves on
+    expect(await runDecisions(h)).toBe(1);
+    expect((await h.store.getTask(task.id)).unwrapOr(undefined)?.snapshot).toMatchObject({
+      stage: 'development',
+      status: 'active',
+    });
     expect(h.notifier.cards.length).toBeGreaterThan(cardsBefore);
     expect(h.logger.lines.some((l) => l.message === 'unblocked a task' && l.fields?.taskId === task.id)).toBe(true);
   });
 
-  it('stays silent on a red read-only verdict when re-running lost gates is off, and re-runs them otherwise', async () => {
-    const h = harness({ gate: () => ({ status: 'fail', summary: 'not yet' }) });
-    const task = await toGating(h);
-    await h.pipeline.advance(task.id, (await h.store.listJobs({ taskId: task.id })).unwrapOr([])[0]);
-    const current = (await h.store.getTask(task.id)).unwrapOr(undefined);
-    if (!current) throw new Error('task');
-    await h.store.saveTransition({
-      taskId: task.id,
-      expectedVersion: current.version,
-      snapshot: { ...current.snapshot, status: 'gating' },
-      cause: 'approved',
-      now: h.clock.now(),
-    });
-    const quiet = createReconciler({
+  it('applies a recorded outcome a crash left unapplied, once, even with two reconcilers racing', async () => {
+    const h = harness();
+    const gating = await toDecidedGating(h, { status: 'pass', summary: 'recorded green' });
+    const make = () =>
+      createReconciler({
+        store: h.store,
+        pipeline: h.pipeline,
+        clock: h.clock,
+        logger: h.logger,
+        defaultGraceSeconds: 0,
+        graceSeconds: {},
+      });
+    h.clock.advance(16 * 60_000);
+    const [a, b] = await Promise.all([make().tick(), make().tick()]);
+    expect((a.unblocked ?? 0) + (b.unblocked ?? 0)).toBe(1);
+    const moved = (await h.store.getTask(gating.id)).unwrapOr(undefined);
+    expect(moved?.snapshot).toMatchObject({ stage: 'development', status: 'active' });
+    expect(moved?.snapshot.lastVerdict?.summary).toBe('recorded green');
+    // no gate ran: the record decided
+    expect(h.gateRuns).toEqual([]);
+    const history = (await h.store.listHistory(gating.id)).unwrapOr([]);
+    expect(history.filter((e) => e.cause === 'gates.decided')).toHaveLength(1);
+    const [decision] = (await h.store.listDecisions(gating.id)).unwrapOr([]);
+    expect(decision?.appliedAt).toBeDefined();
+  });
+
+  it('a decided red outcome is applied once from the record (no gate re-run), and an applied one stays silent', async () => {
+    const h = harness();
+    const gating = await toDecidedGating(h, { status: 'fail', summary: 'not yet' });
+    const reconciler = createReconciler({
       store: h.store,
       pipeline: h.pipeline,
       clock: h.clock,
       logger: h.logger,
       notifier: h.notifier,
-      rerunLostGates: false,
     });
     h.clock.advance(16 * 60_000);
+    const first = await reconciler.tick();
+    expect(first.unblocked).toBe(1);
+    // analysis->development has no rollback: the recorded fail fails the task, without any gate run
+    expect((await h.store.getTask(gating.id)).unwrapOr(undefined)?.snapshot.status).toBe('failed');
+    expect(h.gateRuns).toEqual([]);
     const cards = h.notifier.cards.length;
-    for (let i = 0; i < 3; i += 1) {
-      const counts = await quiet.tick();
-      expect(counts).toMatchObject({ red: 1, unblocked: 0 });
-    }
+    for (let i = 0; i < 3; i += 1) expect((await reconciler.tick()).unblocked).toBe(0);
     expect(h.notifier.cards.length).toBe(cards);
-    expect((await h.store.getTask(task.id)).unwrapOr(undefined)?.snapshot.status).toBe('gating');
+  });
 
-    const repairing = createReconciler({ store: h.store, pipeline: h.pipeline, clock: h.clock, logger: h.logger });
-    const counts = await repairing.tick();
-    expect(counts.unblocked).toBe(1);
-    // analysis->development has no rollback: the failed gate fails the task
-    expect((await h.store.getTask(task.id)).unwrapOr(undefined)?.snapshot.status).toBe('failed');
-    expect(h.gateRuns.filter((r) => !r.readOnly)).toHaveLength(1);
+  it('a decision whose job ended with no outcome (its host died) becomes an error and is decided again', async () => {
+    const h = harness();
+    const task = await toGating(h);
+    await h.pipeline.advance(task.id, (await h.store.listJobs({ taskId: task.id })).unwrapOr([])[0]);
+    await h.pipeline.handle({ kind: 'tracker.issue', action: 'updated', issue: issue('1', 'Approved') });
+    const [job] = (await h.store.claimJobs({ maxConcurrency: 1, now: h.clock.now() })).unwrapOr([]);
+    if (job?.kind !== 'decision') throw new Error('expected the decision job');
+    // the runner recorded the decision, then its host died; a reaper flipped the job
+    await h.store.startDecision({
+      taskId: task.id,
+      edge: 'analysis->development',
+      step: Number(job.stepKey.split(':')[1]),
+      headSha: 'h1',
+      baseSha: 'b1',
+      baseBranch: 'main',
+      fence: 1,
+      now: h.clock.now(),
+    });
+    await h.store.finishJob({
+      jobId: job.id,
+      status: 'failed',
+      exitCode: null,
+      reason: 'pid dead',
+      now: h.clock.now(),
+    });
+    const reconciler = createReconciler({ store: h.store, pipeline: h.pipeline, clock: h.clock, logger: h.logger });
+    h.clock.advance(16 * 60_000);
+    expect((await reconciler.tick()).unblocked).toBe(1);
+    const after = (await h.store.getTask(task.id)).unwrapOr(undefined);
+    expect(after?.snapshot).toMatchObject({ stage: 'analysis', status: 'gating', decisionErrors: 1 });
+    const decisions = (await h.store.listDecisions(task.id)).unwrapOr([]);
+    expect(decisions[0]).toMatchObject({ headSha: 'h1', outcome: { status: 'error' } });
+    expect(decisions[0]?.outcome?.summary).toContain('ended with no outcome');
+    expect(h.gateRuns).toEqual([]);
   });
 
   it('polls the tracker through every page and replays what no webhook delivered; releases leases of finished tasks', async () => {

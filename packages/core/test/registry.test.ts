@@ -16,6 +16,8 @@ import {
 } from '../src/index.js';
 
 const EDGE = 'deploy-staging->deploy';
+/** an edge DEFAULT_STAGES does not guard */
+const OPEN_EDGE = 'development->deploy-staging';
 
 function task(repo = 'acme/conveyor'): Task {
   return {
@@ -81,6 +83,26 @@ describe('register and snapshot', () => {
     expect(registry.snapshot()[EDGE]).toEqual(['security']);
   });
 
+  it('refuses an edge the stages do not have (a typo would switch the gate off)', () => {
+    const registry = createGateRegistry();
+    const typo = registry.register('deploy-staging->deplyo', gate('security', pass()));
+    expect(!typo.ok && typo.error.code).toBe('invalid_config');
+    expect(!typo.ok && typo.error.message).toContain('the stages have no edge "deploy-staging->deplyo"');
+    expect(registry.snapshot()).toEqual({});
+    const custom = createGateRegistry({ stages: DEFAULT_STAGES });
+    expect(custom.register('analysis->deploy', gate('g', pass())).ok).toBe(false);
+  });
+
+  it('refuses a scope without the host repository unless the host allows it explicitly', () => {
+    const registry = createGateRegistry({ hostRepo: 'acme/web' });
+    const typo = registry.register(EDGE, gate('security', pass()), { scope: ['acme/shop.git'] });
+    expect(!typo.ok && typo.error.code).toBe('invalid_config');
+    expect(!typo.ok && typo.error.message).toContain("does not contain the host's repository acme/web");
+    expect(registry.register(EDGE, gate('merge', pass()), { scope: ['ACME/web', 'acme/shop'] }).ok).toBe(true);
+    const allowed = createGateRegistry({ hostRepo: 'acme/web', allowForeignScope: true });
+    expect(allowed.register(EDGE, gate('security', pass()), { scope: ['acme/shop'] }).ok).toBe(true);
+  });
+
   it('refuses a bad timeout, order or gate', () => {
     const registry = createGateRegistry();
     const bad = registry.register(EDGE, gate('g', pass(), -1), { timeoutMs: 0, order: Number.NaN });
@@ -94,16 +116,63 @@ describe('register and snapshot', () => {
 });
 
 describe('runEdge', () => {
-  it('passes with no gates', async () => {
-    const verdict = await createGateRegistry().runEdge(EDGE, ctx());
+  it('passes an unguarded edge with no gates', async () => {
+    const verdict = await createGateRegistry().runEdge(OPEN_EDGE, ctx());
     expect(verdict).toEqual({
-      edge: EDGE,
+      edge: OPEN_EDGE,
       status: 'pass',
       verdicts: [],
-      summary: `no gates on ${EDGE}`,
+      summary: `no gates ran on ${OPEN_EDGE}`,
       findingsText: '',
       durationMs: 0,
     });
+  });
+
+  it('a guarded edge with no gate enabled and in scope does not pass, and says why', async () => {
+    expect((await createGateRegistry().runEdge(EDGE, ctx())).status).toBe('error');
+    const registry = createGateRegistry({ hostRepo: 'acme/conveyor' });
+    registry.register(EDGE, gate('security', pass()), { enabled: false });
+    registry.register(EDGE, gate('merge', pass()), { enabled: () => false });
+    const verdict = await registry.runEdge(EDGE, ctx());
+    expect(verdict.status).toBe('error');
+    expect(verdict.summary).toContain(`${EDGE} is guarded and no gate is enabled and in scope for acme/conveyor`);
+    expect(verdict.summary).toContain('security: switched off');
+    expect(verdict.skipped).toEqual([
+      { gateId: 'security', reason: 'switched off' },
+      { gateId: 'merge', reason: 'switched off' },
+    ]);
+  });
+
+  it('the summary names every skipped gate and why', async () => {
+    const registry = createGateRegistry({ hostRepo: 'acme/conveyor', allowForeignScope: true });
+    registry.register(EDGE, gate('security', pass('clean')), { order: 1 });
+    registry.register(EDGE, gate('staging', pass()), { order: 2, enabled: false });
+    registry.register(EDGE, gate('freshness', pass()), { order: 3, scope: ['acme/shop'] });
+    const verdict = await registry.runEdge(EDGE, ctx());
+    expect(verdict.status).toBe('pass');
+    expect(verdict.summary).toBe(
+      `1 of 1 gates passed on ${EDGE}; skipped: staging (switched off); freshness (acme/conveyor is not in its scope: acme/shop)`,
+    );
+  });
+
+  it('a verdict that cannot be recorded stops the edge with error before the next gate', async () => {
+    const registry = createGateRegistry();
+    const never = gate('second', pass());
+    registry.register(EDGE, gate('first', pass()));
+    registry.register(EDGE, never);
+    const recorded: string[] = [];
+    const verdict = await registry.runEdge(
+      EDGE,
+      ctx(undefined, {
+        onVerdict: async (v) => {
+          recorded.push(v.gateId);
+          return false;
+        },
+      }),
+    );
+    expect(recorded).toEqual(['first']);
+    expect(never.calls).toHaveLength(0);
+    expect(verdict).toMatchObject({ status: 'error', decidedBy: 'first' });
   });
 
   it('runs every gate in order and passes when all pass', async () => {
@@ -230,13 +299,13 @@ describe('runEdge', () => {
       () => Promise.resolve({ status: 'defer', summary: 's', deferMs: -5 }),
       'deferMs is not a number >= 0',
     ],
-  ])('a gate that %s yields error, folded to fail', async (_name, run, summary) => {
+  ])('a gate that %s yields error (never a pass, never a fail)', async (_name, run, summary) => {
     const registry = createGateRegistry();
     const never = gate('after', pass());
     registry.register(EDGE, { id: 'bad', run: run as unknown as Gate['run'] });
     registry.register(EDGE, never);
     const verdict = await registry.runEdge(EDGE, ctx());
-    expect(verdict.status).toBe('fail');
+    expect(verdict.status).toBe('error');
     expect(verdict.decidedBy).toBe('bad');
     expect(verdict.verdicts[0]?.status).toBe('error');
     expect(verdict.verdicts[0]?.summary).toContain(summary);
@@ -257,7 +326,7 @@ describe('runEdge', () => {
     const registry = createGateRegistry();
     registry.register(EDGE, hanging, { timeoutMs: 30 });
     const verdict = await registry.runEdge(EDGE, ctx());
-    expect(verdict.status).toBe('fail');
+    expect(verdict.status).toBe('error');
     expect(verdict.verdicts[0]?.status).toBe('error');
     expect(verdict.verdicts[0]?.summary).toBe('gate hang timed out after 30 ms');
     expect(signal?.aborted).toBe(true);
@@ -288,7 +357,7 @@ describe('runEdge', () => {
     registry.register(EDGE, never);
     const verdict = await registry.runEdge(EDGE, ctx(undefined, { signal: controller.signal }));
     expect(never.calls).toHaveLength(0);
-    expect(verdict.status).toBe('fail');
+    expect(verdict.status).toBe('error');
     expect(verdict.summary).toBe('second: the run was aborted before gate second started');
   });
 
@@ -319,23 +388,25 @@ describe('runEdge', () => {
       },
     });
     const res = await broken.runEdge(EDGE, ctx());
-    expect(res.status).toBe('fail');
+    expect(res.status).toBe('error');
     expect(res.summary).toBe('g: the kill-switch of gate g threw: settings gone');
   });
 
   it('scope: empty = the host repo only; a list = those repos only; no hostRepo = every repo', async () => {
-    const registry = createGateRegistry({ hostRepo: 'acme/conveyor' });
-    registry.register(EDGE, gate('host-only', pass('host')));
-    registry.register(EDGE, gate('listed', pass('listed')), { scope: ['acme/web', 'ACME/API'] });
-    const ids = async (repo: string) => (await registry.runEdge(EDGE, ctx(repo))).verdicts.map((v) => v.gateId);
+    const registry = createGateRegistry({ hostRepo: 'acme/conveyor', allowForeignScope: true });
+    registry.register(OPEN_EDGE, gate('host-only', pass('host')));
+    expect(registry.register(OPEN_EDGE, gate('listed', pass('listed')), { scope: ['acme/web', 'ACME/API'] }).ok).toBe(
+      true,
+    );
+    const ids = async (repo: string) => (await registry.runEdge(OPEN_EDGE, ctx(repo))).verdicts.map((v) => v.gateId);
     expect(await ids('acme/conveyor')).toEqual(['host-only']);
     expect(await ids('Acme/Conveyor')).toEqual(['host-only']);
     expect(await ids('acme/web')).toEqual(['listed']);
     expect(await ids('acme/api')).toEqual(['listed']);
     expect(await ids('other/repo')).toEqual([]);
-    const verdict = await registry.runEdge(EDGE, ctx('other/repo'));
+    const verdict = await registry.runEdge(OPEN_EDGE, ctx('other/repo'));
     expect(verdict.summary).toBe(
-      `no gates on ${EDGE}; skipped: host-only (other/repo is not in its scope: acme/conveyor); listed (other/repo is not in its scope: acme/web, ACME/API)`,
+      `no gates ran on ${OPEN_EDGE}; skipped: host-only (other/repo is not in its scope: acme/conveyor); listed (other/repo is not in its scope: acme/web, ACME/API)`,
     );
 
     const noHost = createGateRegistry();
@@ -366,7 +437,7 @@ describe('runEdge', () => {
     expect(verdict.durationMs).toBe(290);
   });
 
-  it('emits a verdict event per gate and one edge.decided, and a throwing listener changes nothing', async () => {
+  it('emits a verdict event per gate and no edge.decided (the pipeline owns it), and a throwing listener changes nothing', async () => {
     const events = createEventBus();
     const seen: ConveyorEventMap['verdict'][] = [];
     const decided: ConveyorEventMap['edge.decided'][] = [];
@@ -387,7 +458,8 @@ describe('runEdge', () => {
       ['t1', EDGE, 'a', 'pass'],
       ['t1', EDGE, 'b', 'fail'],
     ]);
-    expect(decided).toEqual([{ taskId: 't1', verdict }]);
+    expect(verdict.status).toBe('fail');
+    expect(decided).toEqual([]);
   });
 });
 

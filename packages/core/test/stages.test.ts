@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  DECISION_AGENT,
   DEFAULT_STAGES,
   defineStages,
   type EdgeVerdict,
@@ -68,11 +69,16 @@ describe('defineStages', () => {
       rollbackStage: 'development',
       finalStage: 'done',
       maxDeveloperRetries: 3,
-      maxDeferrals: 5,
+      // derived: 13 × 60 s covers a busy merge lease's longest hold (TTL 120 s + retest 600 s)
+      maxDeferrals: 13,
       deferDelayMs: 60_000,
+      deferWaitMs: 720_000,
+      maxDecisionErrors: 5,
+      decisionRetryDelayMs: 30_000,
       maxJobAttempts: 2,
       trackerStates: { approve: ['Approved'], reject: ['Cancelled', 'Rejected'] },
     });
+    expect(spec.value.maxDeferrals * spec.value.deferDelayMs).toBeGreaterThanOrEqual(120_000 + 600_000);
     expect(Object.isFrozen(spec.value)).toBe(true);
     expect(Object.isFrozen(spec.value.stages)).toBe(true);
     expect(Object.isFrozen(spec.value.edges[0])).toBe(true);
@@ -82,7 +88,7 @@ describe('defineStages', () => {
     expect(DEFAULT_STAGES.edges).toEqual([
       { from: 'analysis', to: 'development' },
       { from: 'development', to: 'deploy-staging', rollbackTo: 'development' },
-      { from: 'deploy-staging', to: 'deploy', rollbackTo: 'development' },
+      { from: 'deploy-staging', to: 'deploy', rollbackTo: 'development', guarded: true },
       { from: 'deploy', to: 'done', rollbackTo: 'development' },
     ]);
   });
@@ -253,16 +259,29 @@ describe('transition: job.finished', () => {
       stage: 'development',
       exitCode: 0,
     });
-    expect(res.snapshot).toMatchObject({ stage: 'development', status: 'gating', step: 2 });
-    expect(res.effects).toEqual([{ type: 'run_gates', edge: DEV_EDGE }, { type: 'notify' }]);
+    // the decision is a step of its own: a job the worker claims under the concurrency limit
+    expect(res.snapshot).toMatchObject({ stage: 'development', status: 'gating', step: 4 });
+    expect(res.effects).toEqual([
+      {
+        type: 'enqueue_job',
+        stage: 'development',
+        agent: DECISION_AGENT,
+        kind: 'decision',
+        step: 4,
+        attempt: 1,
+        delayMs: 0,
+        edge: DEV_EDGE,
+      },
+      { type: 'notify' },
+    ]);
   });
 
   it('a non-zero exit re-enqueues the stage once, then fails the task naming the stage and exit code', () => {
     const dev = inDevelopment();
     const retry = transition(DEFAULT_STAGES, dev, { type: 'job.finished', stage: 'development', exitCode: 2 });
-    expect(retry.snapshot).toMatchObject({ stage: 'development', status: 'active', step: 3, jobAttempts: 1 });
+    expect(retry.snapshot).toMatchObject({ stage: 'development', status: 'active', step: 4, jobAttempts: 1 });
     expect(retry.effects).toEqual([
-      { type: 'enqueue_job', stage: 'development', agent: 'developer', kind: 'agent', step: 3, attempt: 2, delayMs: 0 },
+      { type: 'enqueue_job', stage: 'development', agent: 'developer', kind: 'agent', step: 4, attempt: 2, delayMs: 0 },
       { type: 'notify' },
     ]);
     const failed = transition(DEFAULT_STAGES, retry.snapshot, {
@@ -326,8 +345,20 @@ describe('transition: approval and rejection', () => {
       { type: 'job.finished', stage: 'analysis', exitCode: 0 },
       { type: 'approved', by: 'ann' },
     ]);
-    expect(res.snapshot).toMatchObject({ stage: 'analysis', status: 'gating' });
-    expect(res.effects).toEqual([{ type: 'run_gates', edge: 'analysis->development' }, { type: 'notify' }]);
+    expect(res.snapshot).toMatchObject({ stage: 'analysis', status: 'gating', step: 2 });
+    expect(res.effects).toEqual([
+      {
+        type: 'enqueue_job',
+        stage: 'analysis',
+        agent: DECISION_AGENT,
+        kind: 'decision',
+        step: 2,
+        attempt: 1,
+        delayMs: 0,
+        edge: 'analysis->development',
+      },
+      { type: 'notify' },
+    ]);
   });
 
   it('approved in another status is ignored', () => {
@@ -375,7 +406,7 @@ describe('transition: gates.decided', () => {
     expect(res.snapshot).toEqual({
       stage: 'deploy-staging',
       status: 'active',
-      step: 3,
+      step: 5,
       developerRetries: 0,
       deferrals: 0,
       jobAttempts: 0,
@@ -387,7 +418,7 @@ describe('transition: gates.decided', () => {
         stage: 'deploy-staging',
         agent: 'deployer',
         kind: 'agent',
-        step: 3,
+        step: 5,
         attempt: 1,
         delayMs: 0,
       },
@@ -478,22 +509,28 @@ describe('transition: gates.decided', () => {
     expect(res.snapshot.reason).toContain('no rollback');
   });
 
-  it('defer re-enqueues a gates job with the verdict delay, or the spec delay', () => {
+  it('defer re-queues a decision job after the verdict delay or the spec delay, counting the time waited', () => {
     const gating = gatingDevelopment();
     const withDelay = transition(DEFAULT_STAGES, gating, {
       type: 'gates.decided',
       edge: DEV_EDGE,
       verdict: verdict(DEV_EDGE, 'defer', { deferMs: 5_000 }),
     });
-    expect(withDelay.snapshot).toMatchObject({ stage: 'development', status: 'gating', deferrals: 1, step: 3 });
+    expect(withDelay.snapshot).toMatchObject({
+      stage: 'development',
+      status: 'gating',
+      deferrals: 1,
+      deferredMs: 5_000,
+      step: 5,
+    });
     expect(withDelay.snapshot.lastVerdict?.status).toBe('defer');
     expect(withDelay.effects).toEqual([
       {
         type: 'enqueue_job',
         stage: 'development',
-        agent: 'gates',
-        kind: 'gates',
-        step: 3,
+        agent: DECISION_AGENT,
+        kind: 'decision',
+        step: 5,
         attempt: 1,
         delayMs: 5_000,
         edge: DEV_EDGE,
@@ -505,29 +542,88 @@ describe('transition: gates.decided', () => {
       edge: DEV_EDGE,
       verdict: verdict(DEV_EDGE, 'defer'),
     });
-    expect(noDelay.effects[0]).toMatchObject({ delayMs: 60_000, step: 4 });
-    expect(noDelay.snapshot.deferrals).toBe(2);
+    expect(noDelay.effects[0]).toMatchObject({ delayMs: 60_000, step: 6 });
+    expect(noDelay.snapshot).toMatchObject({ deferrals: 2, deferredMs: 65_000 });
+    // the default count at the default delay spans a busy merge lease: TTL + retest timeout
+    expect(DEFAULT_STAGES.maxDeferrals * DEFAULT_STAGES.deferDelayMs).toBeGreaterThanOrEqual(120_000 + 600_000);
   });
 
-  it('too many deferrals count as a fail', () => {
-    const spec = defineStages({ stages: DEFAULT_STAGES.stages, maxDeferrals: 1 });
+  it('past the deferral cap (count and time) the task is blocked with a tracker comment: waiting never costs an agent run', () => {
+    const spec = defineStages({ stages: DEFAULT_STAGES.stages, maxDeferrals: 1, deferWaitMs: 10_000 });
     if (!spec.ok) throw spec.error;
     let snap = gatingDevelopment(spec.value);
-    const defer = verdict(DEV_EDGE, 'defer', { summary: 'staging busy', findingsText: 'staging busy' });
-    snap = transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: defer }).snapshot;
-    expect(snap.deferrals).toBe(1);
-    const res = transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: defer });
-    expect(res.snapshot).toMatchObject({ stage: 'development', status: 'active', developerRetries: 1, deferrals: 0 });
-    expect(res.effects[1]).toMatchObject({ type: 'enqueue_job', findings: 'staging busy' });
-    const noRollback = defineStages({ stages: DEFAULT_STAGES.stages, maxDeferrals: 0, maxDeveloperRetries: 0 });
-    if (!noRollback.ok) throw noRollback.error;
-    const failed = transition(noRollback.value, gatingDevelopment(noRollback.value), {
+    const defer = verdict(DEV_EDGE, 'defer', { summary: 'merge lease busy', deferMs: 4_000 });
+    const step = (): ReturnType<typeof transition> =>
+      transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: defer });
+    // a short delay does not block early: the deferrals must also have waited 10 s (the lease's hold)
+    for (let i = 0; i < 3; i += 1) {
+      const res = step();
+      expect(res.snapshot.status).toBe('gating');
+      snap = res.snapshot;
+    }
+    expect(snap).toMatchObject({ deferrals: 3, deferredMs: 12_000 });
+    const res = step();
+    expect(res.snapshot).toMatchObject({ stage: 'development', status: 'blocked', developerRetries: 0 });
+    expect(res.snapshot.reason).toContain('deferred 3 times over 12 s (the cap): merge lease busy');
+    expect(res.effects.map((e) => e.type)).toEqual(['release_leases', 'comment_tracker', 'notify']);
+    expect(res.effects.some((e) => e.type === 'enqueue_job')).toBe(false);
+    // an approval decides the edge again, with fresh caps
+    const again = transition(spec.value, res.snapshot, { type: 'approved' });
+    expect(again.snapshot).toMatchObject({ status: 'gating', deferrals: 0 });
+    expect(again.snapshot.deferredMs).toBeUndefined();
+    expect(again.snapshot.reason).toBeUndefined();
+    expect(again.effects[0]).toMatchObject({ type: 'enqueue_job', kind: 'decision', step: again.snapshot.step });
+    // a gate deferring with no delay at all is blocked at ten times the count
+    let zero = gatingDevelopment(spec.value);
+    const instant = verdict(DEV_EDGE, 'defer', { deferMs: 0 });
+    for (let i = 0; i < 10; i += 1) {
+      zero = transition(spec.value, zero, { type: 'gates.decided', edge: DEV_EDGE, verdict: instant }).snapshot;
+    }
+    expect(zero.status).toBe('gating');
+    expect(
+      transition(spec.value, zero, { type: 'gates.decided', edge: DEV_EDGE, verdict: instant }).snapshot.status,
+    ).toBe('blocked');
+  });
+
+  it('error re-queues the decision with doubling backoff, never rolls back, and blocks past its cap', () => {
+    const spec = defineStages({ stages: DEFAULT_STAGES.stages, maxDecisionErrors: 2, decisionRetryDelayMs: 1_000 });
+    if (!spec.ok) throw spec.error;
+    let snap = gatingDevelopment(spec.value);
+    const outage = verdict(DEV_EDGE, 'error', { summary: 'merge: forge answered 502' });
+    const delays: number[] = [];
+    for (let i = 0; i < 2; i += 1) {
+      const res = transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: outage });
+      expect(res.snapshot).toMatchObject({ stage: 'development', status: 'gating', developerRetries: 0 });
+      const job = res.effects[0];
+      expect(job).toMatchObject({ type: 'enqueue_job', kind: 'decision', step: res.snapshot.step });
+      delays.push(job?.type === 'enqueue_job' ? job.delayMs : -1);
+      snap = res.snapshot;
+    }
+    expect(delays).toEqual([1_000, 2_000]);
+    const blocked = transition(spec.value, snap, { type: 'gates.decided', edge: DEV_EDGE, verdict: outage });
+    expect(blocked.snapshot).toMatchObject({ status: 'blocked', developerRetries: 0 });
+    expect(blocked.snapshot.reason).toContain('could not decide 3 times in a row: merge: forge answered 502');
+    const comment = blocked.effects.find((e) => e.type === 'comment_tracker');
+    expect(comment?.type === 'comment_tracker' && comment.body).toContain('forge answered 502');
+    // a pass resets the error count for the next edge
+    const passed = transition(spec.value, snap, {
       type: 'gates.decided',
       edge: DEV_EDGE,
-      verdict: defer,
+      verdict: verdict(DEV_EDGE, 'pass'),
     });
-    expect(failed.snapshot.status).toBe('failed');
-    expect(failed.snapshot.reason).toContain('deferred too many times (0 of 0): staging busy');
+    expect(passed.snapshot.decisionErrors).toBeUndefined();
+  });
+
+  it('ignores a decision of another step', () => {
+    const gating = gatingDevelopment();
+    const old = transition(DEFAULT_STAGES, gating, {
+      type: 'gates.decided',
+      edge: DEV_EDGE,
+      verdict: verdict(DEV_EDGE, 'pass'),
+      step: gating.step - 1,
+    });
+    expect(old.changed).toBe(false);
+    expect(old.ignoredReason).toContain(`step ${gating.step - 1}`);
   });
 
   it('ignores a verdict for another edge or outside gating', () => {
@@ -598,6 +694,18 @@ describe('transition: stages without an agent', () => {
       verdict: verdict('sign-off->check', 'pass'),
     });
     expect(toCheck.snapshot).toMatchObject({ stage: 'check', status: 'gating' });
-    expect(toCheck.effects).toEqual([{ type: 'run_gates', edge: 'check->done' }, { type: 'notify' }]);
+    expect(toCheck.effects).toEqual([
+      {
+        type: 'enqueue_job',
+        stage: 'check',
+        agent: DECISION_AGENT,
+        kind: 'decision',
+        step: toCheck.snapshot.step,
+        attempt: 1,
+        delayMs: 0,
+        edge: 'check->done',
+      },
+      { type: 'notify' },
+    ]);
   });
 });

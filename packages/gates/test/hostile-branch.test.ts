@@ -488,7 +488,14 @@ describe('hostile task branches', () => {
     const taskId = created.value.task.id;
     const applied = await pipeline.apply(taskId, { type: 'job.finished', stage: 'deploy-staging', exitCode: 0 });
     if (!applied.ok) throw applied.error;
-    const task = applied.value.task;
+    // the edge's decision is a job: run it as the worker would
+    const claimed = await store.claimJobs({ maxConcurrency: 1, now });
+    if (!claimed.ok || claimed.value[0]?.kind !== 'decision') throw new Error('expected the decision job');
+    const decided = await pipeline.runDecision(claimed.value[0]);
+    if (!decided.ok) throw decided.error;
+    const reread = await store.getTask(taskId);
+    if (!reread.ok || reread.value === undefined) throw new Error('task gone');
+    const task = reread.value;
     expect(task.snapshot.stage).not.toBe('deploy');
     expect(task.snapshot.stage).not.toBe('done');
     if (trick.expect === 'fail') expect(task.snapshot.stage).toBe('development');

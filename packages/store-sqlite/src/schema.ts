@@ -1,3 +1,5 @@
+import { DECISIONS_SQL } from './decisions.js';
+
 /** One forward-only schema step. */
 export interface Migration {
   /** `PRAGMA user_version` after this step */
@@ -105,6 +107,22 @@ CREATE TABLE card_refs (
   PRIMARY KEY (task_id, channel)
 ) WITHOUT ROWID;
 `,
+  },
+  {
+    version: 2,
+    description: 'the delivery log tells pending from handled deliveries (#15): claimed_at, handled_at, attempt',
+    // A delivery recorded before version 2 was treated as handled: it stays so.
+    sql: `
+ALTER TABLE deliveries ADD COLUMN claimed_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN handled_at INTEGER;
+ALTER TABLE deliveries ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+UPDATE deliveries SET handled_at = received_at, claimed_at = received_at;
+`,
+  },
+  {
+    version: 3,
+    description: 'the decision record: one decision per task step, its pin, verdicts, outcome, application',
+    sql: DECISIONS_SQL,
   },
 ]);
 

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type StoreUnderTest, storeConformance } from '@conveyor/testkit';
+import { decisionStoreConformance, type StoreUnderTest, storeConformance } from '@conveyor/testkit';
 import { afterAll } from 'vitest';
 import { createSqliteStore, type SqliteStore } from '../src/index.js';
 import { createRacerPool } from './support/spawn-racers.js';
@@ -35,5 +35,29 @@ storeConformance(
     },
     spawnRacers: (store, request, count) => pool.race(pathOf(store), request, count),
     racers: 4,
+  },
+);
+
+const opened: SqliteStore[] = [];
+decisionStoreConformance(
+  'sqlite',
+  () => {
+    n += 1;
+    const store = createSqliteStore({ path: join(dir, `decisions-${n}.db`) });
+    if (!store.ok) throw store.error;
+    opened.push(store.value);
+    return store.value;
+  },
+  {
+    // a second connection to the same file: two hosts on one SQLite database
+    reopen: (store) => {
+      const other = createSqliteStore({ path: (store as SqliteStore).path });
+      if (!other.ok) throw other.error;
+      opened.push(other.value);
+      return other.value;
+    },
+    cleanup: async () => {
+      for (const s of opened.splice(0)) await s.close();
+    },
   },
 );

@@ -34,7 +34,7 @@ const enqueueOp = fc
         taskId: taskId(a.task),
         stage: 'development',
         agent: 'dev',
-        kind: a.step % 3 === 0 ? 'gates' : 'agent',
+        kind: a.step % 3 === 0 ? 'decision' : 'agent',
         stepKey: `${taskId(a.task)}:${a.step}`,
         attempt: 1,
         ...(a.step % 2 === 0 ? { edge: 'development->review' } : {}),
@@ -151,10 +151,27 @@ const anyOp: fc.Arbitrary<{ name: string; run: Op }> = fc.oneof(
         s.releaseLease({ name: a.name, holder: a.holder, ...(a.token === undefined ? {} : { token: a.token }) }),
     })),
   now.map((t) => ({ name: `reclaimExpiredLeases ${t}`, run: (s: Store) => s.reclaimExpiredLeases(t) })),
-  fc.record({ source: fc.constantFrom('plane', 'gitea'), id: fc.constantFrom('d1', 'd2') }).map((a) => ({
-    name: `recordDelivery ${JSON.stringify(a)}`,
-    run: (s: Store) => s.recordDelivery({ source: a.source, deliveryId: a.id, now: 0 }),
-  })),
+  fc
+    .record({ source: fc.constantFrom('plane', 'gitea'), id: fc.constantFrom('d1', 'd2'), now, claimMs: now })
+    .map((a) => ({
+      name: `recordDelivery ${JSON.stringify(a)}`,
+      run: (s: Store) => s.recordDelivery({ source: a.source, deliveryId: a.id, now: a.now, claimMs: a.claimMs + 1 }),
+    })),
+  fc
+    .record({
+      source: fc.constantFrom('plane', 'gitea'),
+      id: fc.constantFrom('d1', 'd2'),
+      attempt: fc.integer({ min: 1, max: 3 }),
+      handled: fc.boolean(),
+      now,
+    })
+    .map((a) => ({
+      name: `${a.handled ? 'markDeliveryHandled' : 'markDeliveryFailed'} ${JSON.stringify(a)}`,
+      run: (s: Store) => {
+        const settle = { source: a.source, deliveryId: a.id, attempt: a.attempt, now: a.now };
+        return a.handled ? s.markDeliveryHandled(settle) : s.markDeliveryFailed(settle);
+      },
+    })),
   fc
     .record({
       project: fc.option(fc.constantFrom('web', 'api'), { nil: undefined }),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { StageSnapshot } from '@conveyor/core';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSqliteStore, SCHEMA_VERSION, type SqliteDatabase, type SqliteStore } from '../src/index.js';
+import { createSqliteStore, MIGRATIONS, SCHEMA_VERSION, type SqliteDatabase, type SqliteStore } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conveyor-sqlite-'));
 let n = 0;
@@ -37,7 +37,6 @@ describe('createSqliteStore: opening and migrations', () => {
   it('creates the schema on a fresh file, in WAL mode, and records the migration', async () => {
     const path = freshPath();
     const store = open(path, { synchronous: 'FULL' });
-    expect(store.capabilities.crossProcess).toBe(true);
     expect(store.schemaVersion).toBe(SCHEMA_VERSION);
     await store.close();
 
@@ -126,6 +125,50 @@ describe('createSqliteStore: opening and migrations', () => {
     expect(appliedAt()).toBe(before);
   });
 
+  it('migrates a version 1 delivery log: what it recorded stays handled, a new delivery is pending', async () => {
+    const path = freshPath();
+    const v1 = new Database(path);
+    v1.exec(MIGRATIONS[0]?.sql ?? '');
+    v1.prepare('INSERT INTO schema_migrations (version, description, applied_at) VALUES (1, ?, 0)').run('v1');
+    v1.pragma('user_version = 1');
+    v1.prepare('INSERT INTO deliveries (source, delivery_id, received_at) VALUES (?, ?, ?)').run('gitea', 'old', 5);
+    v1.close();
+
+    const store = open(path);
+    expect(store.schemaVersion).toBe(SCHEMA_VERSION);
+    // recorded by a version 1 store, which counted it seen: a redelivery, even much later, is a handled duplicate
+    expect(await store.recordDelivery({ source: 'gitea', deliveryId: 'old', now: 10_000_000 })).toMatchObject({
+      ok: true,
+      value: { firstSeen: false, handled: true },
+    });
+    expect(await store.recordDelivery({ source: 'gitea', deliveryId: 'new', now: 10 })).toMatchObject({
+      ok: true,
+      value: { firstSeen: true, attempt: 1 },
+    });
+    await store.close();
+  });
+
+  it('a delivery recorded by a process that died before handling it is processed on redelivery after the claim window', async () => {
+    const path = freshPath();
+    const dying = open(path);
+    expect((await dying.recordDelivery({ source: 'plane', deliveryId: 'd', now: 1_000 })).ok).toBe(true);
+    // the host dies here: the connection goes away without the delivery being settled
+    await dying.close();
+    const restarted = open(path);
+    expect(await restarted.recordDelivery({ source: 'plane', deliveryId: 'd', now: 1_000 + 29_999 })).toMatchObject({
+      ok: true,
+      value: { firstSeen: false, handled: false },
+    });
+    const retried = await restarted.recordDelivery({ source: 'plane', deliveryId: 'd', now: 1_000 + 30_000 });
+    expect(retried).toMatchObject({ ok: true, value: { firstSeen: true, attempt: 2 } });
+    await restarted.markDeliveryHandled({ source: 'plane', deliveryId: 'd', attempt: 2, now: 31_001 });
+    expect(await restarted.recordDelivery({ source: 'plane', deliveryId: 'd', now: 99_000 })).toMatchObject({
+      ok: true,
+      value: { firstSeen: false, handled: true },
+    });
+    await restarted.close();
+  });
+
   it('refuses a database written by a newer schema version, naming both versions', () => {
     const path = freshPath();
     open(path).close();
@@ -209,7 +252,8 @@ describe('createSqliteStore: opening and migrations', () => {
     expect(db?.pragma('busy_timeout', { simple: true })).toBe(1234);
     expect(db?.pragma('journal_mode', { simple: true })).toBe('wal');
     await opened.value.close();
-    const normal = createSqliteStore({
+    // the default is FULL: nothing answered is lost to a power cut
+    const byDefault = createSqliteStore({
       path: freshPath(),
       database: (p) => {
         const d = new Database(p);
@@ -217,10 +261,23 @@ describe('createSqliteStore: opening and migrations', () => {
         return d;
       },
     });
-    if (!normal.ok) throw normal.error;
-    expect(seen[1]?.pragma('synchronous', { simple: true })).toBe(1);
+    if (!byDefault.ok) throw byDefault.error;
+    expect(byDefault.value.synchronous).toBe('FULL');
+    expect(seen[1]?.pragma('synchronous', { simple: true })).toBe(2);
     expect(seen[1]?.pragma('busy_timeout', { simple: true })).toBe(5000);
-    await normal.value.close();
+    await byDefault.value.close();
+    const relaxed = createSqliteStore({
+      path: freshPath(),
+      synchronous: 'NORMAL',
+      database: (p) => {
+        const d = new Database(p);
+        seen.push(d);
+        return d;
+      },
+    });
+    if (!relaxed.ok) throw relaxed.error;
+    expect(seen[2]?.pragma('synchronous', { simple: true })).toBe(1);
+    await relaxed.value.close();
   });
 
   it('accepts an open database instance or a factory', async () => {
@@ -279,7 +336,7 @@ describe('createSqliteStore: opening and migrations', () => {
         taskId: 't',
         stage: 's',
         agent: 'a',
-        kind: 'gates',
+        kind: 'decision',
         stepKey: `k${i}`,
         attempt: 1,
         input: { description: '' },

@@ -1,14 +1,11 @@
 import { ConveyorError } from '@conveyor/core';
 import { describe, expect, it } from 'vitest';
-import { createMemoryStore, storeConformance } from '../src/index.js';
+import { createMemoryStore, decisionStoreConformance, storeConformance } from '../src/index.js';
 
 storeConformance('memory', () => createMemoryStore());
+decisionStoreConformance('memory', () => createMemoryStore());
 
 describe('createMemoryStore', () => {
-  it('says it is not shared between processes', () => {
-    expect(createMemoryStore().capabilities.crossProcess).toBe(false);
-  });
-
   it('hands out ids that sort in creation order', async () => {
     const store = createMemoryStore();
     const ids: string[] = [];

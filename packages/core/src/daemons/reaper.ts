@@ -5,6 +5,7 @@ import type { Clock, Logger, ProcessProbe } from '../ports/runtime.js';
 import type { Store } from '../ports/store.js';
 import { describeError } from '../result/errors.js';
 import { safeLogger } from '../runtime/logger.js';
+import { DEFAULT_REAPER_INTERVAL_MS } from '../settings/daemon-defaults.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 import { decideReaping, type ReaperObservation } from './reaper-decision.js';
 
@@ -16,7 +17,7 @@ export interface ReaperOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly events?: Pick<ConveyorEventBus, 'emit'>;
-  /** default 5000 ms */
+  /** default {@link DEFAULT_REAPER_INTERVAL_MS} (30 s) */
   readonly intervalMs?: number;
   /** consecutive dead ticks before a flip (default 3) */
   readonly deadTicks?: number;
@@ -94,7 +95,7 @@ export function createReaper(options: ReaperOptions): Daemon {
 
   return createDaemonLoop({
     name: 'reaper',
-    intervalMs: options.intervalMs ?? 5000,
+    intervalMs: options.intervalMs ?? DEFAULT_REAPER_INTERVAL_MS,
     clock,
     logger: options.logger,
     ...(options.events === undefined ? {} : { events: options.events }),

@@ -9,8 +9,8 @@ export type ReconcileAction =
   | { readonly type: 'enqueue'; readonly taskId: string }
   /** its step's job ended but the task never advanced (a crash between flip and advance) */
   | { readonly type: 'advance'; readonly taskId: string; readonly job: Job }
-  /** gating with no decision under way: evaluate the edge's gates */
-  | { readonly type: 'decide'; readonly taskId: string };
+  /** gating with no decision job under way: settle the step's decision from the record */
+  | { readonly type: 'settle'; readonly taskId: string };
 
 /** What the reconciler knows of one candidate task. */
 export interface ReconcileCandidate {
@@ -25,7 +25,7 @@ export interface ReconcileCandidate {
  * The reconciler's decision for one task, pure (level-triggered: it reads the
  * state, never the event that led there). `undefined` means leave it alone:
  * terminal, a job is active, still within the stage's grace, or waiting for a
- * person.
+ * person (awaiting approval, blocked).
  *
  * @example
  * ```ts
@@ -48,14 +48,9 @@ export function decideReconcile(
     return { type: 'advance', taskId: task.id, job: stepJob };
   }
   if (snapshot.status === 'gating') {
-    if (
-      stepJob !== undefined &&
-      stepJob.kind === 'gates' &&
-      (stepJob.status === 'queued' || stepJob.status === 'running')
-    ) {
-      return undefined;
-    }
-    return { type: 'decide', taskId: task.id };
+    if (stepJob !== undefined && (stepJob.status === 'queued' || stepJob.status === 'running')) return undefined;
+    return { type: 'settle', taskId: task.id };
   }
+  // awaiting approval and blocked wait for a person
   return undefined;
 }

@@ -1,7 +1,7 @@
 import type { ConveyorEventBus } from '../events/bus.js';
 import { taskOfLeaseHolder } from '../leases/merge-lease.js';
 import { buildTaskCard } from '../pipeline/card.js';
-import { stepKey } from '../pipeline/pipeline.js';
+import { stepKey } from '../pipeline/step-key.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { type Task, TERMINAL_TASK_STATUSES } from '../ports/domain.js';
 import type { Notifier } from '../ports/notifier.js';
@@ -10,32 +10,24 @@ import type { Store } from '../ports/store.js';
 import type { Tracker } from '../ports/tracker.js';
 import { describeError } from '../result/errors.js';
 import { safeLogger } from '../runtime/logger.js';
+import { DEFAULT_RECONCILER_INTERVAL_MS } from '../settings/daemon-defaults.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 import { decideReconcile, type ReconcileAction } from './reconciler-decision.js';
 
 /** Options of {@link createReconciler}. */
 export interface ReconcilerOptions {
   readonly store: Store;
-  readonly pipeline: Pick<
-    Pipeline,
-    'advance' | 'apply' | 'decideEdge' | 'runGates' | 'enqueueCurrentStep' | 'isDeciding' | 'handle' | 'stages'
-  >;
+  readonly pipeline: Pick<Pipeline, 'advance' | 'settleDecision' | 'enqueueCurrentStep' | 'handle' | 'stages'>;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly notifier?: Notifier;
   readonly events?: Pick<ConveyorEventBus, 'emit'>;
-  /** default 60000 ms */
+  /** default {@link DEFAULT_RECONCILER_INTERVAL_MS} (60 s) */
   readonly intervalMs?: number;
   /** grace per stage id in seconds; else the stage's `graceMs`; else `defaultGraceSeconds` */
   readonly graceSeconds?: Readonly<Record<string, number>>;
   /** default 300 s */
   readonly defaultGraceSeconds?: number;
-  /**
-   * When the read-only evaluation of a gating task is red, run its gates for real
-   * once (the `run_gates` effect a crash lost) and apply the verdict. Default true;
-   * false keeps a red task silent and untouched.
-   */
-  readonly rerunLostGates?: boolean;
   /** poll the tracker and replay what no webhook delivered */
   readonly tracker?: Tracker;
   /** tracker states to poll (e.g. the start and approval states); polling is off when empty */
@@ -49,9 +41,12 @@ export interface ReconcilerOptions {
  * The reconciler, level-triggered: each tick reads every task that is not
  * terminal, has no queued or running job and was not updated for its stage's
  * grace, and repairs what a crash lost: a task never started, an enqueue never
- * done, a finished job never advanced, a gate decision never applied (a green
- * read-only evaluation advances; a red one stays silent, or re-runs the lost
- * gates when `rerunLostGates`). It frees leases held by tasks that are over,
+ * done, a finished job never advanced, and for a gating task decides from the
+ * decision record (`pipeline.settleDecision`): no decision job for the step →
+ * enqueue it (the lost effect); an outcome recorded but not applied → apply it
+ * once; a decision whose job ended with no outcome → an `error` outcome (the
+ * decision is retried); an applied outcome → silent. It never runs a gate
+ * itself. It frees leases held by tasks that are over,
  * and polls the tracker (cursor pagination) replaying each issue through
  * `pipeline.handle`, the same handler webhooks use. Every unblocked task gets
  * a log line, a card update and a count in the status.
@@ -67,7 +62,6 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
   const spec = pipeline.stages;
   const logger = safeLogger(options.logger).child({ daemon: 'reconciler' });
   const pageSize = options.pageSize ?? 500;
-  const rerunLostGates = options.rerunLostGates ?? true;
 
   const defaultGraceMs = (options.defaultGraceSeconds ?? 300) * 1000;
   const graceByStage = new Map<string, number>();
@@ -92,7 +86,7 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
     if (!card.ok) logger.warn('cannot update the card of an unblocked task', { taskId, error: card.error.message });
   }
 
-  async function perform(action: ReconcileAction, task: Task): Promise<'unblocked' | 'red' | 'none'> {
+  async function perform(action: ReconcileAction): Promise<'unblocked' | 'silent' | 'none'> {
     switch (action.type) {
       case 'start': {
         const r = await pipeline.advance(action.taskId);
@@ -109,21 +103,11 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
         if (!r.ok) throw r.error;
         return r.value.changed ? 'unblocked' : 'none';
       }
-      case 'decide': {
-        if (pipeline.isDeciding(action.taskId)) return 'none';
-        const decision = await pipeline.decideEdge(action.taskId, { readOnly: true, task });
-        if (!decision.ok) throw decision.error;
-        const { edge, verdict } = decision.value;
-        if (verdict.status === 'pass') {
-          const r = await pipeline.apply(action.taskId, { type: 'gates.decided', edge, verdict });
-          if (!r.ok) throw r.error;
-          return r.value.changed ? 'unblocked' : 'none';
-        }
-        if (!rerunLostGates) return 'red';
-        logger.info('read-only gates are red; running the gates a crash lost', { taskId: action.taskId, edge });
-        const r = await pipeline.runGates(action.taskId);
+      case 'settle': {
+        const r = await pipeline.settleDecision(action.taskId);
         if (!r.ok) throw r.error;
-        return r.value.changed ? 'unblocked' : 'red';
+        if (r.value.action === 'applied' || r.value.action === 'enqueued') return 'unblocked';
+        return r.value.action === 'silent' ? 'silent' : 'none';
       }
     }
   }
@@ -172,12 +156,12 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
     }
     if (action === undefined) return;
     counts.stuck = (counts.stuck ?? 0) + 1;
-    const outcome = await perform(action, task);
+    const outcome = await perform(action);
     if (outcome === 'unblocked') {
       counts.unblocked = (counts.unblocked ?? 0) + 1;
       await notifyUnblocked(task.id, action.type);
-    } else if (outcome === 'red') {
-      counts.red = (counts.red ?? 0) + 1;
+    } else if (outcome === 'silent') {
+      counts.silent = (counts.silent ?? 0) + 1;
     }
   }
 
@@ -240,12 +224,12 @@ export function createReconciler(options: ReconcilerOptions): Daemon {
 
   return createDaemonLoop({
     name: 'reconciler',
-    intervalMs: options.intervalMs ?? 60_000,
+    intervalMs: options.intervalMs ?? DEFAULT_RECONCILER_INTERVAL_MS,
     clock,
     logger: options.logger,
     ...(options.events === undefined ? {} : { events: options.events }),
     async tick() {
-      const counts: Record<string, number> = { examined: 0, stuck: 0, unblocked: 0, red: 0 };
+      const counts: Record<string, number> = { examined: 0, stuck: 0, unblocked: 0, silent: 0 };
       const parts: [string, (c: Record<string, number>) => Promise<void>][] = [
         ['tracker poll', pollTracker],
         ['tasks', reconcileTasks],

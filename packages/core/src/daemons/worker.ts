@@ -5,6 +5,7 @@ import type { Clock, LaunchedProcess, Launcher, LaunchSpec, Logger, ProcessExit 
 import type { Store } from '../ports/store.js';
 import { describeError, toConveyorError, tryAsync } from '../result/errors.js';
 import { safeLogger } from '../runtime/logger.js';
+import { DEFAULT_WORKER_INTERVAL_MS } from '../settings/daemon-defaults.js';
 import { createDaemonLoop, type Daemon } from './loop.js';
 
 const PKG = '@conveyor/core';
@@ -12,7 +13,7 @@ const PKG = '@conveyor/core';
 /** Options of {@link createWorker}. */
 export interface WorkerOptions {
   readonly store: Store;
-  readonly pipeline: Pick<Pipeline, 'advance'>;
+  readonly pipeline: Pick<Pipeline, 'advance' | 'runDecision'>;
   readonly launcher: Launcher;
   /** what to run for an agent job (the worker fills in `jobId`) */
   readonly commandFor: (job: Job, task: Task) => Omit<LaunchSpec, 'jobId'>;
@@ -21,10 +22,19 @@ export interface WorkerOptions {
   readonly events?: Pick<ConveyorEventBus, 'emit'>;
   /** running jobs across every worker sharing the store (default 2) */
   readonly maxConcurrency?: number;
-  /** default 1000 ms */
+  /** default {@link DEFAULT_WORKER_INTERVAL_MS} (2 s) */
   readonly intervalMs?: number;
   /** `stop()` kills running processes instead of waiting for them (they then fail and are retried) */
   readonly killOnStop?: boolean;
+  /**
+   * Subscribes to "a job was enqueued" so an idle worker claims at once instead
+   * of at its next poll (e.g. `(wakeUp) => store.onJobAvailable(wakeUp)` with
+   * `@conveyor/store-postgres`); returns the unsubscribe. Wake-ups during a
+   * claim coalesce into one more claim.
+   */
+  readonly wake?: (wakeUp: () => void) => () => void;
+  /** the pid stamped on decision jobs (they run in this process; default `process.pid`) */
+  readonly pid?: number;
 }
 
 /** The worker daemon, plus a way to wait for the jobs it started. */
@@ -41,8 +51,10 @@ export interface Worker extends Daemon {
  * The worker: each tick claims queued jobs up to `maxConcurrency`, starts each
  * agent job through the `Launcher`, stamps its pid right after the start, and
  * when the process ends performs the terminal flip (succeeded iff exit 0);
- * only the winner of the flip asks the pipeline to advance. A `gates` job
- * (a deferred edge) starts no process: the pipeline decides its edge again.
+ * only the winner of the flip asks the pipeline to advance. A `decision` job
+ * starts no process: it runs the edge's gates in this process
+ * (`pipeline.runDecision`), counted against the same `maxConcurrency`, stamped
+ * with this process's pid, and aborted by `stop()`.
  *
  * @example
  * ```ts
@@ -57,6 +69,12 @@ export function createWorker(options: WorkerOptions): Worker {
   const maxConcurrency = options.maxConcurrency ?? 2;
   const jobs = new Map<string, { promise: Promise<void>; process?: LaunchedProcess }>();
   let stopping = false;
+  /** claims begun so far: tells a wake-up whether the tick it joined claimed before it arrived */
+  let claimsBegun = 0;
+  let unsubscribe: (() => void) | undefined;
+  let waking = false;
+  let wakeAgain = false;
+  let decisions = new AbortController();
 
   async function finish(job: Job, exit: ProcessExit | undefined, reason?: string): Promise<void> {
     const succeeded = exit !== undefined && exit.exitCode === 0;
@@ -89,10 +107,54 @@ export function createWorker(options: WorkerOptions): Worker {
     if (!advanced.ok) logger.error('advance after a job failed', { jobId: job.id, error: advanced.error.message });
   }
 
+  async function runDecisionJob(job: Job): Promise<void> {
+    const stamped = await store.setJobPid(job.id, options.pid ?? process.pid);
+    if (!stamped.ok) logger.warn('cannot stamp the pid of a decision', { jobId: job.id, error: stamped.error.message });
+    // the pipeline ends the job itself once the outcome is recorded; what is left running here applied nothing
+    const run = await pipeline.runDecision(job, decisions.signal);
+    const done =
+      run.ok && (run.value.action === 'applied' || run.value.action === 'stale' || run.value.action === 'silent');
+    const reason = run.ok
+      ? `${run.value.action}${run.value.reason === undefined ? '' : `: ${run.value.reason}`}`
+      : run.error.message;
+    if (!run.ok) logger.error('a decision failed', { jobId: job.id, taskId: job.taskId, error: run.error.message });
+    const flip = await store.finishJob({
+      jobId: job.id,
+      status: done ? 'succeeded' : 'failed',
+      exitCode: null,
+      reason,
+      now: clock.now(),
+    });
+    if (!flip.ok) {
+      logger.error('cannot record the end of a decision; the reaper will', {
+        jobId: job.id,
+        error: flip.error.message,
+      });
+      return;
+    }
+    try {
+      if (flip.value.won || done) {
+        options.events?.emit('job.finished', {
+          jobId: job.id,
+          taskId: job.taskId,
+          status: flip.value.job.status,
+          exitCode: null,
+        });
+      }
+    } catch {
+      /* observers never break the worker */
+    }
+    // a decision that applied nothing (busy, lost, failed): settle it from the record
+    if (flip.value.won && !done) {
+      const settled = await pipeline.advance(job.taskId, flip.value.job);
+      if (!settled.ok) logger.warn('settling a decision failed', { jobId: job.id, error: settled.error.message });
+    }
+  }
+
   async function runJob(job: Job): Promise<void> {
     const entry = jobs.get(job.id);
-    if (job.kind === 'gates') {
-      await finish(job, { exitCode: 0, signal: null, timedOut: false });
+    if (job.kind === 'decision') {
+      await runDecisionJob(job);
       return;
     }
     const task = await store.getTask(job.taskId);
@@ -155,17 +217,20 @@ export function createWorker(options: WorkerOptions): Worker {
       .catch((thrown: unknown) => logger.error('job runner threw', { jobId: job.id, error: describeError(thrown) }))
       .finally(() => {
         jobs.delete(job.id);
+        // with wake-ups, a freed slot is refilled at once rather than at the next poll
+        if (unsubscribe !== undefined) wakeUp();
       });
   }
 
   const loop = createDaemonLoop({
     name: 'worker',
-    intervalMs: options.intervalMs ?? 1000,
+    intervalMs: options.intervalMs ?? DEFAULT_WORKER_INTERVAL_MS,
     clock,
     logger: options.logger,
     ...(options.events === undefined ? {} : { events: options.events }),
     async tick() {
       if (stopping) return { claimed: 0, running: jobs.size };
+      claimsBegun += 1;
       const claimed = await store.claimJobs({ maxConcurrency, now: clock.now() });
       if (!claimed.ok) throw claimed.error;
       for (const job of claimed.value) track(job);
@@ -173,16 +238,47 @@ export function createWorker(options: WorkerOptions): Worker {
     },
     async onStop() {
       stopping = true;
+      unsubscribe?.();
+      unsubscribe = undefined;
+      decisions.abort(new Error('the worker is stopping'));
       if (options.killOnStop) for (const entry of jobs.values()) entry.process?.kill('SIGTERM');
       await Promise.all([...jobs.values()].map((e) => e.promise));
     },
   });
 
+  function wakeUp(): void {
+    if (stopping || unsubscribe === undefined) return;
+    if (waking) {
+      wakeAgain = true;
+      return;
+    }
+    waking = true;
+    void (async () => {
+      do {
+        wakeAgain = false;
+        const begun = claimsBegun;
+        await loop.tick();
+        // joined a tick whose claim began before this wake-up: claim once more
+        if (claimsBegun === begun) wakeAgain = true;
+      } while (wakeAgain && !stopping);
+    })().finally(() => {
+      waking = false;
+    });
+  }
+
   return {
     ...loop,
     start() {
       stopping = false;
+      if (decisions.signal.aborted) decisions = new AbortController();
       loop.start();
+      if (options.wake !== undefined && unsubscribe === undefined) {
+        try {
+          unsubscribe = options.wake(wakeUp);
+        } catch (thrown) {
+          logger.warn('cannot subscribe to wake-ups; polling only', { error: describeError(thrown) });
+        }
+      }
     },
     async idle() {
       while (jobs.size > 0) await Promise.all([...jobs.values()].map((e) => e.promise));

@@ -16,5 +16,6 @@ export type {
   GateContext,
   GateOutcome,
   GateVerdict,
+  SkippedGate,
   VerdictStatus,
 } from './types.js';

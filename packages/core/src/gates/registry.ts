@@ -1,9 +1,21 @@
 import type { ConveyorEventBus } from '../events/bus.js';
 import type { Clock } from '../ports/runtime.js';
-import { ConveyorError } from '../result/errors.js';
+import { ConveyorError, describeError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';
+import { DEFAULT_STAGES } from '../stages/defaults.js';
+import { edgeId } from '../stages/define.js';
+import type { StagesSpec } from '../stages/types.js';
 import { findingsText } from './findings.js';
-import type { EdgeVerdict, Finding, Gate, GateContext, GateOutcome, GateVerdict, VerdictStatus } from './types.js';
+import type {
+  EdgeVerdict,
+  Finding,
+  Gate,
+  GateContext,
+  GateOutcome,
+  GateVerdict,
+  SkippedGate,
+  VerdictStatus,
+} from './types.js';
 
 const PKG = '@conveyor/core';
 
@@ -34,24 +46,46 @@ export interface GateRegistryOptions {
   readonly defaultTimeoutMs?: number | undefined;
   /** measures durations (default `Date.now`) */
   readonly clock?: Clock | undefined;
-  /** receives a `verdict` event per gate and an `edge.decided` event per run */
-  readonly events?: ConveyorEventBus | undefined;
+  /** receives a `verdict` event per gate (`edge.decided` is the pipeline's, once per decision) */
+  readonly events?: Pick<ConveyorEventBus, 'emit'> | undefined;
+  /**
+   * the stages the gates decide (default `DEFAULT_STAGES`): registering on an
+   * edge they do not have is an error, and their guarded edges do not pass
+   * with no gate enabled and in scope
+   */
+  readonly stages?: StagesSpec | undefined;
+  /**
+   * accept a gate scope that does not contain `hostRepo` (the gate then never
+   * runs for the host's own repository). Default false: such a scope is refused
+   * at registration, because it is usually a typo that switches the gate off.
+   */
+  readonly allowForeignScope?: boolean | undefined;
 }
 
 /** What `runEdge` needs: a gate context without the edge and signal, which the registry supplies. */
 export type EdgeRunContext = Omit<GateContext, 'signal' | 'edge'> & {
   /** aborting it aborts the running gate and fails the gates not yet started */
   readonly signal?: AbortSignal;
+  /**
+   * called with each gate's verdict as it comes, before the next gate starts
+   * (the pipeline records it); resolving to `false` stops the edge with `error`
+   */
+  readonly onVerdict?: (verdict: GateVerdict) => Promise<boolean>;
 };
 
 /** The gates of every edge, in order. */
 export interface GateRegistry {
-  /** Adds a gate to an edge; a second gate with the same id on the edge is `invalid_input`. */
+  /**
+   * Adds a gate to an edge. `invalid_config` when the stages have no such edge
+   * or the scope leaves out the host's repository (unless `allowForeignScope`);
+   * `invalid_input` for a malformed gate or a second gate with the same id.
+   */
   register(edge: string, gate: Gate, options?: GateRegistration): Result<void, ConveyorError>;
   /**
    * Runs the edge's enabled, in-scope gates for `ctx.task.repo` in order and
    * stops at the first non-`pass`. Never rejects: a gate that throws, rejects,
-   * returns a malformed outcome or times out yields `error`, folded to `fail`.
+   * returns a malformed outcome or times out yields `error`. The summary names
+   * every skipped gate and why; a guarded edge with no gate run is `error`.
    */
   runEdge(edge: string, ctx: EdgeRunContext): Promise<EdgeVerdict>;
   /** Ordered gate ids per edge, every registered gate (enabled or not). */
@@ -106,11 +140,6 @@ function normaliseRepo(repo: string): string {
   return repo.trim().toLowerCase();
 }
 
-function describeThrown(thrown: unknown): string {
-  if (thrown instanceof Error) return thrown.message;
-  return String(thrown);
-}
-
 type Settled =
   | { readonly kind: 'outcome'; readonly value: unknown }
   | { readonly kind: 'threw'; readonly error: unknown }
@@ -121,7 +150,7 @@ type Settled =
  *
  * @example
  * ```ts
- * const registry = createGateRegistry({ hostRepo: 'acme/conveyor', events });
+ * const registry = createGateRegistry({ hostRepo: 'acme/conveyor', stages: DEFAULT_STAGES, events });
  * registry.register('deploy-staging->deploy', securityGate, { order: 10 });
  * registry.register('deploy-staging->deploy', mergeGate, { order: 20, enabled: () => settings.mergeGateEnabled });
  * const verdict = await registry.runEdge('deploy-staging->deploy', { task, logger, now: clock.now, readOnly: false });
@@ -133,6 +162,8 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
   const defaultTimeoutMs = options.defaultTimeoutMs ?? DEFAULT_GATE_TIMEOUT_MS;
   const hostRepo =
     options.hostRepo === undefined || options.hostRepo.trim() === '' ? undefined : normaliseRepo(options.hostRepo);
+  const spec = options.stages ?? DEFAULT_STAGES;
+  const known = new Map(spec.edges.map((e) => [edgeId(e.from, e.to), e]));
   const edges = new Map<string, Entry[]>();
   let seq = 0;
 
@@ -144,6 +175,8 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
     if (entry.scope.length === 0) return hostRepo === undefined || hostRepo === wanted;
     return entry.scope.some((r) => normaliseRepo(r) === wanted);
   };
+  const scopeText = (entry: Entry): string =>
+    entry.scope.length === 0 ? (hostRepo ?? 'every repository') : entry.scope.join(', ');
 
   const runOne = async (entry: Entry, edge: string, ctx: EdgeRunContext): Promise<GateVerdict> => {
     const { gate } = entry;
@@ -179,7 +212,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
       durationMs,
     });
     if (settled.kind === 'timeout') return errorVerdict(`gate ${gate.id} timed out after ${timeoutMs} ms`);
-    if (settled.kind === 'threw') return errorVerdict(`gate ${gate.id} threw: ${describeThrown(settled.error)}`);
+    if (settled.kind === 'threw') return errorVerdict(`gate ${gate.id} threw: ${describeError(settled.error)}`);
     const why = malformation(settled.value);
     if (why !== undefined) return errorVerdict(`gate ${gate.id} returned a malformed verdict: ${why}`);
     const outcome = settled.value as GateOutcome;
@@ -200,7 +233,7 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
     try {
       return entry.enabled() === true;
     } catch (thrown) {
-      return `the kill-switch of gate ${entry.gate.id} threw: ${describeThrown(thrown)}`;
+      return `the kill-switch of gate ${entry.gate.id} threw: ${describeError(thrown)}`;
     }
   };
 
@@ -222,6 +255,29 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
       const list = edges.get(edge) ?? [];
       if (isRecord(gate) && list.some((e) => e.gate.id === gate.id)) {
         problems.push(`gate ${gate.id} is already registered on ${edge}`);
+      }
+      const config: string[] = [];
+      if (typeof edge === 'string' && edge.trim() !== '' && !known.has(edge)) {
+        config.push(`the stages have no edge "${edge}" (edges: ${[...known.keys()].join(', ')})`);
+      }
+      const scope = registration.scope ?? [];
+      if (
+        hostRepo !== undefined &&
+        scope.length > 0 &&
+        !scope.some((r) => normaliseRepo(r) === hostRepo) &&
+        options.allowForeignScope !== true
+      ) {
+        config.push(
+          `the scope (${scope.join(', ')}) does not contain the host's repository ${hostRepo}: the gate would never run for it; fix the scope or pass allowForeignScope`,
+        );
+      }
+      if (problems.length === 0 && config.length > 0) {
+        const id = isRecord(gate) ? String(gate.id) : '?';
+        return err(
+          new ConveyorError(PKG, 'invalid_config', `cannot register gate ${id} on ${edge}: ${config.join('; ')}`, {
+            details: { edge, problems: config },
+          }),
+        );
       }
       if (problems.length > 0) {
         return err(
@@ -245,90 +301,89 @@ export function createGateRegistry(options: GateRegistryOptions = {}): GateRegis
     async runEdge(edge, ctx) {
       const started = clock.now();
       const verdicts: GateVerdict[] = [];
-      // Gates that did not run, and why: the edge summary names each one.
-      const skipped: string[] = [];
+      const skipped: SkippedGate[] = [];
       let stopper: GateVerdict | undefined;
+      const stop = (gateId: string, summary: string): GateVerdict => ({
+        gateId,
+        status: 'error',
+        summary,
+        findings: [],
+        warnings: [],
+        durationMs: 0,
+      });
       try {
-        for (const entry of ordered(edge)) {
+        if (!known.has(edge)) stopper = stop('registry', `the stages have no edge "${edge}"`);
+        for (const entry of stopper === undefined ? ordered(edge) : []) {
           const enabled = isEnabled(entry);
-          let verdict: GateVerdict | undefined;
+          let verdict: GateVerdict;
           if (typeof enabled === 'string') {
-            verdict = {
-              gateId: entry.gate.id,
-              status: 'error',
-              summary: enabled,
-              findings: [],
-              warnings: [],
-              durationMs: 0,
-            };
+            verdict = stop(entry.gate.id, enabled);
           } else if (!enabled) {
-            skipped.push(`${entry.gate.id} (switched off)`);
+            skipped.push({ gateId: entry.gate.id, reason: 'switched off' });
             continue;
           } else if (!inScope(entry, ctx.task.repo)) {
-            const scope = entry.scope.length === 0 ? (hostRepo ?? '') : entry.scope.join(', ');
-            skipped.push(`${entry.gate.id} (${ctx.task.repo} is not in its scope: ${scope})`);
+            skipped.push({
+              gateId: entry.gate.id,
+              reason: `${ctx.task.repo} is not in its scope: ${scopeText(entry)}`,
+            });
             continue;
           } else if (ctx.signal?.aborted === true) {
-            verdict = {
-              gateId: entry.gate.id,
-              status: 'error',
-              summary: `the run was aborted before gate ${entry.gate.id} started`,
-              findings: [],
-              warnings: [],
-              durationMs: 0,
-            };
+            verdict = stop(entry.gate.id, `the run was aborted before gate ${entry.gate.id} started`);
           } else {
             verdict = await runOne(entry, edge, ctx);
           }
           verdicts.push(verdict);
           options.events?.emit('verdict', { taskId: ctx.task.id, edge, verdict });
+          if (ctx.onVerdict !== undefined && !(await ctx.onVerdict(verdict))) {
+            stopper = stop(entry.gate.id, `the verdict of gate ${entry.gate.id} could not be recorded`);
+            break;
+          }
           if (verdict.status !== 'pass') {
             stopper = verdict;
             break;
           }
         }
+        if (stopper === undefined && verdicts.length === 0 && known.get(edge)?.guarded === true) {
+          const why = skipped.map((g) => `${g.gateId}: ${g.reason}`).join('; ');
+          stopper = stop(
+            'registry',
+            `${edge} is guarded and no gate is enabled and in scope for ${ctx.task.repo}${why === '' ? ' (none registered)' : ` (${why})`}`,
+          );
+        }
       } catch (thrown) {
         // only reachable through a bug or a hostile ctx; still fail closed
-        stopper = {
-          gateId: 'registry',
-          status: 'error',
-          summary: `the gate registry failed: ${describeThrown(thrown)}`,
-          findings: [],
-          warnings: [],
-          durationMs: 0,
-        };
+        stopper = stop('registry', `the gate registry failed: ${describeError(thrown)}`);
         verdicts.push(stopper);
       }
       const durationMs = Math.max(0, clock.now() - started);
-      const skippedNote = skipped.length === 0 ? '' : `; skipped: ${skipped.join('; ')}`;
-      let result: EdgeVerdict;
+      const skippedText =
+        skipped.length === 0 ? '' : `; skipped: ${skipped.map((g) => `${g.gateId} (${g.reason})`).join('; ')}`;
       if (stopper === undefined) {
-        result = {
+        return {
           edge,
           status: 'pass',
           verdicts,
+          ...(skipped.length === 0 ? {} : { skipped }),
           summary:
-            (verdicts.length === 0
-              ? `no gates on ${edge}`
-              : `${verdicts.length} of ${verdicts.length} gates passed on ${edge}`) + skippedNote,
+            verdicts.length === 0
+              ? `no gates ran on ${edge}${skippedText}`
+              : `${verdicts.length} of ${verdicts.length} gates passed on ${edge}${skippedText}`,
           findingsText: '',
           durationMs,
         };
-      } else {
-        const status = stopper.status === 'defer' ? 'defer' : 'fail';
-        result = {
-          edge,
-          status,
-          verdicts,
-          decidedBy: stopper.gateId,
-          summary: `${stopper.gateId}: ${stopper.summary}${skippedNote}`,
-          findingsText: findingsText(stopper.gateId, stopper.summary, stopper.findings),
-          durationMs,
-          ...(status === 'defer' && stopper.deferMs !== undefined ? { deferMs: stopper.deferMs } : {}),
-        };
       }
-      options.events?.emit('edge.decided', { taskId: ctx.task.id, verdict: result });
-      return result;
+      const status: VerdictStatus = stopper.status === 'pass' ? 'error' : stopper.status;
+      return {
+        edge,
+        status,
+        verdicts,
+        ...(skipped.length === 0 ? {} : { skipped }),
+        decidedBy: stopper.gateId,
+        summary: `${stopper.gateId}: ${stopper.summary}${skippedText}`,
+        findingsText: findingsText(stopper.gateId, stopper.summary, stopper.findings),
+        durationMs,
+        ...(status === 'defer' && stopper.deferMs !== undefined ? { deferMs: stopper.deferMs } : {}),
+      };
     },
 
     snapshot() {

@@ -2,8 +2,11 @@ import type { Task } from '../ports/domain.js';
 import type { Logger } from '../ports/runtime.js';
 
 /**
- * A gate's decision. `error` (the gate could not decide: it threw, timed out,
- * or its report was unreadable) always counts as `fail`: gates fail closed.
+ * A gate's decision. `error` means the gate could not decide (it threw, timed
+ * out, the forge, tracker or network failed): it never advances a task (gates
+ * fail closed), but it never rolls one back either; the decision is retried.
+ * A gate that reads its verdict back from a report and finds it missing or
+ * unparsable returns `fail`, never `error`.
  */
 export type VerdictStatus = 'pass' | 'fail' | 'defer' | 'error';
 
@@ -42,13 +45,25 @@ export interface GateVerdict extends GateOutcome {
   readonly durationMs: number;
 }
 
+/** A registered gate that did not run on an edge, and why. */
+export interface SkippedGate {
+  readonly gateId: string;
+  /** e.g. `switched off`, `acme/web is not in its scope: acme/shop` */
+  readonly reason: string;
+}
+
 /** The decision of an edge: the folded status and every verdict that ran, in order. */
 export interface EdgeVerdict {
   /** `from->to` */
   readonly edge: string;
-  /** `pass` only when every enabled gate passed; `error` is folded to `fail` */
-  readonly status: 'pass' | 'fail' | 'defer';
+  /**
+   * `pass` only when every enabled gate passed (and, on a guarded edge, at
+   * least one ran); `error` when the stopping gate could not decide
+   */
+  readonly status: VerdictStatus;
   readonly verdicts: readonly GateVerdict[];
+  /** registered gates that did not run, with the reason (named in the summary too) */
+  readonly skipped?: readonly SkippedGate[];
   /** the gate that stopped the edge, if any */
   readonly decidedBy?: string;
   /** one line */

@@ -11,7 +11,11 @@ export interface HttpClientOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** per attempt; default 10 000 ms */
   readonly timeoutMs?: number;
-  /** retries after the first attempt for 429, 5xx and network errors; default 3 */
+  /**
+   * retries after the first attempt (default 3): for 429 always (the server
+   * did nothing), for 5xx and network errors only when the request may be
+   * repeated (see {@link HttpRequest.retry})
+   */
   readonly retries?: number;
   /** first backoff; doubles each retry, with jitter; default 200 ms */
   readonly minBackoffMs?: number;
@@ -27,9 +31,18 @@ export interface HttpClientOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
+/** The methods HTTP defines as idempotent: sending one twice has the effect of sending it once. */
+export const IDEMPOTENT_METHODS: readonly HttpRequest['method'][] = Object.freeze([
+  'GET',
+  'HEAD',
+  'PUT',
+  'DELETE',
+  'OPTIONS',
+]);
+
 /** One request. */
 export interface HttpRequest {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly method: 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** relative to `baseUrl` (a leading `/` is allowed) */
   readonly path: string;
   readonly query?: Readonly<Record<string, string | number | boolean | undefined>>;
@@ -39,6 +52,21 @@ export interface HttpRequest {
   /** statuses returned as responses instead of errors (e.g. `[404]` when 404 means "none") */
   readonly acceptStatuses?: readonly number[];
   readonly signal?: AbortSignal;
+  /**
+   * Sent as the `Idempotency-Key` header; a request carrying one may be
+   * repeated after a 5xx or a dropped connection, whatever its method.
+   */
+  readonly idempotencyKey?: string;
+  /**
+   * Whether a 5xx or a network error may be retried. Default: only for an
+   * idempotent method ({@link IDEMPOTENT_METHODS}) or with an
+   * `idempotencyKey`, because a POST may have been carried out before the
+   * answer was lost (a Telegram `sendMessage` sent twice). `true` opts a
+   * request whose repeat is harmless in (a status set again, an edit to the
+   * same text); `false` opts any request out. A connection refused before
+   * anything was sent, and a 429, are retried either way.
+   */
+  readonly retry?: boolean;
 }
 
 /** A response with its body parsed (JSON when it parses, else the text). */
@@ -67,12 +95,46 @@ export interface HttpClient {
 
 const DEFAULTS = { timeoutMs: 10_000, retries: 3, minBackoffMs: 200, maxBackoffMs: 5_000, maxRetryAfterMs: 60_000 };
 
+/** Network errors that happen before a request leaves this host: nothing was sent, a retry is always safe. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+/** Whether a request may be repeated after a 5xx or a network error that may have happened after it was sent. */
+export function mayRepeat(req: Pick<HttpRequest, 'method' | 'idempotencyKey' | 'retry'>): boolean {
+  if (req.retry !== undefined) return req.retry;
+  return IDEMPOTENT_METHODS.includes(req.method) || req.idempotencyKey !== undefined;
+}
+
+/** The system error code of a failed fetch (undici puts it on `cause`), e.g. `ECONNREFUSED`. */
+function networkCodeOf(thrown: unknown): string | undefined {
+  for (let e: unknown = thrown, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth += 1) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('E')) return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
 /**
  * Creates the HTTP core every adapter shares: timeouts per attempt, retries
- * with exponential backoff for 5xx and network errors, 429 honoured through
+ * with exponential backoff for 5xx and network errors of requests that may be
+ * repeated ({@link mayRepeat}: idempotent methods, an idempotency key, or an
+ * explicit `retry: true`; a connection refused before sending is always
+ * retried), 429 honoured through
  * `Retry-After`, `X-RateLimit-Reset` or a Telegram-style
  * `parameters.retry_after` in the body, and other 4xx never retried and
  * reported with the server's own message.
+ *
+ * Conveyor has this one HTTP core with its own retry policy rather than a
+ * general retry helper such as `p-retry`: whether a call may be repeated
+ * depends on HTTP itself (the method, an idempotency key, whether the request
+ * left the host, a 429's `Retry-After`), which only the code that sent the
+ * request can tell, and every adapter then retries the same way.
  *
  * @example
  * ```ts
@@ -100,13 +162,22 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
 
   return Object.freeze({
     async request(req: HttpRequest): Promise<Result<HttpResponse, ConveyorError>> {
-      const url = new URL(req.path.replace(/^\//, ''), base);
+      let url: URL;
+      try {
+        url = new URL(req.path.replace(/^\//, ''), base);
+      } catch {
+        return fail('invalid_config', `${req.method} ${scrub(req.path)}: the base URL ${scrub(base)} is not a URL`, {
+          method: req.method,
+        });
+      }
       for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
       const where = `${req.method} ${scrub(url.pathname)}`;
       const details = { method: req.method, path: scrub(url.pathname) };
       const headers: Record<string, string> = { accept: 'application/json', ...opts.headers, ...(req.headers ?? {}) };
       const body = req.body === undefined ? undefined : JSON.stringify(req.body);
       if (body !== undefined) headers['content-type'] = 'application/json';
+      if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
+      const repeatable = mayRepeat(req);
 
       let lastError: Result<HttpResponse, ConveyorError> | undefined;
       for (let attempt = 1; attempt <= opts.retries + 1; attempt += 1) {
@@ -134,6 +205,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             thrown,
           );
           if (req.signal?.aborted) return lastError;
+          const notSent = !timedOut && NOT_SENT_CODES.has(networkCodeOf(thrown) ?? '');
+          if (!repeatable && !notSent) return lastError;
           if (attempt <= opts.retries) await sleep(backoff(attempt, opts.minBackoffMs, opts.maxBackoffMs));
           continue;
         }
@@ -160,6 +233,8 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
             ...failDetails,
             serverError: true,
           });
+          // the server may have carried it out before failing: only a repeatable request is sent again
+          if (!repeatable) return lastError;
           if (attempt <= opts.retries) await sleep(backoff(attempt, opts.minBackoffMs, opts.maxBackoffMs));
           continue;
         }

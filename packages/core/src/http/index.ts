@@ -1,9 +1,17 @@
 export {
+  type DeliveryOutcome,
+  deliveryOutcomeStatus,
+  type HandleDelivery,
+  handleDelivery,
+} from './delivery.js';
+export {
   createHttpClient,
   type HttpClient,
   type HttpClientOptions,
   type HttpRequest,
   type HttpResponse,
+  IDEMPOTENT_METHODS,
+  mayRepeat,
   retryAfterMs,
 } from './http-client.js';
 export {

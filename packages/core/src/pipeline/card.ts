@@ -4,7 +4,8 @@ import type { StagesSpec } from '../stages/types.js';
 
 /**
  * The live card of a task: every stage marked done, current, failed or
- * pending, and the last verdict's one-line summary.
+ * pending, and the last verdict's one-line summary; a blocked task's card
+ * says why it is blocked.
  *
  * @example
  * ```ts
@@ -21,16 +22,18 @@ export function buildTaskCard(spec: StagesSpec, task: Task, now: number, links: 
     if (snapshot.status === 'done') return { id: stage.id, mark: 'done' };
     return { id: stage.id, mark: 'current' };
   });
+  const last =
+    snapshot.status === 'blocked' && snapshot.reason !== undefined
+      ? `blocked on ${snapshot.lastVerdict?.edge ?? snapshot.stage}: ${snapshot.reason}`
+      : snapshot.lastVerdict === undefined
+        ? undefined
+        : `${snapshot.lastVerdict.edge}: ${snapshot.lastVerdict.status}, ${snapshot.lastVerdict.summary}`;
   return {
     taskId: task.id,
     title: task.title,
     status: snapshot.status,
     stages,
-    ...(snapshot.lastVerdict === undefined
-      ? {}
-      : {
-          lastVerdict: `${snapshot.lastVerdict.edge}: ${snapshot.lastVerdict.status}, ${snapshot.lastVerdict.summary}`,
-        }),
+    ...(last === undefined ? {} : { lastVerdict: last }),
     links,
     updatedAt: now,
   };

@@ -1,13 +1,19 @@
 export { mergeLeaseName, taskLeaseHolder, taskOfLeaseHolder } from '../leases/merge-lease.js';
 export { buildTaskCard } from './card.js';
-export { createPipeline, stepKey } from './pipeline.js';
+export { decisionLeaseName } from './decision-lease.js';
+export { verdictOfDecision } from './decision-values.js';
+export { createPipeline } from './pipeline.js';
+export { stepKey } from './step-key.js';
 export type {
   ApplyOutcome,
-  EdgeDecision,
+  DecisionAction,
+  DecisionRun,
   EdgeGateRunner,
   HandleOutcome,
   JobFinishedEvent,
+  PinResolver,
   Pipeline,
   PipelineOptions,
+  ResolvedPin,
   TaskRoute,
 } from './types.js';

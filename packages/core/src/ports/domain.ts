@@ -8,6 +8,11 @@ export type TaskStatus =
   | 'awaiting_approval'
   /** the stage's job is done; the gates of the outgoing edge decide */
   | 'gating'
+  /**
+   * waiting for a person: the gates could not decide (infrastructure errors or
+   * deferrals past their caps); `reason` says why. An approval decides again.
+   */
+  | 'blocked'
   /** stopped: retries or deferrals exhausted, or a job kept failing; `reason` says why */
   | 'failed'
   /** stopped by a person (rejected in review or in the tracker) */
@@ -15,8 +20,34 @@ export type TaskStatus =
   /** reached the final stage */
   | 'done';
 
+/** One key per status: adding a status to the union without listing it here does not compile. */
+const EVERY_TASK_STATUS: { readonly [S in TaskStatus]: true } = {
+  active: true,
+  awaiting_approval: true,
+  gating: true,
+  blocked: true,
+  failed: true,
+  rejected: true,
+  done: true,
+};
+
+/** Every task status, in the order of the union (the one list backends and filters read). */
+export const TASK_STATUSES: readonly TaskStatus[] = Object.freeze(Object.keys(EVERY_TASK_STATUS) as TaskStatus[]);
+
 /** Statuses from which a task never moves again without a person. */
 export const TERMINAL_TASK_STATUSES: readonly TaskStatus[] = Object.freeze(['failed', 'rejected', 'done']);
+
+/**
+ * Whether a task in this status is stopped for good (see {@link TERMINAL_TASK_STATUSES}).
+ *
+ * @example
+ * ```ts
+ * if (isTerminalTaskStatus(task.snapshot.status)) return; // nothing left to reconcile
+ * ```
+ */
+export function isTerminalTaskStatus(status: TaskStatus): boolean {
+  return TERMINAL_TASK_STATUSES.includes(status);
+}
 
 /** The last edge decision remembered on a task. */
 export interface LastVerdict {
@@ -45,6 +76,10 @@ export interface StageSnapshot {
   readonly deferrals: number;
   /** non-zero exits of the current stage's job so far */
   readonly jobAttempts: number;
+  /** how long the consecutive deferrals of the current edge have waited so far, ms (absent = 0) */
+  readonly deferredMs?: number;
+  /** consecutive decisions of the current edge that ended in `error` (absent = 0) */
+  readonly decisionErrors?: number;
   /** findings carried verbatim into the next developer job */
   readonly findings?: string;
   /** the last edge decision */
@@ -108,11 +143,26 @@ export interface HistoryEntry {
   readonly at: number;
 }
 
-/** The lifecycle of a job. `succeeded`, `failed`, `cancelled` are terminal. */
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+/** The statuses a job ends in: what `finishJob` may set, and what a job never leaves. */
+export type TerminalJobStatus = 'succeeded' | 'failed' | 'cancelled';
 
-/** `agent` runs a process; `gates` re-runs an edge's gates in-process (a deferred verdict). */
-export type JobKind = 'agent' | 'gates';
+/** The lifecycle of a job: queued, running, then one of the {@link TerminalJobStatus}. */
+export type JobStatus = 'queued' | 'running' | TerminalJobStatus;
+
+/** Every job status. */
+export const JOB_STATUSES: readonly JobStatus[] = Object.freeze([
+  'queued',
+  'running',
+  'succeeded',
+  'failed',
+  'cancelled',
+]);
+
+/** The statuses a job ends in. */
+export const TERMINAL_JOB_STATUSES: readonly TerminalJobStatus[] = Object.freeze(['succeeded', 'failed', 'cancelled']);
+
+/** `agent` runs a process; `decision` runs the gates of the task's edge in-process, under the same claim limit. */
+export type JobKind = 'agent' | 'decision';
 
 /** What an agent job is asked to do. */
 export interface JobInput {
@@ -134,7 +184,7 @@ export interface Job {
   readonly attempt: number;
   /** idempotency key, `${taskId}:${step}`: a step is enqueued once */
   readonly stepKey: string;
-  /** for `gates` jobs: the edge to decide */
+  /** for `decision` jobs: the edge to decide */
   readonly edge?: string;
   readonly input: JobInput;
   readonly pid?: number;

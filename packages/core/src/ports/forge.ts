@@ -94,3 +94,22 @@ export interface Forge {
   /** The branch whose head is `sha`; `undefined` when none (or the forge cannot tell). */
   resolveShaToBranch(repo: string, sha: string): AsyncResult<string | undefined, ConveyorError>;
 }
+
+/** Branches no task ever pushes to or merges from, whatever the base branch is. */
+export const ALWAYS_PROTECTED_BRANCHES: readonly string[] = Object.freeze(['main', 'master']);
+
+/**
+ * Whether a branch is protected: the base branch, `main`/`master`
+ * ({@link ALWAYS_PROTECTED_BRANCHES}) or one of `extra`; a `refs/heads/`
+ * prefix is ignored on every side.
+ *
+ * @example
+ * ```ts
+ * if (isProtectedBranch(task.branch, 'develop')) return fail('a task branch may not be a protected branch');
+ * ```
+ */
+export function isProtectedBranch(branch: string, base: string, extra: readonly string[] = []): boolean {
+  const name = (b: string) => b.replace(/^refs\/heads\//, '');
+  const wanted = name(branch);
+  return [base, ...ALWAYS_PROTECTED_BRANCHES, ...extra].some((b) => name(b) === wanted);
+}

@@ -3,10 +3,19 @@
  * holding `error`. Port methods resolve to a `Result` instead of throwing, so a
  * caller always sees failure in the type.
  *
+ * The project's error style is the plain union with early returns:
+ * `if (!r.ok) return err(r.error);` then use `r.value`. TypeScript narrows on
+ * `ok`, the happy path reads top to bottom, and a stack trace stays flat (no
+ * closures per step). Results are never thrown again inside a package and
+ * never nested (`Result<Result<…>>`). The few combinators (`map`, `andThen`,
+ * `match`, `unwrapOr`) stay for one-liners at the edges: a parse mapped to a
+ * type, a test reading a value, a host's start-up.
+ *
  * @example
  * ```ts
  * const parsed: Result<number, string> = Number.isNaN(n) ? err('not a number') : ok(n);
- * const doubled = parsed.map((v) => v * 2).unwrapOr(0);
+ * if (!parsed.ok) return err(parsed.error);
+ * const doubled = parsed.value * 2;
  * ```
  */
 export type Result<T, E> = Ok<T, E> | Err<T, E>;
@@ -31,11 +40,6 @@ export class Ok<T, E> {
   /** Transforms the success value. */
   map<U>(fn: (value: T) => U): Result<U, E> {
     return new Ok<U, E>(fn(this.value));
-  }
-
-  /** Leaves a success untouched. */
-  mapErr<F>(_fn: (error: E) => F): Result<T, F> {
-    return new Ok<T, F>(this.value);
   }
 
   /** Chains a computation that may itself fail. */
@@ -74,11 +78,6 @@ export class Err<T, E> {
   /** Leaves a failure untouched. */
   map<U>(_fn: (value: T) => U): Result<U, E> {
     return new Err<U, E>(this.error);
-  }
-
-  /** Transforms the failure. */
-  mapErr<F>(fn: (error: E) => F): Result<T, F> {
-    return new Err<T, F>(fn(this.error));
   }
 
   /** Short-circuits: the chained computation is not run. */

@@ -2,6 +2,12 @@ import { z } from 'zod';
 import type { ConveyorError } from '../result/errors.js';
 import type { Result } from '../result/result.js';
 import { DEFAULT_STAGES } from '../stages/defaults.js';
+import { STAGES_DEFAULTS } from '../stages/define.js';
+import {
+  DEFAULT_REAPER_INTERVAL_MS,
+  DEFAULT_RECONCILER_INTERVAL_MS,
+  DEFAULT_WORKER_INTERVAL_MS,
+} from './daemon-defaults.js';
 import { type EnvSettingsOptions, parseEnvSettings } from './env.js';
 
 const int = (min: number) => z.number().int().min(min);
@@ -31,27 +37,52 @@ export const coreSettingsSchema = z.object({
   maxConcurrency: int(1).default(2).describe('jobs running at the same time'),
 
   workerEnabled: enabled('the worker daemon'),
-  workerIntervalMs: int(100).default(2_000).describe('worker tick interval (ms)'),
+  workerIntervalMs: int(100).default(DEFAULT_WORKER_INTERVAL_MS).describe('worker tick interval (ms)'),
 
   reaperEnabled: enabled('the reaper daemon'),
-  reaperIntervalMs: int(100).default(30_000).describe('reaper tick interval (ms)'),
+  reaperIntervalMs: int(100).default(DEFAULT_REAPER_INTERVAL_MS).describe('reaper tick interval (ms)'),
   reaperDeadTicks: int(1).default(3).describe('ticks a running job\u2019s pid must be dead before it is reaped'),
   reaperMaxRunningSeconds: int(1).default(3_600).describe('a job running longer than this is reaped (s)'),
   reaperLeaseReclaimEnabled: enabled('stale lease reclaiming by the reaper'),
 
   reconcilerEnabled: enabled('the reconciler daemon'),
-  reconcilerIntervalMs: int(100).default(60_000).describe('reconciler tick interval (ms)'),
+  reconcilerIntervalMs: int(100).default(DEFAULT_RECONCILER_INTERVAL_MS).describe('reconciler tick interval (ms)'),
   reconcilerTrackerPollingEnabled: enabled('tracker polling by the reconciler (replays missed webhooks)'),
   reconcilerGraceSeconds: z
     .record(z.string(), int(0))
     .default(DEFAULT_GRACE_SECONDS)
     .describe('per stage: seconds a task may sit with no active job before the reconciler looks (stage=seconds,…)'),
 
-  maxDeveloperRetries: int(0).default(3).describe('rollbacks to development before a task fails'),
-  maxDeferrals: int(0).default(5).describe('consecutive defer verdicts on an edge before they count as a fail'),
-  deferDelayMs: int(0).default(60_000).describe('delay before a deferred edge is decided again (ms)'),
+  maxDeveloperRetries: int(0)
+    .default(STAGES_DEFAULTS.maxDeveloperRetries)
+    .describe('rollbacks to development before a task fails'),
+  maxDeferrals: int(0)
+    .default(STAGES_DEFAULTS.maxDeferrals)
+    .describe(
+      'consecutive defer verdicts on an edge before the task is blocked (default: enough deferrals to wait out deferWaitMs)',
+    ),
+  deferDelayMs: int(0)
+    .default(STAGES_DEFAULTS.deferDelayMs)
+    .describe('delay before a deferred edge is decided again (ms)'),
+  deferWaitMs: int(0)
+    .default(STAGES_DEFAULTS.deferWaitMs)
+    .describe(
+      'how long deferrals of one edge wait in total before the task is blocked (ms); at least the merge lease TTL plus the retest timeout',
+    ),
+  maxDecisionErrors: int(0)
+    .default(STAGES_DEFAULTS.maxDecisionErrors)
+    .describe('consecutive error decisions (forge, tracker, network) of an edge before the task is blocked'),
+  decisionRetryDelayMs: int(0)
+    .default(STAGES_DEFAULTS.decisionRetryDelayMs)
+    .describe('delay before an error decision is retried (ms); doubles per retry'),
   gateTimeoutMs: int(1).default(600_000).describe('default gate timeout (ms); a gate past it yields error'),
 
+  allowForeignGateScopes: z
+    .boolean()
+    .default(false)
+    .describe(
+      "accept a gate scope (ORCH_*_GATE_REPOS) that leaves out the host's own repository; by default such a scope is refused at startup (a typo would switch the gate off)",
+    ),
   securityGateEnabled: enabled('the security gate'),
   securityGateRepos: repos('the security gate'),
   mergeGateEnabled: enabled('the merge gate'),

@@ -1,5 +1,10 @@
 export { type CoreSettings, coreSettingsSchema, type LoadCoreSettingsOptions, loadCoreSettings } from './core.js';
 export {
+  DEFAULT_REAPER_INTERVAL_MS,
+  DEFAULT_RECONCILER_INTERVAL_MS,
+  DEFAULT_WORKER_INTERVAL_MS,
+} from './daemon-defaults.js';
+export {
   DEFAULT_ENV_PREFIX,
   describeSettings,
   type EnvSettingsOptions,

@@ -8,7 +8,14 @@ function buildDefaultStages(): StagesSpec {
     stages: [
       { id: 'analysis', agent: 'analyst', approval: true, trackerState: 'Analysis', graceMs: 15 * MINUTE },
       { id: 'development', agent: 'developer', trackerState: 'In Progress', graceMs: 30 * MINUTE },
-      { id: 'deploy-staging', agent: 'deployer', action: true, trackerState: 'Staging', graceMs: 10 * MINUTE },
+      {
+        id: 'deploy-staging',
+        agent: 'deployer',
+        action: true,
+        trackerState: 'Staging',
+        graceMs: 10 * MINUTE,
+        guardedExit: true,
+      },
       { id: 'deploy', agent: 'deployer', action: true, trackerState: 'Deploying', graceMs: 10 * MINUTE },
       { id: 'done', trackerState: 'Done' },
     ],
@@ -23,6 +30,8 @@ function buildDefaultStages(): StagesSpec {
  * approval) → `development` → `deploy-staging` → `deploy` → `done`. A failed
  * gate on any edge from `development` on rolls the task back to `development`
  * with the findings; a failed gate on `analysis->development` fails the task.
+ * `deploy-staging -> deploy` is guarded: with no gate enabled and in scope it
+ * does not pass.
  *
  * @example
  * ```ts

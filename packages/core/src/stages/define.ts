@@ -5,12 +5,39 @@ import type { EdgeDefinition, StageDefinition, StagesSpec, StagesSpecInput } fro
 
 const PKG = '@conveyor/core';
 
+/** The merge lease's default time to live (the merge gate's `mergeLeaseTtlMs` default). */
+export const DEFAULT_MERGE_LEASE_TTL_MS = 120_000;
+/** The merge gate's default retest timeout (`mergeRetestTimeoutMs`). */
+export const DEFAULT_RETEST_TIMEOUT_MS = 600_000;
+/**
+ * How long deferrals of one edge can wait before the task is blocked, by
+ * default: a busy merge lease is held at most for a retest and, when its holder
+ * died, until its TTL runs out; the wait outlasts both.
+ */
+export const DEFAULT_DEFER_WAIT_MS = DEFAULT_MERGE_LEASE_TTL_MS + DEFAULT_RETEST_TIMEOUT_MS;
+
+/**
+ * The deferral cap that makes `cap × delayMs` cover `waitMs` (plus one more try).
+ *
+ * @example
+ * ```ts
+ * deferralCap(720_000, 60_000); // 13
+ * ```
+ */
+export function deferralCap(waitMs: number, delayMs: number): number {
+  if (delayMs <= 0) return Math.max(1, Math.ceil(waitMs / 1000) + 1);
+  return Math.ceil(waitMs / delayMs) + 1;
+}
+
 /** Defaults `defineStages` fills in when the input leaves a knob out. */
 export const STAGES_DEFAULTS = Object.freeze({
   rollbackStage: 'development',
   maxDeveloperRetries: 3,
-  maxDeferrals: 5,
+  maxDeferrals: deferralCap(DEFAULT_DEFER_WAIT_MS, 60_000),
   deferDelayMs: 60_000,
+  deferWaitMs: DEFAULT_DEFER_WAIT_MS,
+  maxDecisionErrors: 5,
+  decisionRetryDelayMs: 30_000,
   maxJobAttempts: 2,
   trackerStates: Object.freeze({
     approve: Object.freeze(['Approved']) as readonly string[],
@@ -78,8 +105,10 @@ function freezeStage(stage: StageDefinition): StageDefinition {
  * Validates a pipeline definition, fills its defaults and returns it frozen.
  *
  * Defaults: edges go from each stage to the next, in order; `rollbackStage`
- * is `development`; `maxDeveloperRetries` 3; `maxDeferrals` 5; `deferDelayMs`
- * 60 000; `maxJobAttempts` 2; tracker states `Approved` approve and
+ * is `development`; `maxDeveloperRetries` 3; `deferDelayMs` 60 000;
+ * `deferWaitMs` {@link DEFAULT_DEFER_WAIT_MS}; `maxDeferrals`
+ * `deferralCap(deferWaitMs, deferDelayMs)`; `maxDecisionErrors` 5;
+ * `decisionRetryDelayMs` 30 000; `maxJobAttempts` 2; tracker states `Approved` approve and
  * `Cancelled`/`Rejected` reject. When `edges` is omitted, every default edge
  * whose `from` is at or after the rollback stage rolls back to it on a failed
  * gate; earlier edges have no rollback (a failed gate there fails the task).
@@ -137,6 +166,9 @@ export function defineStages(input: StagesSpecInput): Result<StagesSpec, Conveyo
   checkCount(problems, 'maxDeveloperRetries', input.maxDeveloperRetries);
   checkCount(problems, 'maxDeferrals', input.maxDeferrals);
   checkCount(problems, 'deferDelayMs', input.deferDelayMs);
+  checkCount(problems, 'deferWaitMs', input.deferWaitMs);
+  checkCount(problems, 'maxDecisionErrors', input.maxDecisionErrors);
+  checkCount(problems, 'decisionRetryDelayMs', input.decisionRetryDelayMs);
   checkCount(problems, 'maxJobAttempts', input.maxJobAttempts, 1);
 
   let edges: EdgeDefinition[];
@@ -147,10 +179,19 @@ export function defineStages(input: StagesSpecInput): Result<StagesSpec, Conveyo
       const to = stages[i + 1];
       if (from === undefined || to === undefined) continue;
       const rollsBack = rollbackIndex !== undefined && i >= rollbackIndex;
-      edges.push(rollsBack ? { from: from.id, to: to.id, rollbackTo: rollbackStage } : { from: from.id, to: to.id });
+      edges.push({
+        from: from.id,
+        to: to.id,
+        ...(rollsBack ? { rollbackTo: rollbackStage } : {}),
+        ...(from.guardedExit === true ? { guarded: true } : {}),
+      });
     }
   } else {
-    edges = input.edges.map((edge) => ({ ...edge }));
+    edges = input.edges.map((edge) =>
+      edge.guarded === undefined && stages.find((st) => st.id === edge.from)?.guardedExit === true
+        ? { ...edge, guarded: true }
+        : { ...edge },
+    );
     const seenFrom = new Set<string>();
     for (const edge of edges) {
       const name = edgeId(edge.from, edge.to);
@@ -208,8 +249,16 @@ export function defineStages(input: StagesSpecInput): Result<StagesSpec, Conveyo
       rollbackStage,
       finalStage: finalStage.id,
       maxDeveloperRetries: input.maxDeveloperRetries ?? STAGES_DEFAULTS.maxDeveloperRetries,
-      maxDeferrals: input.maxDeferrals ?? STAGES_DEFAULTS.maxDeferrals,
+      maxDeferrals:
+        input.maxDeferrals ??
+        deferralCap(
+          input.deferWaitMs ?? STAGES_DEFAULTS.deferWaitMs,
+          input.deferDelayMs ?? STAGES_DEFAULTS.deferDelayMs,
+        ),
       deferDelayMs: input.deferDelayMs ?? STAGES_DEFAULTS.deferDelayMs,
+      deferWaitMs: input.deferWaitMs ?? STAGES_DEFAULTS.deferWaitMs,
+      maxDecisionErrors: input.maxDecisionErrors ?? STAGES_DEFAULTS.maxDecisionErrors,
+      decisionRetryDelayMs: input.decisionRetryDelayMs ?? STAGES_DEFAULTS.decisionRetryDelayMs,
       maxJobAttempts: input.maxJobAttempts ?? STAGES_DEFAULTS.maxJobAttempts,
       trackerStates: Object.freeze({ approve: Object.freeze([...approve]), reject: Object.freeze([...reject]) }),
     }),

@@ -3,8 +3,8 @@ import type { StageSnapshot, TaskStatus } from '../ports/domain.js';
 import { edgeId, findStage, outgoingEdge } from './define.js';
 import type { EdgeDefinition, StageEffect, StageEvent, StagesSpec, TransitionResult } from './types.js';
 
-/** The agent name of `gates` jobs (a deferred edge decided again later). */
-export const GATES_AGENT = 'gates';
+/** The agent name of `decision` jobs (the worker runs the edge's gates in-process). */
+export const DECISION_AGENT = 'gates';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -34,6 +34,8 @@ function base(snapshot: StageSnapshot, keep: { findings: boolean }): Mutable<Sta
     deferrals: snapshot.deferrals,
     jobAttempts: snapshot.jobAttempts,
   };
+  if (snapshot.decisionErrors !== undefined) next.decisionErrors = snapshot.decisionErrors;
+  if (snapshot.deferredMs !== undefined) next.deferredMs = snapshot.deferredMs;
   if (keep.findings && snapshot.findings !== undefined) next.findings = snapshot.findings;
   if (snapshot.lastVerdict !== undefined) next.lastVerdict = snapshot.lastVerdict;
   if (snapshot.reason !== undefined) next.reason = snapshot.reason;
@@ -78,6 +80,8 @@ function enterStage(
   next.stage = stageId;
   next.jobAttempts = 0;
   next.deferrals = 0;
+  delete next.deferredMs;
+  delete next.decisionErrors;
   delete next.findings;
   if (stageId === spec.finalStage) {
     next.status = 'done';
@@ -101,12 +105,41 @@ function enterStage(
   return [...trackerEffect(spec, stageId), ...startGating(spec, next)];
 }
 
+/** A decision job for the edge leaving the current stage, as a step of its own. */
+function decisionJob(next: Mutable<StageSnapshot>, edge: string, delayMs: number): StageEffect {
+  next.step += 1;
+  return {
+    type: 'enqueue_job',
+    stage: next.stage,
+    agent: DECISION_AGENT,
+    kind: 'decision',
+    step: next.step,
+    attempt: 1,
+    delayMs,
+    edge,
+  };
+}
+
 function startGating(spec: StagesSpec, next: Mutable<StageSnapshot>): StageEffect[] {
   const edge = outgoingEdge(spec, next.stage);
   next.status = 'gating';
   return edge === undefined
     ? [{ type: 'notify' }]
-    : [{ type: 'run_gates', edge: edgeId(edge.from, edge.to) }, { type: 'notify' }];
+    : [decisionJob(next, edgeId(edge.from, edge.to), 0), { type: 'notify' }];
+}
+
+/** The gates could not decide within their caps: a person looks (an approval decides again). */
+function block(next: Mutable<StageSnapshot>, edge: string, reason: string): StageEffect[] {
+  next.status = 'blocked';
+  next.reason = reason;
+  return [
+    { type: 'release_leases' },
+    {
+      type: 'comment_tracker',
+      body: `Conveyor blocked this task on ${edge}: ${reason}. Approve the task again to decide the edge once more.`,
+    },
+    { type: 'notify' },
+  ];
 }
 
 function fail(next: Mutable<StageSnapshot>, reason: string): StageEffect[] {
@@ -169,10 +202,17 @@ function onJobFinished(
 }
 
 function onApproved(spec: StagesSpec, snapshot: StageSnapshot, cause: string): TransitionResult {
-  if (snapshot.status !== 'awaiting_approval') {
-    return ignored(snapshot, `${cause} while the task is ${snapshot.status}, not awaiting approval`);
+  if (snapshot.status !== 'awaiting_approval' && snapshot.status !== 'blocked') {
+    return ignored(snapshot, `${cause} while the task is ${snapshot.status}, not awaiting approval or blocked`);
   }
   const next = base(snapshot, { findings: true });
+  if (snapshot.status === 'blocked') {
+    // a person looked: the edge is decided again with fresh caps
+    next.deferrals = 0;
+    delete next.deferredMs;
+    delete next.decisionErrors;
+    delete next.reason;
+  }
   return changed(next, startGating(spec, next));
 }
 
@@ -219,6 +259,9 @@ function onGatesDecided(
   if (edge === undefined || event.edge !== current) {
     return ignored(snapshot, `gates.decided for edge "${event.edge}" but the current edge is "${current ?? 'none'}"`);
   }
+  if (event.step !== undefined && event.step !== snapshot.step) {
+    return ignored(snapshot, `gates.decided for step ${event.step} but the task is at step ${snapshot.step}`);
+  }
   const { verdict } = event;
   const next = base(snapshot, { findings: true });
   next.lastVerdict = { edge: event.edge, status: verdict.status, summary: verdict.summary };
@@ -227,25 +270,40 @@ function onGatesDecided(
     return changed(next, enterStage(spec, next, edge.to, undefined));
   }
   if (verdict.status === 'defer') {
-    if (snapshot.deferrals >= spec.maxDeferrals) {
-      const summary = `deferred too many times (${snapshot.deferrals} of ${spec.maxDeferrals}): ${verdict.summary}`;
-      return changed(next, rollBackOrFail(spec, next, edge, verdict, summary));
+    // Waiting never costs an agent run: past the cap the task is blocked, not rolled back. The cap
+    // is a count and a time: blocked only once the deferrals also waited deferWaitMs in all (a busy
+    // merge lease is waited out however short the gate's own delay), or at ten times the count.
+    const waited = snapshot.deferredMs ?? 0;
+    const capped =
+      (snapshot.deferrals >= spec.maxDeferrals && waited >= spec.deferWaitMs) ||
+      snapshot.deferrals >= spec.maxDeferrals * 10;
+    if (capped) {
+      return changed(
+        next,
+        block(
+          next,
+          event.edge,
+          `deferred ${snapshot.deferrals} times over ${Math.round(waited / 1000)} s (the cap): ${verdict.summary}`,
+        ),
+      );
     }
+    const delayMs = verdict.deferMs ?? spec.deferDelayMs;
     next.deferrals = snapshot.deferrals + 1;
-    next.step += 1;
-    return changed(next, [
-      {
-        type: 'enqueue_job',
-        stage: snapshot.stage,
-        agent: GATES_AGENT,
-        kind: 'gates',
-        step: next.step,
-        attempt: 1,
-        delayMs: verdict.deferMs ?? spec.deferDelayMs,
-        edge: event.edge,
-      },
-      { type: 'notify' },
-    ]);
+    next.deferredMs = waited + delayMs;
+    return changed(next, [decisionJob(next, event.edge, delayMs), { type: 'notify' }]);
+  }
+  if (verdict.status === 'error') {
+    // infrastructure failed: decide again with backoff, never roll back to the developer
+    const errors = snapshot.decisionErrors ?? 0;
+    if (errors >= spec.maxDecisionErrors) {
+      return changed(
+        next,
+        block(next, event.edge, `the gates could not decide ${errors + 1} times in a row: ${verdict.summary}`),
+      );
+    }
+    next.decisionErrors = errors + 1;
+    const delayMs = spec.decisionRetryDelayMs * 2 ** errors;
+    return changed(next, [decisionJob(next, event.edge, delayMs), { type: 'notify' }]);
   }
   return changed(next, rollBackOrFail(spec, next, edge, verdict, verdict.summary));
 }

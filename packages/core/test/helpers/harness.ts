@@ -3,6 +3,7 @@ import { createGateRegistry } from '../../src/gates/index.js';
 import type { GateContext, GateOutcome } from '../../src/gates/types.js';
 import { createPipeline } from '../../src/pipeline/index.js';
 import type { PipelineOptions } from '../../src/pipeline/types.js';
+import type { DecisionStore } from '../../src/ports/decisions.js';
 import type { Notifier, TaskCard } from '../../src/ports/notifier.js';
 import type { LogFields, Logger } from '../../src/ports/runtime.js';
 import type { Store } from '../../src/ports/store.js';
@@ -73,7 +74,7 @@ export type GateScript = (ctx: GateContext) => GateOutcome | Promise<GateOutcome
 export function harness(
   options: {
     gate?: GateScript;
-    store?: Store;
+    store?: Store & DecisionStore;
     storeOptions?: MemoryStoreOptions;
     pipeline?: Partial<PipelineOptions>;
   } = {},
@@ -107,4 +108,39 @@ export function harness(
     ...options.pipeline,
   });
   return { clock, store, logger, notifier, gates, gateRuns, pipeline };
+}
+
+/**
+ * Runs the claimable decision jobs as a worker would (in-process, then the
+ * terminal flip), again and again while the only claimable jobs are decisions
+ * (or, with `claimAgentJobs`, claiming agent jobs too and leaving them running).
+ * Returns how many decisions ran.
+ */
+export async function runDecisions(
+  h: {
+    store: Store & DecisionStore;
+    clock: { now(): number };
+    pipeline: ReturnType<typeof createPipeline>;
+  },
+  options: { readonly claimAgentJobs?: boolean } = {},
+): Promise<number> {
+  let ran = 0;
+  for (;;) {
+    const queued = await h.store.listJobs({ statuses: ['queued'] });
+    if (!queued.ok) throw queued.error;
+    const ready = queued.value.filter((j) => j.availableAt <= h.clock.now());
+    if (ready.length === 0) return ran;
+    if (options.claimAgentJobs !== true && ready.some((j) => j.kind !== 'decision')) return ran;
+    const claimed = await h.store.claimJobs({ maxConcurrency: 100, now: h.clock.now() });
+    if (!claimed.ok) throw claimed.error;
+    for (const job of claimed.value) {
+      // with `claimAgentJobs`, agent jobs are left running: the test does not care for them
+      if (job.kind !== 'decision') continue;
+      const run = await h.pipeline.runDecision(job);
+      if (!run.ok) throw run.error;
+      const flip = await h.store.finishJob({ jobId: job.id, status: 'succeeded', exitCode: null, now: h.clock.now() });
+      if (!flip.ok) throw flip.error;
+      ran += 1;
+    }
+  }
 }

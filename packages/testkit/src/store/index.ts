@@ -1,3 +1,15 @@
+export { cardRefStoreConformance } from './card-ref-conformance.js';
+export type { ConformanceContext } from './conformance-kit.js';
+export { crossProcessConformance } from './cross-process-conformance.js';
+export {
+  type DecisionConformanceOptions,
+  type DecisionStoreFactory,
+  decisionStoreConformance,
+} from './decision-conformance.js';
+export { deliveryLogConformance } from './delivery-conformance.js';
+export { jobStoreConformance } from './job-conformance.js';
+export { leaseStoreConformance } from './lease-conformance.js';
+export { createMemoryDecisions, type MemoryGuard } from './memory-decisions.js';
 export {
   createMemoryStore,
   type MemoryStore,
@@ -12,3 +24,4 @@ export {
   type StoreUnderTest,
   storeConformance,
 } from './store-conformance.js';
+export { taskStoreConformance } from './task-conformance.js';

@@ -1,5 +1,5 @@
+import type { Lease } from '../ports/domain.js';
 import { ConveyorError } from '../result/errors.js';
-import type { Lease } from './domain.js';
 
 /**
  * The errors every `Store` reports, with the same codes, words and details
