@@ -133,6 +133,7 @@ export {
 } from './run-scan.js';
 export {
   baselineKey,
+  baselineKeys,
   INLINE_ALLOW_IGNORED_TAG,
   type ScanFragmentsOptions,
   scanFragments,
