@@ -13,6 +13,7 @@ export {
   createWorker,
   type Daemon,
   type DaemonLoopOptions,
+  type DaemonSharedOption,
   type DaemonStatus,
   type DaemonStatusBoard,
   type Daemons,

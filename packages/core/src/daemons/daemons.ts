@@ -10,7 +10,8 @@ import { createReconciler, type ReconcilerOptions } from './reconciler.js';
 import { createWorker, type Worker, type WorkerOptions } from './worker.js';
 
 /** What the three daemons share. */
-type Shared = 'store' | 'pipeline' | 'clock' | 'logger' | 'events';
+/** The options `createDaemons` passes to every daemon itself (so a daemon's own options leave them out). */
+export type DaemonSharedOption = 'store' | 'pipeline' | 'clock' | 'logger' | 'events';
 
 /** Options of {@link createDaemons}. */
 export interface DaemonsOptions {
@@ -22,11 +23,11 @@ export interface DaemonsOptions {
   /** handed to the reconciler, which updates the card of a task it unblocks */
   readonly notifier?: Notifier;
   /** the worker: `launcher` and `commandFor` are required; `enabled: false` never starts it */
-  readonly worker: Omit<WorkerOptions, Shared> & { readonly enabled?: boolean };
+  readonly worker: Omit<WorkerOptions, DaemonSharedOption> & { readonly enabled?: boolean };
   /** the reaper (default probe: `createProcessProbe()`); `enabled: false` never starts it */
-  readonly reaper?: Partial<Omit<ReaperOptions, Shared | 'watched'>> & { readonly enabled?: boolean };
+  readonly reaper?: Partial<Omit<ReaperOptions, DaemonSharedOption | 'watched'>> & { readonly enabled?: boolean };
   /** the reconciler; `enabled: false` never starts it */
-  readonly reconciler?: Omit<ReconcilerOptions, Shared | 'notifier'> & { readonly enabled?: boolean };
+  readonly reconciler?: Omit<ReconcilerOptions, DaemonSharedOption | 'notifier'> & { readonly enabled?: boolean };
 }
 
 /** The worker, reaper and reconciler of one host, started and stopped together. */

@@ -1,4 +1,4 @@
-export { createDaemons, type Daemons, type DaemonsOptions } from './daemons.js';
+export { createDaemons, type DaemonSharedOption, type Daemons, type DaemonsOptions } from './daemons.js';
 export {
   createDaemonLoop,
   createDaemonStatusBoard,
