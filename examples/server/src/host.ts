@@ -328,6 +328,7 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     now: () => clock.now(),
     logger,
     maxBodyBytes: cfg.maxBodyBytes,
+    claimMs: cfg.webhookClaimMs,
     deliveryKeys: (source, rawBody) => (source === 'plane' ? [`body:${planeDeliveryFingerprint(rawBody)}`] : []),
     health: () => ({
       ok: !stopping,

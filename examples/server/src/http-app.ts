@@ -1,12 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type ConveyorError,
+  type DeliveryLog,
+  deliveryOutcomeStatus,
   type HandleOutcome,
+  handleDelivery,
   type InboundEvent,
   type Logger,
+  ok,
   type Result,
   readRawBody,
-  type Store,
   type WebhookReceiver,
   webhookErrorStatus,
 } from '@conveyor/core';
@@ -18,11 +21,14 @@ export interface HostHttpOptions {
   /** one receiver per webhook source: `POST /webhooks/<source>` */
   readonly receivers: Readonly<Record<string, WebhookReceiver>>;
   readonly handle: (event: InboundEvent) => Promise<Result<HandleOutcome, ConveyorError>>;
-  readonly store: Pick<Store, 'recordDelivery'>;
+  /** the delivery log (any `Store`) */
+  readonly store: DeliveryLog;
   readonly now: () => number;
   readonly logger: Logger;
   /** webhook bodies over this are refused with 413 */
   readonly maxBodyBytes: number;
+  /** how long a delivery being handled is claimed before a redelivery takes it over (ms) */
+  readonly claimMs?: number;
   /** the body of `GET /queue` */
   readonly queue: () => Promise<unknown>;
   /**
@@ -88,34 +94,47 @@ export function createHostHttpHandler(options: HostHttpOptions): HostHttpHandler
       return send(res, status, { error: received.error.message });
     }
     const receipt = received.value;
-    let firstSeen = true;
-    for (const key of [receipt.deliveryId, ...(options.deliveryKeys?.(source, raw.value) ?? [])]) {
-      const recorded = await options.store.recordDelivery({ source, deliveryId: key, now: options.now() });
-      if (!recorded.ok) {
-        options.logger.error('delivery log failed', { source, deliveryId: key, error: recorded.error.message });
-        return send(res, 500, { error: 'could not record the delivery' });
-      }
-      if (!recorded.value.firstSeen) firstSeen = false;
-    }
-    if (!firstSeen) {
-      options.logger.info('duplicate delivery ignored', { source, deliveryId: receipt.deliveryId });
-      return send(res, 200, { duplicate: true, deliveryId: receipt.deliveryId });
-    }
-    if (receipt.event.kind === 'ignored') {
-      options.logger.info('webhook ignored', { source, event: receipt.eventName, reason: receipt.event.reason });
-      return send(res, 202, { ignored: receipt.event.reason, deliveryId: receipt.deliveryId });
-    }
-    const handled = await options.handle(receipt.event);
-    if (!handled.ok) {
+    const { event } = receipt;
+    // A delivery counts as handled only once its handling succeeded: the sender's
+    // retry after a 500, or after this host died mid-handling, is processed.
+    const outcome = await handleDelivery({
+      deliveries: options.store,
+      source,
+      keys: [receipt.deliveryId, ...(options.deliveryKeys?.(source, raw.value) ?? [])],
+      now: options.now,
+      ...(options.claimMs === undefined ? {} : { claimMs: options.claimMs }),
+      handle: async (): Promise<Result<HandleOutcome | { readonly ignored: string }, ConveyorError>> =>
+        event.kind === 'ignored' ? ok({ ignored: event.reason }) : options.handle(event),
+    });
+    if (!outcome.ok) {
       options.logger.error('webhook handling failed', {
         source,
         deliveryId: receipt.deliveryId,
-        code: handled.error.code,
-        error: handled.error.message,
+        code: outcome.error.code,
+        error: outcome.error.message,
       });
-      return send(res, 500, { error: handled.error.message, deliveryId: receipt.deliveryId });
+      return send(res, 500, { error: outcome.error.message, deliveryId: receipt.deliveryId });
     }
-    return send(res, 200, { deliveryId: receipt.deliveryId, outcome: handled.value });
+    const done = outcome.value;
+    if (done.kind === 'duplicate') {
+      options.logger.info('duplicate delivery ignored', { source, deliveryId: receipt.deliveryId });
+      return send(res, 200, { duplicate: true, deliveryId: receipt.deliveryId });
+    }
+    if (done.kind === 'in_progress') {
+      return send(res, deliveryOutcomeStatus(done), { error: 'this delivery is being handled; deliver again later' });
+    }
+    if (done.unsettled) {
+      options.logger.warn('handled, but the delivery log could not record it (a redelivery will be handled again)', {
+        source,
+        deliveryId: receipt.deliveryId,
+        error: done.unsettled.message,
+      });
+    }
+    if ('ignored' in done.value) {
+      options.logger.info('webhook ignored', { source, event: receipt.eventName, reason: done.value.ignored });
+      return send(res, 202, { ignored: done.value.ignored, deliveryId: receipt.deliveryId });
+    }
+    return send(res, 200, { deliveryId: receipt.deliveryId, outcome: done.value });
   };
 
   const route = async (req: IncomingMessage, res: ServerResponse) => {

@@ -94,9 +94,15 @@ const server = createServer({ headersTimeout: 10_000, requestTimeout: 30_000 }, 
   const body = await core.readRawBody(req, core.DEFAULT_WEBHOOK_MAX_BYTES, 'my-host');
   const receipt = body.andThen((rawBody) => receiver.receive({ headers: req.headers, rawBody }));
   if (!receipt.ok) return void res.writeHead(core.webhookErrorStatus(receipt.error)).end(receipt.error.message);
-  const delivery = { source: req.url ?? '', deliveryId: receipt.value.deliveryId, now: clock.now() };
-  const first = (await store.recordDelivery(delivery)).unwrapOr({ firstSeen: false }).firstSeen;
-  const handled = first && receipt.value.event.kind !== 'ignored' ? await pipeline.handle(receipt.value.event) : null;
-  res.writeHead(handled?.ok === false ? 500 : 200).end();
+  const { event, deliveryId } = receipt.value;
+  // handled only once the handling succeeded: a retry after a 500 or a crash is processed
+  const outcome = await core.handleDelivery({
+    deliveries: store,
+    source: req.url ?? '',
+    keys: [deliveryId],
+    now: clock.now,
+    handle: async () => (event.kind === 'ignored' ? core.ok(null) : pipeline.handle(event)),
+  });
+  res.writeHead(outcome.ok ? core.deliveryOutcomeStatus(outcome.value) : 500).end();
 });
 server.listen(Number(process.env.PORT ?? 8080), '127.0.0.1', () => logger.info('listening', { at: server.address() }));

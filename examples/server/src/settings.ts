@@ -3,6 +3,7 @@ import {
   ConveyorError,
   type CoreSettings,
   coreSettingsSchema,
+  DELIVERY_CLAIM_MS,
   describeSettings,
   envName,
   err,
@@ -79,6 +80,14 @@ export const hostSettingsSchema = z.object({
     .min(0)
     .default(5_000)
     .describe('on SIGTERM, how long in-flight requests may take before their connections are closed (ms)'),
+  webhookClaimMs: z
+    .number()
+    .int()
+    .min(100)
+    .default(DELIVERY_CLAIM_MS)
+    .describe(
+      'a webhook delivery being handled is claimed this long (ms): a redelivery within it answers 503, after it (the host died mid-handling) it is handled again',
+    ),
 
   planeBaseUrl: required("Plane's address, e.g. https://plane.example.com"),
   planeApiKey: required('a Plane API token (X-API-Key)'),
