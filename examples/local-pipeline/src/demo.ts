@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CardLocale, createTelegramNotifier } from '@conveyor/adapter-telegram';
+import { agentCommandFor, createAgentLauncher, createClaudeCodeRunner, createWorkspaces } from '@conveyor/agents';
 import {
   ConveyorError,
   coreSettingsSchema,
@@ -18,6 +19,7 @@ import {
   err,
   type HistoryEntry,
   type Job,
+  type Launcher,
   type Lease,
   readExitRecord,
   renderFinding,
@@ -30,23 +32,24 @@ import {
 } from '@conveyor/core';
 import { mergeSettingsSchema, securitySettingsSchema, stagingSettingsSchema } from '@conveyor/gates';
 import { createSqliteStore } from '@conveyor/store-sqlite';
-import { createLocalGitForge, startFakeTelegram } from '@conveyor/testkit';
+import { createLocalGitForge, type FakeModelServer, startFakeTelegram } from '@conveyor/testkit';
 // The demo registers its gates exactly as the example host does.
 import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from '../../server/src/gates.js';
+import { AGENT_FILES, DEMO_MODEL_KEY, startScriptedClaude } from './claude-agent.js';
 import { createLocalTracker } from './local-tracker.js';
 import { createSampleRepository, DEMO_GIT_ENV, git, moveMain } from './sample-repo.js';
 
 const PKG = '@conveyor/example-local-pipeline';
 
 /** The parts of the story, each shown by its own task(s); `--only <part>` runs one. */
-export const DEMO_PARTS = ['parallel', 'leak', 'staging', 'freshness', 'reaper', 'replay', 'card'] as const;
+export const DEMO_PARTS = ['parallel', 'leak', 'staging', 'freshness', 'reaper', 'replay', 'card', 'agent'] as const;
 /** One part of the demo. */
 export type DemoPart = (typeof DEMO_PARTS)[number];
 
 interface DemoTaskSpec {
   readonly key: string;
   readonly feature: string;
-  readonly scenario: 'plain' | 'leak' | 'staging' | 'reaper';
+  readonly scenario: 'plain' | 'leak' | 'staging' | 'reaper' | 'agent';
   readonly title: string;
   readonly parts: readonly DemoPart[];
 }
@@ -65,6 +68,8 @@ const TASKS: readonly DemoTaskSpec[] = [
   },
   { key: 'DEMO-6', feature: 'retry', scenario: 'reaper', title: 'Add retry(name)', parts: ['reaper'] },
   { key: 'DEMO-7', feature: 'ping', scenario: 'plain', title: 'Add ping(name)', parts: ['replay'] },
+  // its developer is the real Claude Code CLI, against a scripted model server on 127.0.0.1
+  { key: 'DEMO-8', feature: 'hello', scenario: 'agent', title: 'Add hello(name)', parts: ['agent'] },
 ];
 
 /** Options of {@link runDemo}. */
@@ -128,6 +133,17 @@ export interface DemoResult {
   readonly replay: { readonly dropped: boolean; readonly replayedByReconciler: boolean };
   /** the agent killed with its host mid-job */
   readonly reaper: { readonly killedPid?: number };
+  /** the Claude Code developer of DEMO-8: its transcript, the commit the runner pushed, what it said */
+  readonly agent: {
+    readonly transcriptBytes?: number;
+    readonly commit?: string;
+    readonly commitAuthor?: string;
+    readonly summary?: string;
+    /** the author of the commit that brought `src/hello.js` to main (the merge gate may have rebased it) */
+    readonly mainCommitAuthor?: string;
+    /** the agent's files as main has them */
+    readonly mainFiles?: Readonly<Record<string, string>>;
+  };
   /** every line printed */
   readonly printed: readonly string[];
   readonly durationMs: number;
@@ -256,6 +272,40 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     reportDir: join(dir, 'reports'),
   });
 
+  // DEMO-8's developer: the real Claude Code CLI in a per-task workspace, against the scripted model.
+  let model: FakeModelServer | undefined;
+  let agents: ReturnType<typeof createAgentLauncher> | undefined;
+  const agentTranscripts = join(dir, 'agent-transcripts');
+  if (specs.some((s) => s.scenario === 'agent')) {
+    model = await startScriptedClaude();
+    agents = createAgentLauncher({
+      store,
+      workspaces: createWorkspaces({
+        root: join(dir, 'workspaces'),
+        remoteUrl: () => origin,
+        // the runner's commits carry this identity (the teammate's env would override it)
+        identity: { name: 'Claude Code (demo)', email: 'claude@conveyor.invalid' },
+        gitEnv: { GIT_CONFIG_NOSYSTEM: '1' },
+      }),
+      transcriptDir: agentTranscripts,
+      runnerFor: () =>
+        createClaudeCodeRunner({
+          apiKey: DEMO_MODEL_KEY,
+          baseUrl: model?.url ?? '',
+          model: 'claude-sonnet-4-5',
+          path: `${fileURLToPath(new URL('../../../node_modules/.bin', import.meta.url))}:${process.env.PATH ?? ''}`,
+          budget: { timeoutMs: 90_000, maxTurns: 10 },
+        }),
+    });
+  }
+  const processes = createProcessLauncher({ logDir: join(dir, 'logs') });
+  // the agent launcher takes the jobs `agentCommandFor` marked; the scripted agent every other
+  const launcher: Launcher = {
+    launch: (spec) =>
+      agents !== undefined && spec.command === agentCommandFor().command ? agents.launch(spec) : processes.launch(spec),
+  };
+  mkdirSync(join(dir, 'agent'), { recursive: true });
+
   const keyOf = new Map<string, string>();
   const specOf = (task: Task) => specs.find((s) => s.key === task.issueId) ?? specs[0];
   const logFileOf = (job: Pick<Job, 'id'>) => join(dir, 'logs', `${job.id}.log`);
@@ -263,6 +313,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     const spec = specOf(task);
     const checks = stagingChecksFile(dir, task.id);
     if (job.stage === DELIVERY_EDGE.split('->')[0]) rmSync(checks, { force: true });
+    if (spec?.scenario === 'agent' && job.stage === 'development') return { ...agentCommandFor(), timeoutMs: 90_000 };
     return {
       command: process.execPath,
       args: [AGENT],
@@ -305,12 +356,23 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       `  ${tag(taskId)} gate ${verdict.gateId}: ${verdict.status.toUpperCase()} — ${verdict.summary} (${verdict.durationMs} ms)`,
     );
     for (const f of verdict.findings) print(`    ${renderFinding(f)}`);
-    if (verdict.gateId === 'merge' && verdict.status === 'defer' && !existsSync(barrier.open)) {
+    // the barrier is the parallel pair's: another task deferring on the held lease does not open it
+    const pair = ['DEMO-2', 'DEMO-3'].includes(tag(taskId));
+    if (pair && verdict.gateId === 'merge' && verdict.status === 'defer' && !existsSync(barrier.open)) {
       print(`▸ ${tag(taskId)} waits for the merge lease another task holds: deferred, not rolled back`);
       writeFileSync(barrier.open, '');
     }
   });
   events.on('job.finished', ({ jobId, taskId, exitCode }) => {
+    const outcome = agents?.outcome(jobId);
+    if (outcome !== undefined) {
+      print(
+        `  ${tag(taskId)} [claude-code] ${outcome.status} in ${outcome.turns} turns (${outcome.usage.inputTokens} in / ${outcome.usage.outputTokens} out tokens): ${outcome.summary}`,
+      );
+      if (outcome.push?.pushed)
+        print(`  ${tag(taskId)} [runner] committed and pushed the task branch at ${outcome.push.head.slice(0, 7)}`);
+      print(`  ${tag(taskId)} [transcript] ${outcome.transcriptFile}`);
+    }
     try {
       for (const line of readFileSync(join(dir, 'logs', `${jobId}.log`), 'utf8')
         .split('\n')
@@ -438,7 +500,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     events,
     notifier,
     worker: {
-      launcher: createProcessLauncher({ logDir: join(dir, 'logs') }),
+      launcher,
       maxConcurrency: 3,
       intervalMs: 100,
       commandFor: (job, task) => ({ ...commandFor(job, task), logFile: logFileOf(job) }),
@@ -467,6 +529,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     }
   } finally {
     await daemons.stop();
+    await model?.close();
   }
 
   const result: Record<string, DemoTask> = {};
@@ -497,6 +560,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const mainFiles = execFileSync('git', ['ls-tree', '-r', '--name-only', 'main'], { cwd: origin, encoding: 'utf8' })
     .split('\n')
     .filter(Boolean);
+  const agent = agentResult(origin, result['DEMO-8'], agents);
   if (!keep) rmSync(dir, { recursive: true, force: true });
   return {
     dir,
@@ -512,8 +576,54 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
     cards,
     replay: { dropped, replayedByReconciler },
     reaper: killedPid === undefined ? {} : { killedPid },
+    agent,
     printed,
     durationMs: Date.now() - started,
+  };
+}
+
+/** What DEMO-8's Claude Code developer left: its transcript, the runner's commit, and the files main has. */
+function agentResult(
+  origin: string,
+  entry: DemoTask | undefined,
+  agents: ReturnType<typeof createAgentLauncher> | undefined,
+): DemoResult['agent'] {
+  const job = entry?.jobs.find((j) => j.stage === 'development' && j.kind === 'agent' && j.status === 'succeeded');
+  const outcome = job === undefined ? undefined : agents?.outcome(job.id);
+  if (outcome === undefined) return {};
+  const show = (ref: string) => {
+    try {
+      return execFileSync('git', ['show', ref], { cwd: origin, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return undefined;
+    }
+  };
+  const mainFiles: Record<string, string> = {};
+  for (const file of Object.keys(AGENT_FILES)) {
+    const text = show(`main:${file}`);
+    if (text !== undefined) mainFiles[file] = text;
+  }
+  const commit = outcome.push?.pushed ? outcome.push.head : undefined;
+  const [firstFile] = Object.keys(AGENT_FILES);
+  const mainCommitAuthor = execFileSync(
+    'git',
+    ['log', '--diff-filter=A', '--format=%an', 'main', '--', firstFile ?? ''],
+    { cwd: origin, encoding: 'utf8' },
+  ).trim();
+  return {
+    ...(existsSync(outcome.transcriptFile) ? { transcriptBytes: readFileSync(outcome.transcriptFile).length } : {}),
+    ...(commit === undefined
+      ? {}
+      : {
+          commit,
+          commitAuthor: execFileSync('git', ['log', '-1', '--format=%an', commit], {
+            cwd: origin,
+            encoding: 'utf8',
+          }).trim(),
+        }),
+    summary: outcome.summary,
+    ...(mainCommitAuthor === '' ? {} : { mainCommitAuthor }),
+    mainFiles,
   };
 }
 
@@ -619,6 +729,21 @@ export function demoChecks(result: DemoResult): DemoCheck[] {
       'replay',
       'the dropped approval webhook was replayed by the reconciler',
       result.replay.dropped && result.replay.replayedByReconciler && isDone(t['DEMO-7']),
+    );
+  }
+  if (on('agent')) {
+    const agent = result.agent;
+    add('agent', 'the real Claude Code CLI wrote a transcript of its run', (agent.transcriptBytes ?? 0) > 0);
+    add(
+      'agent',
+      "the runner (not the model) committed the agent's work and pushed the task branch",
+      agent.commit !== undefined && agent.commitAuthor === 'Claude Code (demo)',
+    );
+    add(
+      'agent',
+      "main has the agent's files, byte for byte, from the runner's commit (rebased by the merge gate if main moved)",
+      Object.entries(AGENT_FILES).every(([file, text]) => agent.mainFiles?.[file] === text) &&
+        agent.mainCommitAuthor === 'Claude Code (demo)',
     );
   }
   if (on('card')) {

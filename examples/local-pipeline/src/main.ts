@@ -1,5 +1,5 @@
 // `npm run demo`: the whole pipeline, end to end, on this machine.
-//   --only <part>   run one part: parallel, leak, staging, freshness, reaper, replay, card
+//   --only <part>   run one part: parallel, leak, staging, freshness, reaper, replay, card, agent
 //   --locale ru     the card in Russian (default en)
 //   --keep          keep the temp folder and print where it is
 import { parseArgs } from 'node:util';

@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT_FILES, DEMO_MODEL_KEY } from '../src/claude-agent.js';
 import { DEMO_PARTS, type DemoResult, demoChecks, runDemo, summarize } from '../src/demo.js';
 
 // One full run (every part, English card) and one `--only card --locale ru` run.
@@ -25,6 +27,7 @@ describe('npm run demo: the whole story in one run', () => {
       'DEMO-5',
       'DEMO-6',
       'DEMO-7',
+      'DEMO-8',
     ]);
     for (const entry of Object.values(result.tasks)) expect(entry.task.snapshot.status).toBe('done');
     expect(result.leases).toEqual([]);
@@ -61,6 +64,25 @@ describe('npm run demo: the whole story in one run', () => {
     expect(reaped.map((j) => `${j.attempt}:${j.status}`)).toEqual(['1:failed', '2:succeeded']);
     const replayed = result.tasks['DEMO-7']?.history.map((h) => h.cause) ?? [];
     expect(replayed).toContain('tracker.status_changed');
+  });
+
+  it("DEMO-8's developer was the real Claude Code CLI: its transcript, the runner's commit, the files on main", () => {
+    const development =
+      result.tasks['DEMO-8']?.jobs.filter((j) => j.stage === 'development' && j.kind === 'agent') ?? [];
+    expect(development.map((j) => j.status)).toEqual(['succeeded']);
+    expect(development[0]?.reason).toContain('Added hello(name)');
+    expect(result.agent.transcriptBytes).toBeGreaterThan(0);
+    const transcript = readFileSync(join(result.dir, 'agent-transcripts', `${development[0]?.id}.jsonl`), 'utf8');
+    expect(transcript).toContain('src/hello.js');
+    expect(transcript).not.toContain(DEMO_MODEL_KEY);
+    expect(result.agent.commitAuthor).toBe('Claude Code (demo)');
+    expect(result.agent.mainCommitAuthor).toBe('Claude Code (demo)');
+    for (const [file, text] of Object.entries(AGENT_FILES)) {
+      expect(result.mainFiles).toContain(file);
+      expect(execFileSync('git', ['show', `main:${file}`], { cwd: result.origin, encoding: 'utf8' })).toBe(text);
+    }
+    expect(result.printed.join('\n')).toContain('[claude-code] succeeded');
+    expect(result.printed.join('\n')).not.toContain(DEMO_MODEL_KEY);
   });
 
   it('the summary passes and the card is in English by default', () => {

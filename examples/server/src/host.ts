@@ -29,6 +29,7 @@ import {
 import { createGitPinResolver } from '@conveyor/gates';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
 import { recordedAgentCommand } from './agent-command.js';
+import { createHostAgents } from './agents.js';
 import { hostArtifacts, hostRedactor } from './dashboard/artifacts.js';
 import { createDashboard } from './dashboard/dashboard.js';
 import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from './gates.js';
@@ -232,6 +233,18 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       deployer: cfg.agentDeployerCommand,
     };
   const logFileOf = (job: Pick<Job, 'id'>) => join(cfg.dataDir, 'logs', `${job.id}.log`);
+  // ORCH_AGENT_RUNNER=claude-code|codex: the analyst and developer run a coding-agent CLI in a task workspace
+  const agents = createHostAgents({
+    settings: cfg,
+    store,
+    tracker,
+    events,
+    logger,
+    remoteUrl: cloneUrl,
+    baseBranch: settings.merge.mergeBaseBranch,
+    deployCommandOf: (task) => commandsOf(task).deployer,
+    ...(overrides.gitEnv === undefined ? {} : { gitEnv: overrides.gitEnv }),
+  });
   const daemons = createDaemons({
     store,
     pipeline,
@@ -241,31 +254,33 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     notifier,
     worker: {
       enabled: core.workerEnabled,
-      launcher: createProcessLauncher({ logDir: join(cfg.dataDir, 'logs') }),
+      launcher: agents?.launcher ?? createProcessLauncher({ logDir: join(cfg.dataDir, 'logs') }),
       maxConcurrency: core.maxConcurrency,
       intervalMs: core.workerIntervalMs,
       commandFor: (job, task) => {
         const stagingChecks = stagingChecksFile(cfg.dataDir, task.id);
         // A deploy-staging attempt reports afresh: the staging verdict never reads an earlier attempt's checks.
         if (job.stage === STAGING_STAGE) rmSync(stagingChecks, { force: true });
+        const stageEnv = {
+          CONVEYOR_TASK_ID: task.id,
+          CONVEYOR_ISSUE_ID: task.issueId,
+          CONVEYOR_REPO: task.repo,
+          CONVEYOR_BRANCH: task.branch,
+          CONVEYOR_STAGE: job.stage,
+          CONVEYOR_ATTEMPT: String(job.attempt),
+          CONVEYOR_TASK_DESCRIPTION: job.input.description,
+          CONVEYOR_FINDINGS: job.input.findings ?? '',
+          CONVEYOR_STAGING_CHECKS: stagingChecks,
+        };
+        const timeoutMs = (projectOf(task.project)?.limits.agentTimeoutSeconds ?? cfg.agentTimeoutSeconds) * 1000;
+        if (agents !== undefined) return agents.commandFor(job, task, stageEnv, timeoutMs);
         return {
           ...recordedAgentCommand(
             commandsOf(task)[job.agent] ?? `echo "no command for agent ${job.agent}" >&2; exit 2`,
             logFileOf(job),
           ),
-          env: {
-            ...(overrides.agentEnv ?? {}),
-            CONVEYOR_TASK_ID: task.id,
-            CONVEYOR_ISSUE_ID: task.issueId,
-            CONVEYOR_REPO: task.repo,
-            CONVEYOR_BRANCH: task.branch,
-            CONVEYOR_STAGE: job.stage,
-            CONVEYOR_ATTEMPT: String(job.attempt),
-            CONVEYOR_TASK_DESCRIPTION: job.input.description,
-            CONVEYOR_FINDINGS: job.input.findings ?? '',
-            CONVEYOR_STAGING_CHECKS: stagingChecks,
-          },
-          timeoutMs: (projectOf(task.project)?.limits.agentTimeoutSeconds ?? cfg.agentTimeoutSeconds) * 1000,
+          env: { ...(overrides.agentEnv ?? {}), ...stageEnv },
+          timeoutMs,
         };
       },
     },

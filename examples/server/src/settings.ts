@@ -138,6 +138,29 @@ export const hostSettingsSchema = z.object({
     'a YAML file of the projects this host serves (each: Plane project, repository, agents, gates, limits); replaces ORCH_PLANE_PROJECT_ID, ORCH_HOST_REPO and the agent commands',
   ),
   agentTimeoutSeconds: z.number().int().min(1).default(3_600).describe('an agent running longer is killed'),
+  agentRunner: z
+    .enum(['command', 'claude-code', 'codex'])
+    .default('command')
+    .describe(
+      'what runs the analyst and developer: `command` (the shell commands above), `claude-code` (the Claude Code CLI) or `codex` (the Codex CLI), each in a per-task workspace; the deployer always runs its shell command',
+    ),
+  agentModel: optional('the model the agent CLI asks for (claude-code: optional; codex: required)'),
+  agentBaseUrl: optional(
+    "the model server's address (claude-code: ANTHROPIC_BASE_URL, optional; codex: the provider's base_url, required)",
+  ),
+  agentApiKey: optional('the API key the agent CLI sends to the model server (required for claude-code and codex)'),
+  agentMaxTurns: z
+    .number()
+    .int()
+    .min(1)
+    .default(60)
+    .describe('an agent taking more turns is stopped (claude-code, codex)'),
+  agentMaxCostUsd: z
+    .number()
+    .min(0)
+    .default(5)
+    .describe('an agent whose reported cost passes this many US dollars is stopped (claude-code, codex)'),
+  agentCliPath: optional("the PATH the agent CLIs (claude, codex) are looked up in (default: the host's PATH)"),
 
   freshnessStatusContext: z
     .string()
@@ -185,6 +208,19 @@ function problemsOf(error: ConveyorError): readonly string[] | undefined {
   return Array.isArray(problems) && problems.every((p) => typeof p === 'string') ? problems : undefined;
 }
 
+/** What the chosen agent runner needs and is not set. */
+function agentRunnerProblems(host: HostSettings): string[] {
+  const need: (keyof HostSettings)[] =
+    host.agentRunner === 'claude-code'
+      ? ['agentApiKey']
+      : host.agentRunner === 'codex'
+        ? ['agentApiKey', 'agentBaseUrl', 'agentModel']
+        : [];
+  return need
+    .filter((key) => host[key] === undefined)
+    .map((key) => `${envName(key)} (${key}): required when ORCH_AGENT_RUNNER=${host.agentRunner}`);
+}
+
 /**
  * Reads every setting from `env`. All problems of all schemas come back in one
  * `invalid_config` error, so a person fixes them in one go.
@@ -213,17 +249,19 @@ export function loadServerSettings(
     else problems.push(`ORCH_PROJECTS_FILE (projectsFile): ${loaded.error.message}`);
   } else {
     // one project from the environment: its Plane project and agents are required
-    for (const key of [
-      'planeProjectId',
-      'agentAnalystCommand',
-      'agentDeveloperCommand',
-      'agentDeployerCommand',
-    ] as const) {
+    // a CLI runner (claude-code, codex) runs the analyst and developer: only the deployer needs a command
+    const runner = host.ok ? host.value.settings.agentRunner : env.ORCH_AGENT_RUNNER?.trim() || 'command';
+    const keys =
+      runner === 'command'
+        ? (['planeProjectId', 'agentAnalystCommand', 'agentDeveloperCommand', 'agentDeployerCommand'] as const)
+        : (['planeProjectId', 'agentDeployerCommand'] as const);
+    for (const key of keys) {
       const value = host.ok ? host.value.settings[key] : env[envName(key)]?.trim() || undefined;
       if (value === undefined)
         problems.push(`${envName(key)} (${key}): required but not set (or set ORCH_PROJECTS_FILE)`);
     }
   }
+  if (host.ok) problems.push(...agentRunnerProblems(host.value.settings));
   if (!host.ok || !core.ok || !security.ok || !merge.ok || !staging.ok || problems.length > 0) {
     return err(
       new ConveyorError(PKG, 'invalid_config', `invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {
