@@ -98,15 +98,7 @@ export {
   type ProcessLauncherOptions,
   readExitRecord,
 } from './launcher/index.js';
-export {
-  createFileLeaseManager,
-  createStoreLeaseManager,
-  type FileLeaseOptions,
-  type FileLeaseRecord,
-  type LeaseManager,
-  mergeLeaseHolder,
-  type StoreLeaseOptions,
-} from './leases/index.js';
+export { mergeLeaseHolder } from './leases/index.js';
 export {
   type ApplyOutcome,
   buildTaskCard,
