@@ -30,7 +30,7 @@ import { createGitPinResolver } from '@conveyor/gates';
 import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
 import { recordedAgentCommand } from './agent-command.js';
 import { createHostAgents } from './agents.js';
-import { hostArtifacts, hostRedactor } from './dashboard/artifacts.js';
+import { dashboardDecision, hostArtifacts, hostRedactor } from './dashboard/artifacts.js';
 import { createDashboard } from './dashboard/dashboard.js';
 import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from './gates.js';
 import { createHostHttpHandler } from './http-app.js';
@@ -356,6 +356,10 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
     daemons: () => daemons.board.snapshot(),
     redact: hostRedactor(),
     artifactsFor: (task) => hostArtifacts(store, cfg.dataDir, task),
+    decisionsFor: async (task) => {
+      const listed = await store.listDecisions(task.id);
+      return listed.ok ? listed.value.map(dashboardDecision) : [];
+    },
   });
   if (!dashboard.ok) throw dashboard.error;
   const routes = (req: Parameters<typeof handler>[0], res: Parameters<typeof handler>[1]) => {

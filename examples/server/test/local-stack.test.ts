@@ -76,6 +76,17 @@ describe('the local stack over real HTTP', () => {
     expect(merged[0]?.mergeCount).toBe(1);
     expect(await git(bare, 'merge-base', '--is-ancestor', merged[0]?.headSha ?? 'x', main).then(() => true)).toBe(true);
 
+    // the dashboard shows each decision from the record, with the security gate's verdicts
+    const detail = (await (await fetch(`${stack.host.url()}/api/tasks/${task.id}`)).json()) as {
+      decisions: { edge: string; headSha?: string; verdicts: { gateId: string; status: string }[] }[];
+    };
+    const guardedDecisions = detail.decisions.filter((d) => d.edge === 'deploy-staging->deploy');
+    expect(guardedDecisions.map((d) => d.verdicts.find((v) => v.gateId === 'security')?.status)).toEqual([
+      'fail',
+      'pass',
+    ]);
+    expect(guardedDecisions.every((d) => /^[0-9a-f]{40}$/.test(d.headSha ?? ''))).toBe(true);
+
     // the card reached Telegram, and no output held the token
     expect(stack.telegram.server.requests.length).toBeGreaterThan(0);
     expect(JSON.stringify(stack.telegram.server.requests.map((r) => r.body))).not.toContain(LEAKED);

@@ -1,8 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { JobQuery, Task } from '@conveyor/core';
+import type { Decision, JobQuery, Task } from '@conveyor/core';
 import { compileSecretsConfig, DEFAULT_SECRETS_CONFIG, redactText, scanText } from '@conveyor/gates';
-import type { DashboardArtifact, DashboardStore } from './api.js';
+import type { DashboardArtifact, DashboardDecision, DashboardStore } from './api.js';
 import { envRedactor } from './dashboard.js';
 
 /** the most of one artifact a task page shows (its tail) */
@@ -74,5 +74,24 @@ export function hostRedactor(): (text: string) => string {
   return (text) => {
     const found = scanText(rules.value, text).map((f) => f.Secret);
     return fromEnv(found.length > 0 ? redactText(text, found) : text);
+  };
+}
+
+/** A decision record as the task page shows it: the pinned commits and each gate's verdict. */
+export function dashboardDecision(decision: Decision): DashboardDecision {
+  return {
+    edge: decision.edge,
+    status: decision.outcome?.status ?? 'running',
+    summary: decision.outcome?.summary ?? 'deciding',
+    at: decision.decidedAt ?? decision.startedAt,
+    headSha: decision.headSha,
+    baseSha: decision.baseSha,
+    verdicts: decision.verdicts.map((v) => ({
+      gateId: v.gateId,
+      status: v.status,
+      summary: v.summary,
+      durationMs: v.durationMs,
+      findings: v.findings,
+    })),
   };
 }

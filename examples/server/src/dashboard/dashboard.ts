@@ -9,6 +9,7 @@ import {
   type Result,
   type TaskStatus,
 } from '@conveyor/core';
+import { redactText } from '@conveyor/gates';
 import {
   type DashboardSources,
   type DashboardStore,
@@ -108,17 +109,12 @@ async function readForm(req: IncomingMessage): Promise<URLSearchParams | undefin
   return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
 }
 
-/** Replaces the values of the host's secret-looking environment variables. */
+/** Replaces the values of the host's secret-looking environment variables with their redacted preview. */
 export function envRedactor(env: NodeJS.ProcessEnv = process.env): (text: string) => string {
   const secrets = Object.entries(env)
     .filter(([name, value]) => /TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL/i.test(name) && value && value.length >= 8)
-    .map(([, value]) => value as string)
-    .sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const secret of secrets) if (out.includes(secret)) out = out.split(secret).join(`${secret.slice(0, 4)}…`);
-    return out;
-  };
+    .map(([, value]) => value as string);
+  return (text) => (secrets.some((secret) => text.includes(secret)) ? redactText(text, secrets) : text);
 }
 
 /**
