@@ -5,7 +5,7 @@ import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 import { compileSecretRegex } from './regex.js';
-import type { SecretAllowlist, SecretRegex, SecretRule, SecretsConfig } from './types.js';
+import type { SecretAllowlist, SecretRegex, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';
 
 const PKG = '@conveyor/gates';
 
@@ -23,6 +23,15 @@ export const rawAllowlistSchema = z
   })
   .loose();
 
+/** The zod schema of one `[[rules.required]]` table (a component of a composite rule), as written. */
+export const rawRuleRequirementSchema = z
+  .object({
+    id: z.string(),
+    withinLines: z.number().int().min(0).optional(),
+    withinColumns: z.number().int().min(0).optional(),
+  })
+  .loose();
+
 /** The zod schema of one `[[rules]]` table of a gitleaks v8 config, as written. */
 export const rawRuleSchema = z
   .object({
@@ -37,6 +46,10 @@ export const rawRuleSchema = z
     allowlists: z.array(rawAllowlistSchema).optional(),
     /** legacy single rule allowlist */
     allowlist: rawAllowlistSchema.optional(),
+    /** a composite rule: the rules that must match near each finding */
+    required: z.array(rawRuleRequirementSchema).optional(),
+    /** only a component of composite rules, never reported itself */
+    skipReport: z.boolean().optional(),
   })
   .loose();
 
@@ -203,6 +216,17 @@ function compileRule(raw: RawSecretRule, index: number, file?: string): Result<S
     if (!re.ok) return err(re.error);
     path = re.value;
   }
+  const required: SecretRuleRequirement[] = [];
+  for (const [i, q] of (raw.required ?? []).entries()) {
+    if (q.id === '') return err(invalid(label, `field 'required[${i}].id': the required rule id is empty`, file));
+    required.push(
+      Object.freeze({
+        id: q.id,
+        ...(q.withinLines === undefined ? {} : { withinLines: q.withinLines }),
+        ...(q.withinColumns === undefined ? {} : { withinColumns: q.withinColumns }),
+      }),
+    );
+  }
   const rawLists = [...(raw.allowlists ?? []), ...(raw.allowlist ? [raw.allowlist] : [])];
   const allowlists: SecretAllowlist[] = [];
   for (const [i, a] of rawLists.entries()) {
@@ -224,6 +248,8 @@ function compileRule(raw: RawSecretRule, index: number, file?: string): Result<S
       ...(path === undefined ? {} : { path }),
       tags: raw.tags ?? [],
       allowlists,
+      ...(required.length === 0 ? {} : { required }),
+      ...(raw.skipReport === true ? { skipReport: true } : {}),
     }),
   );
 }
@@ -258,6 +284,17 @@ export function compileSecretsConfig(raw: unknown, file?: string): Result<Secret
     const compiled = compileRule(r, i, file);
     if (!compiled.ok) return err(compiled.error);
     rules.push(compiled.value);
+  }
+  // a composite rule's components are checked once every rule is known
+  for (const [i, r] of (cfg.rules ?? []).entries()) {
+    if (lastIndex.get(r.id) !== i) continue;
+    for (const [j, q] of (r.required ?? []).entries()) {
+      if (!lastIndex.has(q.id)) {
+        return err(
+          invalid(ruleLabel(cfg.rules, i), `field 'required[${j}].id': rule '${q.id}' does not exist`, file),
+        );
+      }
+    }
   }
   const rawGlobal = [...(cfg.allowlists ?? []), ...(cfg.allowlist ? [cfg.allowlist] : [])];
   const allowlists: SecretAllowlist[] = [];

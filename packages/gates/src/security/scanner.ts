@@ -1,7 +1,16 @@
+import {
+  createDecoder,
+  DEFAULT_MAX_DECODE_DEPTH,
+  decodeTags,
+  type EncodedSegment,
+  MAX_DECODE_DEPTH,
+  segmentsOverlapping,
+  toOriginalRange,
+} from './decode.js';
 import { shannonEntropy } from './entropy.js';
 import type { PatchFragment } from './patch.js';
 import { currentRuleIds } from './rule-aliases.js';
-import type { SecretAllowlist, SecretFinding, SecretRule, SecretsConfig } from './types.js';
+import type { SecretAllowlist, SecretFinding, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
 
@@ -65,6 +74,46 @@ function lineIndexAt(starts: readonly number[], offset: number): number {
   return lo;
 }
 
+/** A finding before its fingerprint, with its offsets in the fragment's own text. */
+interface Found {
+  readonly finding: Omit<SecretFinding, 'Fingerprint'>;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Where gitleaks' proximity test puts a component near a primary finding: start lines and start columns. */
+function near(primary: Found, component: Found, q: SecretRuleRequirement): boolean {
+  if (q.withinLines !== undefined && Math.abs(primary.finding.StartLine - component.finding.StartLine) > q.withinLines) {
+    return false;
+  }
+  if (
+    q.withinColumns !== undefined &&
+    Math.abs(primary.finding.StartColumn - component.finding.StartColumn) > q.withinColumns
+  ) {
+    return false;
+  }
+  return true;
+}
+
+/** A composite rule's findings that have a finding of every required rule near them. */
+function withRequired(
+  required: readonly SecretRuleRequirement[],
+  primaries: readonly Found[],
+  componentFindings: (id: string) => readonly Found[],
+): Found[] {
+  const components = required.map((q) => ({ q, found: componentFindings(q.id) }));
+  return primaries.filter((p) => components.every(({ q, found }) => found.some((c) => near(p, c, q))));
+}
+
+const trimNewlines = (s: string): string => s.replace(/^\n+/, '').replace(/\n+$/, '');
+
+/** The line(s) of `text` around `[from, to)`, as gitleaks gives a decoded finding's line to a line allowlist. */
+function lineAround(text: string, from: number, to: number): { from: number; to: number } {
+  const before = text.lastIndexOf('\n', Math.max(0, from - 1));
+  const after = text.indexOf('\n', to);
+  return { from: before < 0 ? 0 : before + 1, to: after < 0 ? text.length : after };
+}
+
 /** Where one finding of a fragment matched (offsets in the fragment's text). */
 interface Span {
   readonly finding: SecretFinding;
@@ -119,6 +168,14 @@ export interface ScanFragmentsOptions {
   readonly maxMatchesPerRule?: number;
   /** hears each rule whose matches in a fragment reached `maxMatchesPerRule` */
   readonly onLimit?: (rule: string, file: string) => void;
+  /**
+   * how many times encoded text (base64, hex, percent, unicode escapes) is
+   * decoded and scanned again (gitleaks' `--max-decode-depth`; default
+   * {@link DEFAULT_MAX_DECODE_DEPTH}, 0 = no decoding, at most
+   * {@link MAX_DECODE_DEPTH}). A finding in decoded text is reported at the
+   * encoded text, tagged `decoded:<encoding>` and `decode-depth:<n>`.
+   */
+  readonly maxDecodeDepth?: number;
 }
 
 /** The tag of a finding whose line carries a `gitleaks:allow` marker that was not honoured. */
@@ -169,6 +226,24 @@ export function scanFragments(
   };
 
   const genericIds = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
+  const rulesById = new Map(config.rules.map((r) => [r.id, r] as const));
+  const requestedDepth = options.maxDecodeDepth ?? DEFAULT_MAX_DECODE_DEPTH;
+  const maxDepth = Number.isFinite(requestedDepth)
+    ? Math.max(0, Math.min(MAX_DECODE_DEPTH, Math.floor(requestedDepth)))
+    : 0;
+  const limit = options.maxMatchesPerRule ?? Number.POSITIVE_INFINITY;
+  const listsByRule = new Map<string, SecretAllowlist[]>();
+  const listsFor = (rule: SecretRule): SecretAllowlist[] => {
+    let lists = listsByRule.get(rule.id);
+    if (!lists) {
+      lists = [
+        ...rule.allowlists,
+        ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
+      ];
+      listsByRule.set(rule.id, lists);
+    }
+    return lists;
+  };
   for (const fragment of fragments) {
     const spans: Span[] = [];
     const suppressed = new Set<SecretFinding>();
@@ -187,7 +262,6 @@ export function scanFragments(
       length += l.text.length + 1;
     }
     const text = fragment.lines.map((l) => l.text).join('\n');
-    const present = keywordsIn(text.toLowerCase());
     // which lines carry an inline marker: computed once, so a long line is not searched per match
     const marked = new Set<number>();
     if (text.includes(INLINE_ALLOW)) {
@@ -198,29 +272,24 @@ export function scanFragments(
       for (let i = from; i <= to; i += 1) if (marked.has(i)) return true;
       return false;
     };
+    const emit = (f: Omit<SecretFinding, 'Fingerprint'>, start: number, end: number) => {
+      const Fingerprint = `${f.Commit}:${f.File}:${f.RuleID}:${f.StartLine}`;
+      const finding = { ...f, Fingerprint };
+      // an ignored or baselined finding still hides the generic matches it overlaps
+      if (
+        ignored.has(Fingerprint) ||
+        ignored.has(`${f.File}:${f.RuleID}:${f.StartLine}`) ||
+        baseline.has(baselineKey(finding))
+      ) {
+        suppressed.add(finding);
+      }
+      spans.push({ finding, start, end, generic: genericIds.has(f.RuleID) });
+    };
 
-    for (const rule of config.rules) {
-      if (rule.path && !rule.path.test(fragment.file)) continue;
-      if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
-      const listsForRule = [
-        ...rule.allowlists,
-        ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
-      ];
-      const emit = (f: Omit<SecretFinding, 'Fingerprint'>, start: number, end: number) => {
-        const Fingerprint = `${f.Commit}:${f.File}:${f.RuleID}:${f.StartLine}`;
-        const finding = { ...f, Fingerprint };
-        // an ignored or baselined finding still hides the generic matches it overlaps
-        if (
-          ignored.has(Fingerprint) ||
-          ignored.has(`${f.File}:${f.RuleID}:${f.StartLine}`) ||
-          baseline.has(baselineKey(finding))
-        ) {
-          suppressed.add(finding);
-        }
-        spans.push({ finding, start, end, generic: genericIds.has(f.RuleID) });
-      };
-      // a line-target allowlist is tested once per line span, however many matches it holds
-      const lineVerdicts = new Map<string, boolean>();
+    /** One rule on one decoding pass: its findings, allowlists applied, offsets in the fragment's own text. */
+    const detect = (rule: SecretRule, passText: string, segments: readonly EncodedSegment[]): Found[] => {
+      if (rule.path && !rule.path.test(fragment.file)) return [];
+      const listsForRule = listsFor(rule);
       const base = {
         File: fragment.file,
         Commit: fragment.commit.sha,
@@ -233,47 +302,64 @@ export function scanFragments(
         Tags: [...rule.tags],
       };
       if (!rule.regex) {
-        // a path-only rule: the file itself is the finding
-        if (listsForRule.some((a) => allowlistApplies(a, fileCandidate))) continue;
+        // a path-only rule: the file itself is the finding (once, not per decoding pass)
+        if (segments.length > 0 || listsForRule.some((a) => allowlistApplies(a, fileCandidate))) return [];
         const first = fragment.lines[0];
-        emit(
-          {
-            ...base,
-            StartLine: first?.lineNo ?? 1,
-            EndLine: first?.lineNo ?? 1,
-            StartColumn: 1,
-            EndColumn: 1,
-            Match: `file detected: ${fragment.file}`,
-            Secret: '',
-            Entropy: 0,
-          },
-          0,
-          0,
-        );
-        continue;
+        const finding = {
+          ...base,
+          StartLine: first?.lineNo ?? 1,
+          EndLine: first?.lineNo ?? 1,
+          StartColumn: 1,
+          EndColumn: 1,
+          Match: `file detected: ${fragment.file}`,
+          Secret: '',
+          Entropy: 0,
+        };
+        return [{ finding, start: 0, end: 0 }];
       }
-      const limit = options.maxMatchesPerRule ?? Number.POSITIVE_INFINITY;
-      const matches = rule.regex.findAll(text, limit);
+      const found: Found[] = [];
+      // a line-target allowlist is tested once per line span, however many matches it holds
+      const lineVerdicts = new Map<string, boolean>();
+      const matches = rule.regex.findAll(passText, limit);
       if (matches.length >= limit) options.onLimit?.(rule.id, fragment.file);
       for (const m of matches) {
-        const secret = pickSecret(rule, m.text, m.groups);
+        let start = m.start;
+        let end = m.end;
+        let matchText = m.text;
+        let decodedTags: string[] = [];
+        let decodedLine: { from: number; to: number } | undefined;
+        if (segments.length > 0) {
+          // a decoding pass reports only what its decoded values take part in
+          const hit = segmentsOverlapping(segments, m);
+          if (hit.length === 0) continue;
+          const original = toOriginalRange(hit, m);
+          start = original.start;
+          end = original.end;
+          matchText = trimNewlines(m.text);
+          decodedTags = decodeTags(hit);
+          decodedLine = lineAround(passText, (hit[0] as EncodedSegment).decoded.start, (hit.at(-1) as EncodedSegment).decoded.end);
+        }
+        const secret = pickSecret(rule, matchText, m.groups);
         if (secret === '') continue;
         const entropy = shannonEntropy(secret);
         if (rule.entropy !== undefined && entropy < rule.entropy) continue;
-        const startIdx = lineIndexAt(starts, m.start);
-        const endIdx = lineIndexAt(starts, Math.max(m.start, m.end - 1));
+        const startIdx = lineIndexAt(starts, start);
+        const endIdx = lineIndexAt(starts, Math.max(start, end - 1));
         const hasMarker = markedBetween(startIdx, endIdx);
         if (hasMarker && options.honourInlineAllow === true) continue;
+        const lineKey = decodedLine ? `d${decodedLine.from}:${decodedLine.to}` : `${startIdx}:${endIdx}`;
         let lineText: string | undefined;
         const lineOf = () => {
-          lineText ??= fragment.lines
-            .slice(startIdx, endIdx + 1)
-            .map((l) => l.text)
-            .join('\n');
+          lineText ??= decodedLine
+            ? passText.slice(decodedLine.from, decodedLine.to)
+            : fragment.lines
+                .slice(startIdx, endIdx + 1)
+                .map((l) => l.text)
+                .join('\n');
           return lineText;
         };
         const lineHit = (a: SecretAllowlist): boolean => {
-          const key = `${listsForRule.indexOf(a)}:${startIdx}:${endIdx}`;
+          const key = `${listsForRule.indexOf(a)}:${lineKey}`;
           let v = lineVerdicts.get(key);
           if (v === undefined) {
             const line = lineOf();
@@ -282,26 +368,63 @@ export function scanFragments(
           }
           return v;
         };
-        const candidate: Candidate = { ...fileCandidate, secret, match: m.text, line: '', lineHit };
+        const candidate: Candidate = { ...fileCandidate, secret, match: matchText, line: '', lineHit };
         if (listsForRule.some((a) => allowlistApplies(a, candidate))) continue;
         const startLine = fragment.lines[startIdx];
         const endLine = fragment.lines[endIdx];
-        emit(
-          {
+        const tags = [...rule.tags, ...decodedTags, ...(hasMarker ? [INLINE_ALLOW_IGNORED_TAG] : [])];
+        found.push({
+          finding: {
             ...base,
             StartLine: startLine?.lineNo ?? 0,
             EndLine: endLine?.lineNo ?? 0,
-            StartColumn: m.start - (starts[startIdx] ?? 0) + 1,
-            EndColumn: m.end - (starts[endIdx] ?? 0),
-            Match: m.text,
+            StartColumn: start - (starts[startIdx] ?? 0) + 1,
+            EndColumn: end - (starts[endIdx] ?? 0),
+            Match: matchText,
             Secret: secret,
             Entropy: Math.round(entropy * 1e4) / 1e4,
-            ...(hasMarker ? { Tags: [...rule.tags, INLINE_ALLOW_IGNORED_TAG] } : {}),
+            Tags: tags,
           },
-          m.start,
-          m.end,
-        );
+          start,
+          end,
+        });
       }
+      return found;
+    };
+
+    // pass 0 scans the text as written; each further pass scans it with one more level decoded
+    const decoder = createDecoder();
+    let passText = text;
+    let segments: EncodedSegment[] = [];
+    for (let depth = 0; ; depth += 1) {
+      const present = keywordsIn(passText.toLowerCase());
+      const detected = new Map<string, Found[]>();
+      const detectOnce = (rule: SecretRule): Found[] => {
+        let f = detected.get(rule.id);
+        if (!f) {
+          f = detect(rule, passText, segments);
+          detected.set(rule.id, f);
+        }
+        return f;
+      };
+      for (const rule of config.rules) {
+        if (rule.skipReport === true) continue;
+        if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
+        let found = detectOnce(rule);
+        if (found.length > 0 && rule.required && rule.required.length > 0) {
+          found = withRequired(rule.required, found, (id) => {
+            const r = rulesById.get(id);
+            // a component runs whatever its keywords and skipReport say (as gitleaks)
+            return r ? detectOnce(r) : [];
+          });
+        }
+        for (const f of found) emit(f.finding, f.start, f.end);
+      }
+      if (depth >= maxDepth) break;
+      const next = decoder.next(passText, segments);
+      if (next.segments.length === 0) break;
+      passText = next.text;
+      segments = next.segments;
     }
     for (const f of withoutGenericOverlaps(spans)) if (!suppressed.has(f)) out.push(f);
   }

@@ -64,6 +64,17 @@ export interface SecretAllowlist {
   readonly targetRules: readonly string[];
 }
 
+/**
+ * A rule a composite rule needs near each of its findings (`[[rules.required]]`):
+ * a finding of rule `id` in the same fragment, within `withinLines` lines and
+ * `withinColumns` columns of the primary finding's start when they are set.
+ */
+export interface SecretRuleRequirement {
+  readonly id: string;
+  readonly withinLines?: number;
+  readonly withinColumns?: number;
+}
+
 /** A compiled detection rule. */
 export interface SecretRule {
   readonly id: string;
@@ -80,6 +91,10 @@ export interface SecretRule {
   readonly path?: SecretRegex;
   readonly tags: readonly string[];
   readonly allowlists: readonly SecretAllowlist[];
+  /** a composite rule: reported only where each of these rules has a finding nearby */
+  readonly required?: readonly SecretRuleRequirement[];
+  /** a component of composite rules only: its findings are never reported on their own */
+  readonly skipReport?: boolean;
 }
 
 /** A validated secrets configuration: rules plus global allowlists. */

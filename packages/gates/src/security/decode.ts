@@ -1,0 +1,272 @@
+// Finds encoded segments (percent, unicode escapes, hex, base64) in a text and
+// decodes them in place, one pass per depth, keeping the offsets that map a
+// match in a decoded pass back to the encoded text it came from. The facts
+// (patterns, precedence, which decodings count, tags) follow gitleaks 8's
+// detect/codec; the code is ours.
+
+/** How many decoding passes gitleaks runs by default (`--max-decode-depth`). */
+export const DEFAULT_MAX_DECODE_DEPTH = 5;
+
+/**
+ * The deepest decoding a scan accepts, whatever it is asked: each pass
+ * rescans the fragment, and percent escapes of percent escapes
+ * (`%252525…41`) would otherwise buy one full pass per two characters.
+ */
+export const MAX_DECODE_DEPTH = 32;
+
+/**
+ * The most characters decoding may produce for one fragment, all passes
+ * together: beyond it the fragment is scanned with what was decoded so far.
+ * Each pass is no longer than the one before, so a fragment costs at most
+ * (depth + 1) scans of its own length and this many decoded characters.
+ */
+export const MAX_DECODED_CHARS_PER_FRAGMENT = 4 * 1024 * 1024;
+
+/** The encodings, in gitleaks' precedence order (highest first); the bit of each is its index's power of 2. */
+export const DECODE_ENCODINGS = ['percent', 'unicode', 'hex', 'base64'] as const;
+/** One of the encodings the decoder understands. */
+export type DecodeEncoding = (typeof DECODE_ENCODINGS)[number];
+
+/** A half-open range of offsets (UTF-16 code units). */
+interface Range {
+  readonly start: number;
+  readonly end: number;
+}
+
+/** One decoded segment of one pass. */
+export interface EncodedSegment {
+  /** the range in the fragment's own text */
+  readonly original: Range;
+  /** the range in the previous pass's text */
+  readonly encoded: Range;
+  /** the range of the decoded value in this pass's text */
+  readonly decoded: Range;
+  /** bit set of {@link DECODE_ENCODINGS} that led to this value */
+  readonly encodings: number;
+  /** the pass that decoded it (1 = decoded once) */
+  readonly depth: number;
+  /** the previous pass's segments (sorted by `decoded.start`) */
+  readonly predecessors: readonly EncodedSegment[];
+}
+
+// gitleaks' overlap test counts touching ranges as overlapping
+const overlaps = (a: Range, b: Range): boolean => b.start <= a.end && b.end >= a.start;
+const containsRange = (outer: Range, inner: Range): boolean => outer.start <= inner.start && inner.end <= outer.end;
+
+/**
+ * The segments whose decoded range overlaps `r`: segments are sorted and
+ * disjoint, so a binary search finds the first and the rest follow.
+ */
+export function segmentsOverlapping(segments: readonly EncodedSegment[], r: Range): EncodedSegment[] {
+  let lo = 0;
+  let hi = segments.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((segments[mid] as EncodedSegment).decoded.end < r.start) lo = mid + 1;
+    else hi = mid;
+  }
+  const out: EncodedSegment[] = [];
+  for (let i = lo; i < segments.length; i += 1) {
+    const s = segments[i] as EncodedSegment;
+    if (s.decoded.start > r.end) break;
+    if (overlaps(s.decoded, r)) out.push(s);
+  }
+  return out;
+}
+
+/**
+ * Maps a range of one pass's text to the fragment's own text. A range inside
+ * one decoded value maps to that value's whole encoded origin; a range that
+ * runs past a decoded value keeps the overrun on the encoded side, one level
+ * up at a time.
+ */
+export function toOriginalRange(segments: readonly EncodedSegment[], r: Range): Range {
+  let range = r;
+  let level = segments;
+  for (;;) {
+    if (level.length === 0) return range;
+    const hit = segmentsOverlapping(level, range);
+    if (hit.length === 0) return range;
+    const whole = hit.find((s) => containsRange(s.decoded, range));
+    if (whole) return whole.original;
+    let up: Range | undefined;
+    for (const s of hit) {
+      const start = s.encoded.start + (Math.min(s.decoded.start, range.start) - s.decoded.start);
+      const end = s.encoded.end + (Math.max(s.decoded.end, range.end) - s.decoded.end);
+      up = up ? { start: Math.min(up.start, start), end: Math.max(up.end, end) } : { start, end };
+    }
+    range = up as Range;
+    level = (level[0] as EncodedSegment).predecessors;
+  }
+}
+
+/** `decoded:<encoding>` for each encoding of the segments, then `decode-depth:<n>` (gitleaks' tags). */
+export function decodeTags(segments: readonly EncodedSegment[]): string[] {
+  const first = segments[0];
+  if (!first) return [];
+  let bits = 0;
+  for (const s of segments) bits |= s.encodings;
+  const tags = DECODE_ENCODINGS.filter((_, i) => (bits & (1 << i)) !== 0).map((e) => `decoded:${e}`);
+  tags.push(`decode-depth:${first.depth}`);
+  return tags;
+}
+
+const HEX = /^[0-9A-Fa-f]$/;
+// gitleaks' printable set: TAB .. '~'
+const printable = (b: number): boolean => b > 0x08 && b < 0x7f;
+const nibble = (c: string): number => (HEX.test(c) ? Number.parseInt(c, 16) : -1);
+
+function decodePercent(value: string): string {
+  let out = '';
+  let i = 0;
+  while (i < value.length) {
+    if (value[i] === '%' && i + 2 < value.length) {
+      const hi = nibble(value[i + 1] as string);
+      const lo = nibble(value[i + 2] as string);
+      if (hi >= 0 && lo >= 0) {
+        const b = (hi << 4) | lo;
+        if (!printable(b)) return '';
+        out += String.fromCharCode(b);
+        i += 3;
+        continue;
+      }
+    }
+    out += value[i];
+    i += 1;
+  }
+  return out;
+}
+
+function decodeHex(value: string): string {
+  if (value.length % 2 !== 0 || !/[0-9]/.test(value)) return '';
+  let out = '';
+  for (let i = 0; i < value.length; i += 2) {
+    const b = Number.parseInt(value.slice(i, i + 2), 16);
+    if (!printable(b)) return '';
+    out += String.fromCharCode(b);
+  }
+  return out;
+}
+
+function printableBytes(buf: Buffer): string {
+  for (const b of buf) if (!printable(b)) return '';
+  return buf.toString('latin1');
+}
+
+function decodeBase64(value: string): string {
+  if (!/[0-9+/_-]/.test(value)) return '';
+  // standard alphabet with its padding, as Go's StdEncoding reads it
+  if (value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
+    const s = printableBytes(Buffer.from(value, 'base64'));
+    if (s !== '') return s;
+  }
+  // the URL alphabet without padding (Go's RawURLEncoding)
+  if (value.length % 4 !== 1 && /^[A-Za-z0-9_-]*$/.test(value)) return printableBytes(Buffer.from(value, 'base64url'));
+  return '';
+}
+
+function decodeUnicode(value: string): string {
+  const codes =
+    value.startsWith('U+')
+      ? [...value.matchAll(/U\+([0-9A-Fa-f]{4})/g)]
+      : [...value.matchAll(/\\{1,2}[uU]([0-9A-Fa-f]{4})/g)];
+  return codes.map((m) => String.fromCharCode(Number.parseInt(m[1] as string, 16))).join('');
+}
+
+const DECODERS: Record<DecodeEncoding, (value: string) => string> = {
+  percent: decodePercent,
+  unicode: decodeUnicode,
+  hex: decodeHex,
+  base64: decodeBase64,
+};
+
+/**
+ * One alternative per encoding, in precedence order. Linear on V8: each
+ * alternative starts only at its own first character and repeats one
+ * character class; the percent tail `[^\n]*%XX` extends to the last escape of
+ * its line, so after it fails no later escape on that line can start a match.
+ */
+const ENCODED =
+  /(%[0-9A-Fa-f]{2}(?:[^\n]*%[0-9A-Fa-f]{2})?)|((?:U\+[0-9A-Fa-f]{4}(?:[\t\n\f\r ]|$))+|(?:\\{1,2}[uU][0-9A-Fa-f]{4})+)|([0-9A-Fa-f]{32,})|([\w/+-]{16,}={0,2})/g;
+
+interface EncodingMatch extends Range {
+  readonly kind: number; // index in DECODE_ENCODINGS
+}
+
+function findEncodingMatches(text: string): EncodingMatch[] {
+  const all: EncodingMatch[] = [];
+  for (const m of text.matchAll(ENCODED)) {
+    const kind = m.slice(1).findIndex((g) => g !== undefined);
+    all.push({ kind, start: m.index, end: m.index + m[0].length });
+  }
+  if (all.length <= 1) return all;
+  // two matches that touch: the one of lower precedence waits for the next pass
+  return all.filter((m, i) => {
+    const prev = all[i - 1];
+    const next = all[i + 1];
+    if (prev && overlaps(m, prev) && prev.kind < m.kind) return false;
+    if (next && overlaps(m, next) && next.kind < m.kind) return false;
+    return true;
+  });
+}
+
+/** The state of decoding one fragment: a cache of decoded values and the budget left. */
+export interface Decoder {
+  /**
+   * The next pass: `text` with every decodable segment replaced by its
+   * decoded value, and the segments (empty when nothing was decoded or the
+   * budget ran out).
+   */
+  next(text: string, predecessors: readonly EncodedSegment[]): { text: string; segments: EncodedSegment[] };
+}
+
+/**
+ * A decoder for one fragment; `maxDecodedChars` caps what all its passes may
+ * decode together.
+ *
+ * @example
+ * ```ts
+ * const pass = createDecoder().next('token: c21hbGwtc2VjcmV0', []);
+ * pass.text; // 'token: small-secret'
+ * ```
+ */
+export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT): Decoder {
+  const cache = new Map<string, string>();
+  let budget = maxDecodedChars;
+  return {
+    next(text, predecessors) {
+      const segments: EncodedSegment[] = [];
+      const parts: string[] = [];
+      let copied = 0;
+      let shift = 0;
+      const depth = predecessors.length > 0 ? (predecessors[0] as EncodedSegment).depth + 1 : 1;
+      for (const m of findEncodingMatches(text)) {
+        const value = text.slice(m.start, m.end);
+        let decoded = cache.get(value);
+        if (decoded === undefined) {
+          decoded = DECODERS[DECODE_ENCODINGS[m.kind] as DecodeEncoding](value);
+          if (value.length <= 4096) cache.set(value, decoded);
+        }
+        if (decoded === '') continue;
+        if (decoded.length > budget) break;
+        budget -= decoded.length;
+        let encodings = 1 << m.kind;
+        for (const p of segmentsOverlapping(predecessors, m)) encodings |= p.encodings;
+        segments.push({
+          original: toOriginalRange(predecessors, m),
+          encoded: { start: m.start, end: m.end },
+          decoded: { start: m.start + shift, end: m.start + shift + decoded.length },
+          encodings,
+          depth,
+          predecessors,
+        });
+        shift += decoded.length - value.length;
+        parts.push(text.slice(copied, m.start), decoded);
+        copied = m.end;
+      }
+      if (segments.length === 0) return { text, segments };
+      parts.push(text.slice(copied));
+      return { text: parts.join(''), segments };
+    },
+  };
+}
