@@ -78,6 +78,7 @@ export {
   type RawSecretsConfig,
   rawAllowlistSchema,
   rawConfigSchema,
+  rawRuleRequirementSchema,
   rawRuleSchema,
   type SecretsConfigSource,
 } from './config.js';
@@ -131,6 +132,7 @@ export {
   type SecurityScanOptions,
   type SecurityScanOutcome,
 } from './run-scan.js';
+export { DEFAULT_MAX_DECODE_DEPTH, MAX_DECODE_DEPTH } from './decode.js';
 export {
   baselineKey,
   baselineKeys,
@@ -162,5 +164,6 @@ export type {
   SecretFinding,
   SecretRegex,
   SecretRule,
+  SecretRuleRequirement,
   SecretsConfig,
 } from './types.js';
