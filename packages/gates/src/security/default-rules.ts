@@ -304,6 +304,11 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
           regexes: [
             '^[^:]*:["\\x27]?(?:\\$|%|<|\\{\\{)',
             '^["\\x27]?\\$[\\w{]',
+            // gitleaks' placeholders: user:changeme, <user>:<password>, user:[pass], $(cmd):$(cmd), {{a}}:{{b}}
+            '[^:]+:(?:change(?:it|me)|pass(?:word)?|pwd|test|token|\\*+|x+)',
+            '["\\x27]?<[^>]+>["\\x27]?:["\\x27]?<[^>]+>|<[^:]+:[^>]+>["\\x27]?',
+            '[^:]+:\\[[^\\]]+\\]',
+            '\\$\\([^)]+\\):\\$\\([^)]+\\)',
             '(?i):["\\x27]?(?:password|passwd|pass|secret|changeme|xxx+|\\*+)["\\x27]?$',
           ],
         },
