@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import {
+  compileSecretsConfig,
+  DEFAULT_MAX_DECODE_DEPTH,
+  DEFAULT_SECRETS_CONFIG,
+  MAX_DECODE_DEPTH,
+  parseSecretsConfig,
+  type SecretsConfig,
+  scanText,
+} from '../src/index.js';
+import { chars } from './fixtures/security/samples.js';
+
+// Decoding like gitleaks 8 (--max-decode-depth): encoded segments are decoded
+// pass by pass, every rule scans each pass, and a finding in decoded text is
+// reported at the encoded text with decoded:<encoding> and decode-depth:<n>.
+
+const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
+const hexOf = (s: string) => Buffer.from(s, 'latin1').toString('hex');
+
+async function config(toml: string): Promise<SecretsConfig> {
+  const r = await parseSecretsConfig(toml);
+  if (!r.ok) throw r.error;
+  return r.value;
+}
+
+const SMALL = `
+[[rules]]
+id = "small-secret"
+regex = '''\\bsmall-secret-[a-z]{6}\\b'''
+tags = ["small"]
+`;
+
+const defaults = (() => {
+  const c = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
+  if (!c.ok) throw c.error;
+  return c.value;
+})();
+
+describe('decoding', () => {
+  it('uses gitleaks’ default depth, 5', () => {
+    expect(DEFAULT_MAX_DECODE_DEPTH).toBe(5);
+  });
+
+  it('finds a base64-encoded secret at the encoded text, with the decode tags', async () => {
+    const cfg = await config(SMALL);
+    const encoded = b64('small-secret-abcdef');
+    const text = `first line\nvalue: ${encoded} # trailing`;
+    const [f, ...rest] = scanText(cfg, text, { file: 'a.yml' });
+    expect(rest).toEqual([]);
+    expect(f?.Secret).toBe('small-secret-abcdef');
+    expect(f?.Tags).toEqual(['small', 'decoded:base64', 'decode-depth:1']);
+    expect(f?.StartLine).toBe(2);
+    expect(f?.StartColumn).toBe('value: '.length + 1);
+    expect(f?.EndColumn).toBe('value: '.length + encoded.length);
+  });
+
+  it('decodes hex and percent-encoding', async () => {
+    const cfg = await config(SMALL);
+    const hex = scanText(cfg, `x = ${hexOf('small-secret-qwerty')}`);
+    expect(hex.map((f) => [f.Secret, f.Tags])).toEqual([['small-secret-qwerty', ['small', 'decoded:hex', 'decode-depth:1']]]);
+    const pct = scanText(cfg, 'u=small%2Dsecret%2Dzxcvbn&x=1');
+    expect(pct.map((f) => [f.Secret, f.Tags])).toEqual([
+      ['small-secret-zxcvbn', ['small', 'decoded:percent', 'decode-depth:1']],
+    ]);
+    expect(pct[0]?.StartColumn).toBe(3);
+  });
+
+  it('follows nested encodings to the depth asked, and no further', async () => {
+    const cfg = await config(SMALL);
+    const twice = b64(b64('small-secret-nested'));
+    expect(scanText(cfg, twice, {}, { maxDecodeDepth: 1 })).toEqual([]);
+    const [f] = scanText(cfg, twice, {}, { maxDecodeDepth: 2 });
+    expect(f?.Tags).toEqual(['small', 'decoded:base64', 'decode-depth:2']);
+    expect([f?.StartColumn, f?.EndColumn]).toEqual([1, twice.length]);
+    // 0 turns decoding off
+    expect(scanText(cfg, b64('small-secret-abcdef'), {}, { maxDecodeDepth: 0 })).toEqual([]);
+  });
+
+  it('does not report again in decoded text what the plain text already showed', async () => {
+    const cfg = await config(SMALL);
+    const found = scanText(cfg, `small-secret-plainx and ${b64('nothing to see here')}`);
+    expect(found.map((f) => f.Tags)).toEqual([['small']]);
+  });
+
+  it('finds a built-in rule’s secret in a base64 blob (a GitHub token in a Kubernetes Secret)', () => {
+    const token = `ghp_${chars(36, 7)}`;
+    const text = `apiVersion: v1\nkind: Secret\ndata:\n  token: ${b64(token)}\n`;
+    const found = scanText(defaults, text, { file: 'k8s/secret.yaml' });
+    const gh = found.find((f) => f.RuleID === 'github-pat');
+    expect(gh?.Secret).toBe(token);
+    expect(gh?.StartLine).toBe(4);
+    expect(gh?.Tags).toContain('decoded:base64');
+  });
+
+  it('applies allowlists to the decoded secret', async () => {
+    const cfg = await config(`${SMALL}
+[[rules.allowlists]]
+regexes = ['''allow''']
+`);
+    expect(scanText(cfg, b64('small-secret-allowx'))).toEqual([]);
+    expect(scanText(cfg, b64('small-secret-blockx'))).toHaveLength(1);
+  });
+
+  it('leaves binary base64 (lockfile integrity hashes) alone: no decoded text, no finding', () => {
+    const integrity = `"integrity": "sha512-${Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 37) % 256)).toString('base64')}"`;
+    expect(scanText(defaults, integrity, { file: 'package-lock.json' })).toEqual([]);
+  });
+});
+
+describe('decoding is bounded (hostile input)', () => {
+  it('a depth asked beyond the cap is capped; percent escapes of percent escapes cost at most the cap in passes', async () => {
+    const cfg = await config(SMALL);
+    expect(MAX_DECODE_DEPTH).toBeGreaterThanOrEqual(8);
+    // each pass peels one `%25`: 100 000 levels would be 100 000 full rescans without the cap
+    const line = `%${'25'.repeat(100_000)}41`;
+    expect(scanText(cfg, line, {}, { maxDecodeDepth: 1e9 })).toEqual([]);
+  });
+
+  it('deeply nested base64 of a large blob stays within the decode budget', async () => {
+    const cfg = await config(SMALL);
+    let blob = `small-secret-deeper ${'x'.repeat(1000)}`;
+    for (let i = 0; i < 12; i += 1) blob = b64(blob);
+    // ~33 KB of 12 nested layers: found at depth 12 when asked, never more than one finding
+    const found = scanText(cfg, blob, {}, { maxDecodeDepth: 20 });
+    expect(found.map((f) => f.Tags.at(-1))).toEqual(['decode-depth:12']);
+    expect(scanText(cfg, blob)).toEqual([]);
+  });
+
+  it('a megabyte of base64-looking text decodes once and finds nothing', async () => {
+    const cfg = await config(SMALL);
+    const text = `${'QUJD'.repeat(250_000)}\n${'0123456789abcdef'.repeat(60_000)}`;
+    expect(scanText(cfg, text)).toEqual([]);
+  });
+
+  it('a non-finite or negative depth means no decoding', async () => {
+    const cfg = await config(SMALL);
+    const enc = b64('small-secret-abcdef');
+    expect(scanText(cfg, enc, {}, { maxDecodeDepth: Number.NaN })).toEqual([]);
+    expect(scanText(cfg, enc, {}, { maxDecodeDepth: -3 })).toEqual([]);
+  });
+});
