@@ -97,7 +97,9 @@ for (const f of files) {
     if (flagged.length > 0) row.fpHit += 1;
     for (const x of flagged) row.flaggedBy.add(x.RuleID);
     if (show && flagged.length > 0) {
-      console.log(`flagged ${row.file} by ${flagged.map((x) => x.RuleID).join(',')}: ${JSON.stringify(s).slice(0, 200)}`);
+      console.log(
+        `flagged ${row.file} by ${flagged.map((x) => x.RuleID).join(',')}: ${JSON.stringify(s).slice(0, 200)}`,
+      );
     }
   }
   tp += row.tp;

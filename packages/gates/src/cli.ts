@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gatesPackageInfo } from './package-info.js';
+import { MAX_DECODE_DEPTH } from './security/decode.js';
 import { scanDirectory } from './security/dir-scan.js';
 import {
   formatSecurityOutcome,
@@ -33,6 +34,7 @@ options (gitleaks' names beside Conveyor's):
                                    e.g. --output, --ext-diff, --textconv, are refused; others are not supported)
   --range BASE..HEAD  --repo DIR   git mode: the range and repository
   --max-target-megabytes N         dir mode: the per-file size cap (default 10)
+  --max-decode-depth N             decode base64/hex/percent-encoded text this many times (default 5, 0 = off)
   -v, --verbose                    print each finding (redacted) on stderr
   --version                        print the version
   --no-banner                      accepted for gitleaks compatibility (there is no banner)
@@ -113,6 +115,7 @@ async function main(argv: readonly string[]): Promise<number> {
         'exit-code': { type: 'string' },
         'log-opts': { type: 'string' },
         'max-target-megabytes': { type: 'string' },
+        'max-decode-depth': { type: 'string' },
         'advisory-dir': { type: 'string' },
         strict: { type: 'boolean' },
         timeout: { type: 'string' },
@@ -162,6 +165,15 @@ async function main(argv: readonly string[]): Promise<number> {
     if (!/^\d{1,3}$/.test(raw) || findingsCode > 255) return fail('--exit-code takes an integer 0..255');
   }
 
+  let maxDecodeDepth: number | undefined;
+  if (values['max-decode-depth'] !== undefined) {
+    const raw = String(values['max-decode-depth']);
+    maxDecodeDepth = Number(raw);
+    if (!/^\d{1,3}$/.test(raw) || maxDecodeDepth > MAX_DECODE_DEPTH) {
+      return fail(`--max-decode-depth takes an integer 0..${MAX_DECODE_DEPTH}`);
+    }
+  }
+
   let outcome: SecurityScanOutcome;
   if (mode === 'dir') {
     for (const k of ['range', 'log-opts', 'repo', 'engine', 'gitleaks']) {
@@ -204,6 +216,7 @@ async function main(argv: readonly string[]): Promise<number> {
         : {}),
       ...(values.timeout ? { securityTimeoutMs: values.timeout } : {}),
       securityHonourInlineAllow: values['honour-inline-allow'] === true,
+      ...(maxDecodeDepth === undefined ? {} : { securityMaxDecodeDepth: maxDecodeDepth }),
       securityAllowScanConfigChanges: values['allow-config-changes'] === true,
       securityDepAuditFailClosed: values.strict === true,
       securityDepAuditEnabled: values['no-audit'] !== true,

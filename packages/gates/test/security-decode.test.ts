@@ -57,7 +57,9 @@ describe('decoding', () => {
   it('decodes hex and percent-encoding', async () => {
     const cfg = await config(SMALL);
     const hex = scanText(cfg, `x = ${hexOf('small-secret-qwerty')}`);
-    expect(hex.map((f) => [f.Secret, f.Tags])).toEqual([['small-secret-qwerty', ['small', 'decoded:hex', 'decode-depth:1']]]);
+    expect(hex.map((f) => [f.Secret, f.Tags])).toEqual([
+      ['small-secret-qwerty', ['small', 'decoded:hex', 'decode-depth:1']],
+    ]);
     const pct = scanText(cfg, 'u=small%2Dsecret%2Dzxcvbn&x=1');
     expect(pct.map((f) => [f.Secret, f.Tags])).toEqual([
       ['small-secret-zxcvbn', ['small', 'decoded:percent', 'decode-depth:1']],

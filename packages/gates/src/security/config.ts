@@ -290,9 +290,7 @@ export function compileSecretsConfig(raw: unknown, file?: string): Result<Secret
     if (lastIndex.get(r.id) !== i) continue;
     for (const [j, q] of (r.required ?? []).entries()) {
       if (!lastIndex.has(q.id)) {
-        return err(
-          invalid(ruleLabel(cfg.rules, i), `field 'required[${j}].id': rule '${q.id}' does not exist`, file),
-        );
+        return err(invalid(ruleLabel(cfg.rules, i), `field 'required[${j}].id': rule '${q.id}' does not exist`, file));
       }
     }
   }

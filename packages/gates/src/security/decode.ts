@@ -166,10 +166,9 @@ function decodeBase64(value: string): string {
 }
 
 function decodeUnicode(value: string): string {
-  const codes =
-    value.startsWith('U+')
-      ? [...value.matchAll(/U\+([0-9A-Fa-f]{4})/g)]
-      : [...value.matchAll(/\\{1,2}[uU]([0-9A-Fa-f]{4})/g)];
+  const codes = value.startsWith('U+')
+    ? [...value.matchAll(/U\+([0-9A-Fa-f]{4})/g)]
+    : [...value.matchAll(/\\{1,2}[uU]([0-9A-Fa-f]{4})/g)];
   return codes.map((m) => String.fromCharCode(Number.parseInt(m[1] as string, 16))).join('');
 }
 

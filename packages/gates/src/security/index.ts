@@ -83,6 +83,7 @@ export {
   type SecretsConfigSource,
 } from './config.js';
 export { CSV_COLUMNS, formatCsv } from './csv.js';
+export { DEFAULT_MAX_DECODE_DEPTH, MAX_DECODE_DEPTH } from './decode.js';
 export { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 export { DIR_SCAN_MAX_FILE_BYTES, type DirScanOptions, scanDirectory } from './dir-scan.js';
 export { shannonEntropy } from './entropy.js';
@@ -132,7 +133,6 @@ export {
   type SecurityScanOptions,
   type SecurityScanOutcome,
 } from './run-scan.js';
-export { DEFAULT_MAX_DECODE_DEPTH, MAX_DECODE_DEPTH } from './decode.js';
 export {
   baselineKey,
   baselineKeys,

@@ -83,7 +83,10 @@ interface Found {
 
 /** Where gitleaks' proximity test puts a component near a primary finding: start lines and start columns. */
 function near(primary: Found, component: Found, q: SecretRuleRequirement): boolean {
-  if (q.withinLines !== undefined && Math.abs(primary.finding.StartLine - component.finding.StartLine) > q.withinLines) {
+  if (
+    q.withinLines !== undefined &&
+    Math.abs(primary.finding.StartLine - component.finding.StartLine) > q.withinLines
+  ) {
     return false;
   }
   if (
@@ -337,7 +340,11 @@ export function scanFragments(
           end = original.end;
           matchText = trimNewlines(m.text);
           decodedTags = decodeTags(hit);
-          decodedLine = lineAround(passText, (hit[0] as EncodedSegment).decoded.start, (hit.at(-1) as EncodedSegment).decoded.end);
+          decodedLine = lineAround(
+            passText,
+            (hit[0] as EncodedSegment).decoded.start,
+            (hit.at(-1) as EncodedSegment).decoded.end,
+          );
         }
         const secret = pickSecret(rule, matchText, m.groups);
         if (secret === '') continue;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { OSV_CACHE_DEFAULT_TTL_MS } from './audit/osv-cache.js';
 import { OSV_DEFAULT_TIMEOUT_MS } from './audit/osv-client.js';
+import { DEFAULT_MAX_DECODE_DEPTH, MAX_DECODE_DEPTH } from './decode.js';
 
 const bool = z.union([
   z.boolean(),
@@ -127,6 +128,16 @@ export const securitySettingsSchema = z.object({
   securityHonourInlineAllow: bool
     .default(false)
     .describe('honour inline `gitleaks:allow` markers (default: a marker the branch wrote is reported, not honoured)'),
+  /** how many times encoded text (base64, hex, percent, unicode escapes) is decoded and scanned again */
+  securityMaxDecodeDepth: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_DECODE_DEPTH)
+    .default(DEFAULT_MAX_DECODE_DEPTH)
+    .describe(
+      `how many times encoded text (base64, hex, percent, unicode escapes) is decoded and scanned again, as gitleaks' --max-decode-depth (0 = off, at most ${MAX_DECODE_DEPTH})`,
+    ),
   /** a branch that changes the scan configuration is warned about instead of failing */
   securityAllowScanConfigChanges: bool
     .default(false)
