@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseSecretsConfig, type SecretFinding, scanText } from '../src/index.js';
+import { createDecoder, type EncodedSegment } from '../src/security/decode.js';
 
 // gitleaks' own expectations for decoding and composite rules, read from its
 // detect/detect_test.go and testdata/config/ in a local mirror of
@@ -92,6 +93,51 @@ function asGitleaksReports(f: SecretFinding) {
 
 const key = (f: { RuleID: string; StartLine: number; StartColumn: number; Secret: string }) =>
   `${f.StartLine}:${f.StartColumn}:${f.RuleID}:${f.Secret}`;
+
+const goLiteral = (v: string): string => (v.startsWith('`') ? v.slice(1, -1) : (JSON.parse(v) as string));
+
+/** Go's url.PathEscape: unreserved characters and `$&+:=@` stay, everything else is %XX (UTF-8 bytes). */
+function goPathEscape(s: string): string {
+  let out = '';
+  for (const b of Buffer.from(s, 'utf8')) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9\-_.~$&+:=@]/.test(c) ? c : `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Decodes until a pass finds nothing more (gitleaks' fullDecode in decoder_test.go). */
+function fullDecode(text: string): string {
+  const decoder = createDecoder();
+  let data = text;
+  let segments: EncodedSegment[] = [];
+  for (;;) {
+    const next = decoder.next(data, segments);
+    if (next.segments.length === 0) return data;
+    data = next.text;
+    segments = next.segments;
+  }
+}
+
+describe.skipIf(!haveMirror)("gitleaks' decoder cases (detect/codec/decoder_test.go)", () => {
+  const src = haveMirror ? show('detect/codec/decoder_test.go') : '';
+  const lit = '(`[^`]*`|"(?:[^"\\\\]|\\\\.)*")';
+  const re = new RegExp(`name:\\s+"([^"]*)",\\s*chunk:\\s+${lit},\\s*expected:\\s+${lit},`, 'g');
+  const cases = [...src.matchAll(re)].map((m) => ({
+    name: m[1] as string,
+    chunk: goLiteral(m[2] as string),
+    expected: goLiteral(m[3] as string),
+  }));
+
+  it('reads the cases', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(15);
+  });
+  it.each(cases.map((c) => [c.name, c] as const))('%s: as is, percent-encoded and hex-encoded', (_n, c) => {
+    expect(fullDecode(c.chunk)).toBe(c.expected);
+    expect(fullDecode(goPathEscape(c.chunk))).toBe(c.expected);
+    expect(fullDecode(Buffer.from(c.chunk, 'utf8').toString('hex'))).toBe(c.expected);
+  });
+});
 
 describe.skipIf(!haveMirror)("gitleaks' detect cases (read from the gitleaks mirror)", () => {
   it('the maxDecodeDepth TestDetect uses is what our run below uses', () => {
