@@ -148,20 +148,52 @@ function decodeHex(value: string): string {
   return out;
 }
 
-function printableBytes(buf: Buffer): string {
-  for (const b of buf) if (!printable(b)) return '';
-  return buf.toString('latin1');
+const B64_STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const B64_URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+const b64Table = (alphabet: string): Int8Array => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < alphabet.length; i += 1) t[alphabet.charCodeAt(i)] = i;
+  return t;
+};
+const STD = b64Table(B64_STD);
+const URL_SAFE = b64Table(B64_URL);
+
+/**
+ * Base64 of `value[0..end)` in one alphabet, or '' as soon as a character is
+ * outside it or a decoded byte is not printable (most identifiers fail on
+ * their first bytes, so a scan does not pay a whole decoding per candidate).
+ */
+function decodeBase64With(value: string, end: number, table: Int8Array): string {
+  let out = '';
+  let bits = 0;
+  let acc = 0;
+  for (let i = 0; i < end; i += 1) {
+    const c = value.charCodeAt(i);
+    const v = c < 128 ? (table[c] as number) : -1;
+    if (v < 0) return '';
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      const b = (acc >> bits) & 0xff;
+      if (!printable(b)) return '';
+      out += String.fromCharCode(b);
+    }
+  }
+  return out;
 }
 
 function decodeBase64(value: string): string {
   if (!/[0-9+/_-]/.test(value)) return '';
   // standard alphabet with its padding, as Go's StdEncoding reads it
-  if (value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-    const s = printableBytes(Buffer.from(value, 'base64'));
+  if (value.length % 4 === 0) {
+    let end = value.length;
+    while (end > 0 && value[end - 1] === '=' && value.length - end < 2) end -= 1;
+    const s = end % 4 === 1 ? '' : decodeBase64With(value, end, STD);
     if (s !== '') return s;
   }
   // the URL alphabet without padding (Go's RawURLEncoding)
-  if (value.length % 4 !== 1 && /^[A-Za-z0-9_-]*$/.test(value)) return printableBytes(Buffer.from(value, 'base64url'));
+  if (value.length % 4 !== 1) return decodeBase64With(value, value.length, URL_SAFE);
   return '';
 }
 
@@ -184,9 +216,14 @@ const DECODERS: Record<DecodeEncoding, (value: string) => string> = {
  * alternative starts only at its own first character and repeats one
  * character class; the percent tail `[^\n]*%XX` extends to the last escape of
  * its line, so after it fails no later escape on that line can start a match.
+ * The hex and base64 runs start only where a run of their characters starts
+ * (a lookbehind): trying every position of a short identifier would cost its
+ * length squared. It finds what gitleaks' pattern finds once its touching
+ * matches are filtered: a run that starts right after another match touches
+ * it, and those of lower precedence are dropped anyway.
  */
 const ENCODED =
-  /(%[0-9A-Fa-f]{2}(?:[^\n]*%[0-9A-Fa-f]{2})?)|((?:U\+[0-9A-Fa-f]{4}(?:[\t\n\f\r ]|$))+|(?:\\{1,2}[uU][0-9A-Fa-f]{4})+)|([0-9A-Fa-f]{32,})|([\w/+-]{16,}={0,2})/g;
+  /(%[0-9A-Fa-f]{2}(?:[^\n]*%[0-9A-Fa-f]{2})?)|((?:U\+[0-9A-Fa-f]{4}(?:[\t\n\f\r ]|$))+|(?:\\{1,2}[uU][0-9A-Fa-f]{4})+)|((?<![0-9A-Fa-f])[0-9A-Fa-f]{32,})|((?<![\w/+-])[\w/+-]{16,}={0,2})/g;
 
 interface EncodingMatch extends Range {
   readonly kind: number; // index in DECODE_ENCODINGS
@@ -195,7 +232,7 @@ interface EncodingMatch extends Range {
 function findEncodingMatches(text: string): EncodingMatch[] {
   const all: EncodingMatch[] = [];
   for (const m of text.matchAll(ENCODED)) {
-    const kind = m.slice(1).findIndex((g) => g !== undefined);
+    const kind = m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 3;
     all.push({ kind, start: m.index, end: m.index + m[0].length });
   }
   if (all.length <= 1) return all;
