@@ -281,7 +281,8 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT):
         let decoded = cache.get(value);
         if (decoded === undefined) {
           decoded = DECODERS[DECODE_ENCODINGS[m.kind] as DecodeEncoding](value);
-          if (value.length <= 4096) cache.set(value, decoded);
+          // the cache saves decoding a value repeated in the fragment; bounded so a blob of distinct values costs no memory
+          if (value.length <= 4096 && cache.size < 4096) cache.set(value, decoded);
         }
         if (decoded === '') continue;
         if (decoded.length > budget) break;
