@@ -292,8 +292,9 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
     {
       id: 'curl-auth-user',
       description: 'A user and password given to curl (-u / --user)',
-      // starts only at `curl`; the command may run on over escaped line ends (`\` newline), at most 1000 characters
-      regex: `\\bcurl\\b(?:[^\\n\\\\]|\\\\[\\s\\S]){0,1000}?[ \\t](?:-u|--user)(?:=|[ \\t]{1,5})(?:"(:[^"\\n]{3,128}|[^:"\\n]{3,128}:|[^:"\\n]{3,128}:[^"\\n]{3,128})"|'([^:'\\n]{3,128}:[^'\\n]{3,128})'|((?:"[^"\\n]{3,128}"|'[^'\\n]{3,128}'|[\\w$@.-]{1,128}):(?:"[^"\\n]{3,128}"|'[^'\\n]{3,128}'|[\\w\${}@.!~#-]{1,128})))(?:\\s|$)`,
+      // starts only at `curl`; the options may follow on later lines (as gitleaks allows), within 1000 characters
+      // and before the next `curl`, so text made of `curl`s costs each character one attempt, not 1000
+      regex: `\\bcurl\\b(?:(?!curl)(?:[^\\\\]|\\\\[\\s\\S])){0,1000}?[ \\t](?:-u|--user)(?:=|[ \\t]{1,5})(?:"(:[^"\\n]{3,128}|[^:"\\n]{3,128}:|[^:"\\n]{3,128}:[^"\\n]{3,128})"|'([^:'\\n]{3,128}:[^'\\n]{3,128})'|((?:"[^"\\n]{3,128}"|'[^'\\n]{3,128}'|[\\w$@.-]{1,128}):(?:"[^"\\n]{3,128}"|'[^'\\n]{3,128}'|[\\w\${}@.!~#-]{1,128})))(?:\\s|$)`,
       entropy: 2,
       keywords: ['curl'],
       tags: ['curl', 'password'],
@@ -317,7 +318,7 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
     {
       id: 'curl-auth-header',
       description: 'A credential in a header given to curl (-H / --header)',
-      regex: `(?i)\\bcurl\\b(?:[^\\n\\\\]|\\\\[\\s\\S]){0,1000}?[ \\t](?:-H|--header)(?:=|[ \\t]{1,5})["']?(?:authorization:[ \\t]{0,5}(?:basic[ \\t]([a-z0-9+/]{8,1024}={0,3})|(?:bearer|(?:api-)?token)[ \\t]([\\w=~@.+/-]{8,1024})|([\\w=~@.+/-]{8,1024}))|(?:x-(?:[a-z]{1,20}-)?)?(?:api-?)?(?:key|token):[ \\t]{0,5}([\\w=~@.+/-]{8,1024}))["'\\s]`,
+      regex: `(?i)\\bcurl\\b(?:(?!curl)(?:[^\\\\]|\\\\[\\s\\S])){0,1000}?[ \\t](?:-H|--header)(?:=|[ \\t]{1,5})["']?(?:authorization:[ \\t]{0,5}(?:basic[ \\t]([a-z0-9+/]{8,1024}={0,3})|(?:bearer|(?:api-)?token)[ \\t]([\\w=~@.+/-]{8,1024})|([\\w=~@.+/-]{8,1024}))|(?:x-(?:[a-z]{1,20}-)?)?(?:api-?)?(?:key|token):[ \\t]{0,5}([\\w=~@.+/-]{8,1024}))["'\\s]`,
       entropy: 2.75,
       keywords: ['curl'],
       tags: ['curl', 'token'],
@@ -644,8 +645,13 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
           regexTarget: 'secret',
           regexes: [
             '^(?:process\\.env|import\\.meta|os\\.environ|env\\.|self\\.|this\\.|config\\.|settings\\.)',
-            '^[A-Za-z_]+(?:\\.[A-Za-z_]+)+$',
+            // dotted paths (`X25519.secret_length`): letters, then digits only at the end of a part
+            '^[A-Za-z_]+[0-9]*(?:\\.[A-Za-z_]+[0-9]*)+$',
             '^[A-Z_]+$',
+            // CONSTANT-STYLE-NAMES, UUIDs (ids, not secrets) and host names with a port
+            '^[A-Z][A-Z0-9]{0,11}(?:[-_][A-Z0-9]{1,12})+$',
+            '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+            '^[a-z0-9-]+(?:\\.[a-z0-9-]+){2,}(?::\\d{1,5})?$',
             '^\\$',
             '^[a-z]+(?:[A-Z][a-z]+)+$',
             // PascalCase type and class names (`SECRETS_CONFIG: RawSecretsConfig`)
