@@ -86,6 +86,23 @@ paths = ['''^fixtures/''']
     }
   });
 
+  it('a secret whose entropy equals the threshold is skipped, as gitleaks skips entropy <= threshold', async () => {
+    // "aabbccdd": four symbols, each twice: entropy exactly 2
+    const r = await parseSecretsConfig(`
+[[rules]]
+id = "tok"
+regex = '''tok_([a-d]{8})'''
+entropy = 2.0
+[[rules]]
+id = "tok-low"
+regex = '''low_([a-d]{8})'''
+entropy = 1.99
+`);
+    if (!r.ok) throw r.error;
+    expect(scanText(r.value, 'tok_aabbccdd')).toHaveLength(0);
+    expect(scanText(r.value, 'low_aabbccdd').map((f) => f.RuleID)).toEqual(['tok-low']);
+  });
+
   it('counts capture groups as RE2 does', () => {
     expect(countCaptureGroups('a(b)(?:c)(?P<n>d)(?<m>e)[(]\\(')).toBe(3);
     expect(countCaptureGroups('(?i)x([a-z]{3})')).toBe(1);

@@ -349,7 +349,7 @@ export function scanFragments(
         const secret = pickSecret(rule, matchText, m.groups);
         if (secret === '') continue;
         const entropy = shannonEntropy(secret);
-        if (rule.entropy !== undefined && entropy < rule.entropy) continue;
+        if (rule.entropy !== undefined && entropy <= rule.entropy) continue;
         const startIdx = lineIndexAt(starts, start);
         const endIdx = lineIndexAt(starts, Math.max(start, end - 1));
         const hasMarker = markedBetween(startIdx, endIdx);
