@@ -33,6 +33,18 @@ describe.skipIf(db === undefined)('postgres', () => {
       spawnRacers: (store, request, count) =>
         pool.race(db?.url ?? '', (store as StoreUnderTest & PostgresStore).schema, request, count),
       racers: 4,
+      fairClaims: true,
+      // another pool on the same schema: a second host
+      openWithProjectLimits: async (limits, shareWith) => {
+        if (shareWith === undefined) n += 1;
+        const opened = await createPostgresStore({
+          connectionString: db?.url ?? '',
+          schema: shareWith === undefined ? `limits_${n}` : (shareWith as PostgresStore).schema,
+          ...limits,
+        });
+        if (!opened.ok) throw opened.error;
+        return opened.value;
+      },
     },
   );
 

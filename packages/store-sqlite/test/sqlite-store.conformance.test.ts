@@ -35,6 +35,17 @@ storeConformance(
     },
     spawnRacers: (store, request, count) => pool.race(pathOf(store), request, count),
     racers: 4,
+    fairClaims: true,
+    // another connection to the same file: a second process
+    openWithProjectLimits: (limits, shareWith) => {
+      if (shareWith === undefined) n += 1;
+      const opened = createSqliteStore({
+        path: shareWith === undefined ? join(dir, `limits-${n}.db`) : pathOf(shareWith),
+        ...limits,
+      });
+      if (!opened.ok) throw opened.error;
+      return opened.value;
+    },
   },
 );
 

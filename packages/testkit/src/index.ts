@@ -109,6 +109,7 @@ export {
   type DecisionStoreFactory,
   decisionStoreConformance,
   deliveryLogConformance,
+  fairClaimConformance,
   jobStoreConformance,
   leaseStoreConformance,
   type MemoryGuard,
