@@ -18,6 +18,14 @@ export {
   type MemoryStoreOptions,
 } from './memory-store.js';
 export {
+  createRacerPool,
+  performRacerRequest,
+  type RacerPool,
+  type RacerPoolOptions,
+  type RacerTarget,
+  serveRacer,
+} from './racers.js';
+export {
   type RacerOutcome,
   type RacerRequest,
   type StoreConformanceOptions,
