@@ -3,22 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@conveyor/core';
 import {
-  type FakeGitea,
-  type FakePlane,
-  type FakeTelegram,
   POSTGRES_MISSING_MESSAGE,
   postgresForTests,
+  queueProjectJobs,
   randomDatabaseName,
-  sendPlaneWebhook,
-  startFakeGitea,
-  startFakePlane,
-  startFakeTelegram,
   type ThrowawayPostgres,
 } from '@conveyor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost } from '../src/host.js';
 import { loadServerSettings, type ServerSettings } from '../src/settings.js';
 import { type HostStore, hostProjectLimits, openHostStore } from '../src/store.js';
+import { sendIssueCreated, startTwoProjectFakes, type TwoProjectFakes } from './two-project-fakes.js';
 
 const PROJECTS = `
 projects:
@@ -115,41 +110,7 @@ describe('the store settings', () => {
 
 /** Queues three jobs for each project and claims with room for all; what each project got. */
 async function claimedPerProject(store: HostStore): Promise<Record<string, number>> {
-  const snapshot = {
-    stage: 'development',
-    status: 'active' as const,
-    step: 0,
-    developerRetries: 0,
-    deferrals: 0,
-    jobAttempts: 0,
-  };
-  for (const project of ['proj-a', 'proj-b']) {
-    const created = await store.createTaskIfAbsent({
-      project,
-      issueId: `${project}-1`,
-      repo: `acme/${project}`,
-      branch: `task/${project}-1`,
-      title: project,
-      description: '',
-      snapshot,
-      now: 1_000,
-    });
-    if (!created.ok) throw created.error;
-    for (let i = 0; i < 3; i += 1) {
-      const job = await store.enqueueJob({
-        taskId: created.value.task.id,
-        stage: 'development',
-        agent: 'developer',
-        kind: 'agent',
-        stepKey: `${project}:${i}`,
-        attempt: 1,
-        input: { description: 'x' },
-        availableAt: 1_000,
-        now: 1_000,
-      });
-      if (!job.ok) throw job.error;
-    }
-  }
+  for (const project of ['proj-a', 'proj-b']) await queueProjectJobs(store, project, 3);
   const claimed = await store.claimJobs({ maxConcurrency: 10, now: 2_000 });
   if (!claimed.ok) throw claimed.error;
   const tasks = await store.listTasks({});
@@ -177,21 +138,12 @@ afterAll(async () => {
 });
 
 describe('a host on PostgreSQL (ORCH_STORE=postgres)', { timeout: 60_000 }, () => {
-  let plane: FakePlane;
-  let gitea: FakeGitea;
-  let telegram: FakeTelegram;
+  let fakes: TwoProjectFakes;
   beforeAll(async () => {
-    plane = await startFakePlane({
-      apiKey: 'plane-key',
-      workspaceSlug: 'acme',
-      projectId: 'proj-a',
-      states: ['Todo', 'Analysis', 'Approved', 'Cancelled'].map((name) => ({ name })),
-    });
-    gitea = await startFakeGitea({ token: 'gitea-token', repos: ['acme/web', 'acme/api'] });
-    telegram = await startFakeTelegram({ token: '1:tg' });
+    fakes = await startTwoProjectFakes();
   });
   afterAll(async () => {
-    await Promise.all([plane?.close(), gitea?.close(), telegram?.close()]);
+    await fakes?.close();
   });
 
   it('opens the PostgreSQL store with the project limits and LISTEN wake-ups', async ({ skip }) => {
@@ -216,6 +168,7 @@ describe('a host on PostgreSQL (ORCH_STORE=postgres)', { timeout: 60_000 }, () =
 
   it('serves both projects from the database: webhooks become tasks, each project runs its agent', async ({ skip }) => {
     if (pgUrl === '') return skip();
+    const { plane, gitea, telegram } = fakes;
     const out = mkdtempSync(join(root, 'out-'));
     const settings = settingsWith({
       ORCH_STORE: 'postgres',
@@ -233,16 +186,7 @@ describe('a host on PostgreSQL (ORCH_STORE=postgres)', { timeout: 60_000 }, () =
     const host = createHost(settings, { logger: silentLogger, agentEnv: { OUT: out }, store: opened.value });
     await host.start();
     try {
-      const send = async (issueId: string, project: string) => {
-        const payload = plane.issueWebhookPayload(issueId, 'created') as { data: Record<string, unknown> };
-        const sent = await sendPlaneWebhook(
-          `${host.url()}/webhooks/plane`,
-          { ...payload, data: { ...payload.data, project } } as never,
-          { secret: 'plane-secret' },
-        );
-        if (!sent.ok) throw sent.error;
-        return JSON.parse(sent.value.text) as { outcome?: { action: string } };
-      };
+      const send = (issueId: string, project: string) => sendIssueCreated(plane, host.url(), issueId, project);
       const web = plane.addIssue({ name: 'web work', state: 'Todo' });
       const api = plane.addIssue({ name: 'api work', state: 'Todo' });
       expect((await send(web.id, 'proj-a')).outcome?.action).toBe('created');

@@ -1,18 +1,22 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  type ConveyorError,
   createReaper,
   createReconciler,
-  createWorker,
   DEFAULT_STAGES,
   type Logger,
-  type NewJob,
   ok,
   type ReconcilerOptions,
-  type Result,
   systemClock,
 } from '@conveyor/core';
-import { findPostgresBinDir, POSTGRES_MISSING_MESSAGE, startThrowawayPostgres } from '@conveyor/testkit';
+import {
+  createStubWorker,
+  findPostgresBinDir,
+  newJob,
+  newTask,
+  POSTGRES_MISSING_MESSAGE,
+  startThrowawayPostgres,
+  value,
+} from '@conveyor/testkit';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.js';
@@ -56,24 +60,9 @@ function recordingLogger(lines: LogLine[]): Logger {
   return logger;
 }
 
-function value<T>(result: Result<T, ConveyorError>): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-function newJob(taskId: string, stepKey: string, availableAt: number): NewJob {
-  return {
-    taskId,
-    stage: 'development',
-    agent: 'developer',
-    kind: 'agent',
-    stepKey,
-    attempt: 1,
-    input: { description: stepKey },
-    availableAt,
-    now: availableAt,
-  };
-}
+/** A job of `taskId` at step `stepKey`, available (and enqueued) at `at`. */
+const jobAt = (taskId: string, stepKey: string, at: number) =>
+  newJob(taskId, { stepKey, availableAt: at, now: at, input: { description: stepKey } });
 
 /** Polls `check` until it holds; the bound is a test timeout, never an assertion on how fast. */
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
@@ -121,30 +110,11 @@ describe.skipIf(server === undefined)('postgres store across a server restart', 
     const store: PostgresStore = opened.value;
     try {
       const now = Date.now();
-      const task = value(
-        await store.createTaskIfAbsent({
-          project: 'web',
-          issueId: 'F-1',
-          repo: 'acme/web',
-          branch: 'task/F-1',
-          title: 'failover',
-          description: '',
-          snapshot: {
-            stage: 'development',
-            status: 'active',
-            step: 0,
-            developerRetries: 0,
-            deferrals: 0,
-            jobAttempts: 0,
-          },
-          now,
-        }),
-      ).task;
+      const task = value(await store.createTaskIfAbsent(newTask({ issueId: 'F-1', now }))).task;
       const JOBS = 9;
-      for (let i = 0; i < JOBS; i += 1) value(await store.enqueueJob(newJob(task.id, `f:${i}`, now + i)));
+      for (let i = 0; i < JOBS; i += 1) value(await store.enqueueJob(jobAt(task.id, `f:${i}`, now + i)));
 
       // Fake processes: those started before the outage run until the test opens the gate.
-      const launches = new Map<string, string[]>();
       const pids = new Map<number, string>();
       const exited = new Set<string>();
       let gate: Promise<void> | undefined;
@@ -154,40 +124,31 @@ describe.skipIf(server === undefined)('postgres store across a server restart', 
       });
       let nextPid = 900_000;
       const pipeline = {
-        runDecision: async (job: { taskId: string }) => ok({ action: 'silent' as const, taskId: job.taskId }),
         advance: async (taskId: string) => ok({ task: { ...task, id: taskId }, changed: false, failedEffects: [] }),
       };
-      const workerFor = (name: string, intervalMs: number, wake: boolean) =>
-        createWorker({
+      const workerFor = (intervalMs: number, wake: boolean) =>
+        createStubWorker({
           store,
-          pipeline,
-          launcher: {
-            launch: async (spec) => {
-              launches.set(spec.jobId, [...(launches.get(spec.jobId) ?? []), name]);
-              nextPid += 1;
-              const pid = nextPid;
-              pids.set(pid, spec.jobId);
-              return ok({
-                pid,
-                exited: (gate ?? Promise.resolve()).then(() => {
-                  exited.add(spec.jobId);
-                  return { exitCode: 0, signal: null, timedOut: false };
-                }),
-                kill() {},
-              });
-            },
-          },
-          commandFor: () => ({ command: 'true', args: [] }),
-          clock: systemClock,
           logger,
           maxConcurrency: 3,
           intervalMs,
           ...(wake ? { wake: (wakeUp: () => void) => store.onJobAvailable(wakeUp) } : {}),
+          pidOf: (jobId) => {
+            nextPid += 1;
+            pids.set(nextPid, jobId);
+            return nextPid;
+          },
+          exitOf: (jobId) =>
+            (gate ?? Promise.resolve()).then(() => {
+              exited.add(jobId);
+              return { exitCode: 0, signal: null, timedOut: false };
+            }),
         });
       // a host's ordinary worker, polling
-      const polling = workerFor('polling', 100, false);
+      const polling = workerFor(100, false);
       // an idle worker: no poll after its first, so every later claim of it is a wake-up
-      const idle = workerFor('idle', 3_600_000, true);
+      const idle = workerFor(3_600_000, true);
+      const launched = (): string[] => [...polling.launched, ...idle.launched];
       const workers = [polling, idle];
       // a worker's end of a job may fail in the outage: the reaper then flips it from the exit record
       const reaper = createReaper({
@@ -221,9 +182,9 @@ describe.skipIf(server === undefined)('postgres store across a server restart', 
       for (const d of [...workers, reaper, reconciler]) d.start();
 
       // three jobs run (the global limit), then the server goes away under them
-      await until('three jobs running', () => launches.size === 3);
+      await until('three jobs running', () => launched().length === 3);
       await until('the listener', async () => (await listening()) > 0);
-      const firstRound = [...launches.keys()];
+      const firstRound = launched();
       await control.stop();
       down = true;
 
@@ -232,7 +193,7 @@ describe.skipIf(server === undefined)('postgres store across a server restart', 
         store.getTask(task.id),
         store.claimJobs({ maxConcurrency: 3, now: Date.now() }),
         store.listJobs({ statuses: ['running'] }),
-        store.enqueueJob(newJob(task.id, 'during-outage', Date.now())),
+        store.enqueueJob(jobAt(task.id, 'during-outage', Date.now())),
         store.acquireLease({ name: 'merge:acme/web', holder: 'h', ttlMs: 1_000, now: Date.now() }),
       ]);
       for (const r of during) {
@@ -254,7 +215,7 @@ describe.skipIf(server === undefined)('postgres store across a server restart', 
           reaper.status().lastError !== undefined &&
           (reconciler.status().last.failed ?? 0) > 0,
       );
-      expect(launches.size).toBe(3);
+      expect(launched()).toHaveLength(3);
 
       await control.start();
       down = false;
@@ -271,9 +232,10 @@ describe.skipIf(server === undefined)('postgres store across a server restart', 
 
       // an enqueue after the restart wakes the idle worker: its next poll is an hour away
       const ticksBefore = idle.status().ticks;
-      const late = value(await store.enqueueJob(newJob(task.id, 'after-restart', Date.now())));
-      await until('the late job started', () => launches.has(late.job.id));
-      expect(launches.get(late.job.id)).toEqual(['idle']);
+      const late = value(await store.enqueueJob(jobAt(task.id, 'after-restart', Date.now())));
+      await until('the late job started', () => launched().includes(late.job.id));
+      expect(idle.launched).toContain(late.job.id);
+      expect(polling.launched).not.toContain(late.job.id);
       expect(heard).toContain(late.job.availableAt);
       expect(idle.status().ticks).toBeGreaterThan(ticksBefore);
       await until('the late job done', async () => value(await store.getJob(late.job.id))?.status === 'succeeded');
@@ -285,8 +247,8 @@ describe.skipIf(server === undefined)('postgres store across a server restart', 
       const jobs = value(await store.listJobs({}));
       expect(jobs).toHaveLength(JOBS + 1);
       expect(jobs.every((j) => j.status === 'succeeded' && j.exitCode === 0)).toBe(true);
-      expect([...launches.values()].every((by) => by.length === 1)).toBe(true);
-      expect(launches.size).toBe(JOBS + 1);
+      expect(launched()).toHaveLength(JOBS + 1);
+      expect(new Set(launched()).size).toBe(JOBS + 1);
       expect(jobs.some((j) => j.stepKey === 'during-outage')).toBe(false);
       expect(value(await store.getLease('merge:acme/web'))).toBeUndefined();
       // the daemons carried on after failing ticks, and nothing escaped as a rejection

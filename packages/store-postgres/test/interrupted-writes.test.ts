@@ -1,14 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  type ConveyorError,
-  createReaper,
-  createWorker,
-  type Logger,
-  type NewJob,
-  ok,
-  type Result,
-  type StageSnapshot,
-} from '@conveyor/core';
+import { createReaper, type Logger, ok, silentLogger } from '@conveyor/core';
+import { createStubWorker, queueProjectJobs, value } from '@conveyor/testkit';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.js';
@@ -38,14 +30,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
 async function open(extra: Partial<Parameters<typeof createPostgresStore>[0]> = {}): Promise<PostgresStore> {
   schemas += 1;
   const r = await createPostgresStore({
     connectionString: url,
     schema: `iw${process.pid}_${schemas}`,
-    logger: silent,
+    logger: silentLogger,
     ...extra,
   });
   if (!r.ok) throw r.error;
@@ -53,50 +43,9 @@ async function open(extra: Partial<Parameters<typeof createPostgresStore>[0]> = 
   return r.value;
 }
 
-function value<T>(result: Result<T, ConveyorError>): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-const snapshot: StageSnapshot = {
-  stage: 'development',
-  status: 'active',
-  step: 0,
-  developerRetries: 0,
-  deferrals: 0,
-  jobAttempts: 0,
-};
-
-async function seed(store: PostgresStore, project: string, jobs: number) {
-  const task = value(
-    await store.createTaskIfAbsent({
-      project,
-      issueId: `${project}-1`,
-      repo: `acme/${project}`,
-      branch: `task/${project}-1`,
-      title: project,
-      description: '',
-      snapshot,
-      now: 1_000,
-    }),
-  ).task;
-  const enqueued = [];
-  for (let i = 0; i < jobs; i += 1) {
-    const job: NewJob = {
-      taskId: task.id,
-      stage: 'development',
-      agent: 'developer',
-      kind: 'agent',
-      stepKey: `${project}:${i}`,
-      attempt: 1,
-      input: { description: 'x' },
-      availableAt: 1_000 + i,
-      now: 1_000,
-    };
-    enqueued.push(value(await store.enqueueJob(job)).job);
-  }
-  return { task, jobs: enqueued };
-}
+const seed = async (store: PostgresStore, project: string, count: number) => ({
+  jobs: await queueProjectJobs(store, project, count),
+});
 
 /** A connection holding the advisory lock a parked statement waits for, until `release()`. */
 async function park(store: PostgresStore, table: string): Promise<{ release(): Promise<void> }> {
@@ -184,30 +133,10 @@ describe.skipIf(db === undefined)('postgres store: interrupted writes', () => {
   it('a worker whose claim is killed mid-statement logs it, survives, and runs every job exactly once', async () => {
     const store = await open();
     const { jobs } = await seed(store, 'web', 3);
-    const launched: string[] = [];
     const errors: string[] = [];
-    const logger: Logger = { ...silent, error: (message) => errors.push(message), child: () => logger };
-    const worker = createWorker({
-      store,
-      pipeline: {
-        runDecision: async (job) => ok({ action: 'silent' as const, taskId: job.taskId }),
-        advance: async (taskId) => ok({ task: { id: taskId } as never, changed: false, failedEffects: [] }),
-      },
-      launcher: {
-        launch: async (spec) => {
-          launched.push(spec.jobId);
-          return ok({
-            pid: process.pid,
-            exited: Promise.resolve({ exitCode: 0, signal: null, timedOut: false }),
-            kill() {},
-          });
-        },
-      },
-      commandFor: () => ({ command: 'true', args: [] }),
-      clock: { now: () => 5_000 },
-      logger,
-      maxConcurrency: 3,
-    });
+    const logger: Logger = { ...silentLogger, error: (message) => errors.push(message), child: () => logger };
+    const worker = createStubWorker({ store, clock: { now: () => 5_000 }, logger, maxConcurrency: 3 });
+    const { launched } = worker;
     const parked = await park(store, 'jobs');
     const tick = worker.tick();
     await killParked();
@@ -217,7 +146,7 @@ describe.skipIf(db === undefined)('postgres store: interrupted writes', () => {
     expect(launched).toEqual([]);
     expect(await worker.tick()).toMatchObject({ claimed: 3 });
     await worker.idle();
-    expect(launched.sort()).toEqual(jobs.map((j) => j.id).sort());
+    expect([...launched].sort()).toEqual(jobs.map((j) => j.id).sort());
     expect(await statuses(store)).toEqual(['succeeded', 'succeeded', 'succeeded']);
   });
 
@@ -246,23 +175,11 @@ describe.skipIf(db === undefined)('postgres store: statement timeouts', () => {
     const store = await open({ statementTimeoutMs: 200 });
     const { jobs } = await seed(store, 'web', 2);
     const errors: string[] = [];
-    const logger: Logger = { ...silent, error: (message) => errors.push(message), child: () => logger };
+    const logger: Logger = { ...silentLogger, error: (message) => errors.push(message), child: () => logger };
     const pipeline = {
-      runDecision: async (job: { taskId: string }) => ok({ action: 'silent' as const, taskId: job.taskId }),
       advance: async (taskId: string) => ok({ task: { id: taskId } as never, changed: false, failedEffects: [] }),
     };
-    const worker = createWorker({
-      store,
-      pipeline,
-      launcher: {
-        launch: async () =>
-          ok({ pid: process.pid, exited: Promise.resolve({ exitCode: 0, signal: null, timedOut: false }), kill() {} }),
-      },
-      commandFor: () => ({ command: 'true', args: [] }),
-      clock: { now: () => 5_000 },
-      logger,
-      maxConcurrency: 2,
-    });
+    const worker = createStubWorker({ store, clock: { now: () => 5_000 }, logger, maxConcurrency: 2 });
     const reaper = createReaper({
       store,
       pipeline,

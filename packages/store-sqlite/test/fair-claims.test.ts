@@ -2,17 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type ConveyorError,
-  createWorker,
-  type Job,
-  type Logger,
-  type NewJob,
-  ok,
-  type Result,
-  type StageSnapshot,
-} from '@conveyor/core';
-import { createRacerPool } from '@conveyor/testkit';
+import { createRacerPool, createStubWorker, queueProjectJobs, value } from '@conveyor/testkit';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSqliteStore, MIGRATIONS, type SqliteStore, type SqliteStoreOptions } from '../src/index.js';
@@ -30,13 +20,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent };
-
-function value<T>(result: Result<T, ConveyorError>): T {
-  if (!result.ok) throw new Error(`expected ok, got ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
 function open(options: Partial<SqliteStoreOptions> = {}, path?: string): SqliteStore {
   files += 1;
   const opened = createSqliteStore({ path: path ?? join(dir, `fair-${files}.db`), synchronous: 'OFF', ...options });
@@ -44,72 +27,18 @@ function open(options: Partial<SqliteStoreOptions> = {}, path?: string): SqliteS
   return opened.value;
 }
 
-const snapshot: StageSnapshot = {
-  stage: 'development',
-  status: 'active',
-  step: 0,
-  developerRetries: 0,
-  deferrals: 0,
-  jobAttempts: 0,
-};
-
-function newJob(taskId: string, stepKey: string, availableAt: number): NewJob {
-  return {
-    taskId,
-    stage: 'development',
-    agent: 'developer',
-    kind: 'agent',
-    stepKey,
-    attempt: 1,
-    input: { description: stepKey },
-    availableAt,
-    now: 1_000,
-  };
-}
-
-async function queue(store: SqliteStore, project: string, count: number, firstAt = 100): Promise<Job[]> {
-  const task = value(
-    await store.createTaskIfAbsent({
-      project,
-      issueId: `${project}-1`,
-      repo: `acme/${project}`,
-      branch: `task/${project}-1`,
-      title: project,
-      description: '',
-      snapshot,
-      now: 1_000,
-    }),
-  ).task;
-  const jobs: Job[] = [];
-  for (let i = 0; i < count; i += 1)
-    jobs.push(value(await store.enqueueJob(newJob(task.id, `${project}:${i}`, firstAt + i))).job);
-  return jobs;
-}
-
 describe('SQLite fair claims', () => {
   it("a worker's first claim round starts the quiet project's one job beside the busy project's hundred", async () => {
     const store = open();
     try {
-      await queue(store, 'busy', 100, 100);
-      const [lonely] = await queue(store, 'quiet', 1, 5_000);
-      const started: string[] = [];
-      const worker = createWorker({
+      await queueProjectJobs(store, 'busy', 100, 100);
+      const [lonely] = await queueProjectJobs(store, 'quiet', 1, 5_000);
+      // the processes keep running: this test looks at one claim round only
+      const worker = createStubWorker({
         store,
-        pipeline: {
-          runDecision: async (job) => ok({ action: 'silent' as const, taskId: job.taskId }),
-          advance: async (taskId) => ok({ task: { id: taskId } as never, changed: false, failedEffects: [] }),
-        },
-        launcher: {
-          launch: async (spec) => {
-            started.push(spec.jobId);
-            // the processes keep running: this test looks at one claim round only
-            return ok({ pid: process.pid, exited: new Promise(() => {}), kill() {} });
-          },
-        },
-        commandFor: () => ({ command: 'true', args: [] }),
         clock: { now: () => 10_000 },
-        logger: silent,
         maxConcurrency: 2,
+        exitOf: () => new Promise(() => {}),
       });
       expect(await worker.tick()).toMatchObject({ claimed: 2 });
       expect(value(await store.listJobs({ statuses: ['running'] })).map((j) => j.id)).toContain(lonely?.id);
@@ -159,7 +88,8 @@ describe('SQLite fair claims', () => {
     const store = open(limits, path);
     try {
       const projectOf = new Map<string, string>();
-      for (const p of ['a', 'b', 'c', 'd']) for (const j of await queue(store, p, 16)) projectOf.set(j.id, p);
+      for (const p of ['a', 'b', 'c', 'd'])
+        for (const j of await queueProjectJobs(store, p, 16)) projectOf.set(j.id, p);
       const allowed: Record<string, number> = { a: 2, b: 3, c: 1, d: 1 };
       const finished = new Set<string>();
       for (let round = 0; round < 10; round += 1) {

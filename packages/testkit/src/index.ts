@@ -18,6 +18,7 @@ export {
   startFakeAnthropic,
   startFakeOpenAI,
 } from './agents/index.js';
+export { createStubWorker, type StubWorker, type StubWorkerOptions } from './daemons/stub-worker.js';
 export { FIXTURES_MISSING_MESSAGE, sharedFixturesDir } from './fixtures.js';
 export {
   createLocalGitForge,
@@ -105,6 +106,7 @@ export {
   createMemoryDecisions,
   createMemoryStore,
   createRacerPool,
+  createTaskIn,
   crossProcessConformance,
   type DecisionConformanceOptions,
   type DecisionStoreFactory,
@@ -117,7 +119,10 @@ export {
   type MemoryStore,
   type MemoryStoreMethod,
   type MemoryStoreOptions,
+  newJob,
+  newTask,
   performRacerRequest,
+  queueProjectJobs,
   type RacerOutcome,
   type RacerPool,
   type RacerPoolOptions,
@@ -127,8 +132,10 @@ export {
   type StoreFactory,
   type StoreUnderTest,
   serveRacer,
+  snapshotOf,
   storeConformance,
   taskStoreConformance,
+  value,
 } from './store/index.js';
 export {
   type BotApiField,

@@ -1,18 +1,6 @@
 import type { Job, Store } from '@conveyor/core';
 import { describe, expect, it } from 'vitest';
-import { type ConformanceContext, createTaskIn, newJob, value } from './conformance-kit.js';
-
-async function queue(store: Store, project: string, count: number, firstAvailableAt = 100): Promise<Job[]> {
-  const task = await createTaskIn(store, { project, issueId: `${project}-1`, repo: `acme/${project}` });
-  const jobs: Job[] = [];
-  for (let i = 0; i < count; i += 1) {
-    jobs.push(
-      value(await store.enqueueJob(newJob(task.id, { stepKey: `${project}:${i}`, availableAt: firstAvailableAt + i })))
-        .job,
-    );
-  }
-  return jobs;
-}
+import { type ConformanceContext, queueProjectJobs as queue, value } from './conformance-kit.js';
 
 function countByProject(jobs: readonly Job[], projectOf: ReadonlyMap<string, string>): Map<string, number> {
   const counts = new Map<string, number>();

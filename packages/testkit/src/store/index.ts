@@ -1,5 +1,13 @@
 export { cardRefStoreConformance } from './card-ref-conformance.js';
-export type { ConformanceContext } from './conformance-kit.js';
+export {
+  type ConformanceContext,
+  createTaskIn,
+  newJob,
+  newTask,
+  queueProjectJobs,
+  snapshotOf,
+  value,
+} from './conformance-kit.js';
 export { crossProcessConformance } from './cross-process-conformance.js';
 export {
   type DecisionConformanceOptions,
