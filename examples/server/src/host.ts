@@ -7,6 +7,7 @@ import { createPlaneTracker, createPlaneWebhook, planeDeliveryFingerprint } from
 import { createTelegramNotifier } from '@conveyor/adapter-telegram';
 import {
   type Clock,
+  ConveyorError,
   type CoreSettings,
   createConsoleLogger,
   createDaemons,
@@ -27,7 +28,6 @@ import {
   type TrackerIssue,
 } from '@conveyor/core';
 import { createGitPinResolver } from '@conveyor/gates';
-import { createSqliteStore, type SqliteStore } from '@conveyor/store-sqlite';
 import { recordedAgentCommand } from './agent-command.js';
 import { createHostAgents } from './agents.js';
 import { dashboardDecision, hostArtifacts, hostRedactor } from './dashboard/artifacts.js';
@@ -36,6 +36,7 @@ import { DELIVERY_EDGE, registerHostGates, stagingChecksFile } from './gates.js'
 import { createHostHttpHandler } from './http-app.js';
 import { createProjectsTracker, gateScope, type ProjectConfig } from './projects.js';
 import type { ServerSettings } from './settings.js';
+import { type HostStore, openSqliteHostStore } from './store.js';
 
 /**
  * The gates' switches and scopes of a multi-project host: a gate runs for the
@@ -75,13 +76,19 @@ export interface HostOverrides {
   readonly gitEnv?: Readonly<Record<string, string>>;
   /** the forge (default: Gitea from the settings); tests pass a local git forge */
   readonly forge?: Forge;
+  /**
+   * The store, opened by `openHostStore` (required with `ORCH_STORE=postgres`,
+   * which opens asynchronously); default: the SQLite file in the data folder.
+   * The host closes it on `stop()`.
+   */
+  readonly store?: HostStore;
 }
 
 /** A running Conveyor host. */
 export interface Host {
   /** `http://<host>:<port>` once started */
   readonly url: () => string;
-  readonly store: SqliteStore;
+  readonly store: HostStore;
   readonly pipeline: Pipeline;
   /** starts the HTTP server and the daemons */
   start(): Promise<void>;
@@ -94,7 +101,8 @@ const PKG = '@conveyor/example-server';
 const STAGING_STAGE = DELIVERY_EDGE.split('->')[0];
 
 /**
- * Assembles a Conveyor host from settings: the SQLite store, the Plane
+ * Assembles a Conveyor host from settings: the store (SQLite, or the
+ * PostgreSQL store `openHostStore` opened), with the projects' limits, the Plane
  * tracker, the Gitea forge, the Telegram card, the security, staging, merge
  * and freshness gates on `deploy-staging -> deploy` (each behind its
  * kill-switch and scope), the pipeline, the worker/reaper/reconciler daemons
@@ -111,9 +119,19 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
   });
 
   mkdirSync(cfg.dataDir, { recursive: true });
-  const opened = createSqliteStore({ path: join(cfg.dataDir, 'conveyor.db') });
-  if (!opened.ok) throw opened.error;
-  const store = opened.value;
+  let store: HostStore;
+  if (overrides.store !== undefined) store = overrides.store;
+  else if (cfg.store === 'postgres') {
+    throw new ConveyorError(
+      PKG,
+      'invalid_config',
+      'ORCH_STORE=postgres: open the store with openHostStore(settings) and pass it as createHost(settings, { store })',
+    );
+  } else {
+    const opened = openSqliteHostStore(settings);
+    if (!opened.ok) throw opened.error;
+    store = opened.value;
+  }
 
   // One project from ORCH_PLANE_PROJECT_ID / ORCH_HOST_REPO, or every project of ORCH_PROJECTS_FILE.
   const projects = settings.projects;
@@ -257,6 +275,10 @@ export function createHost(settings: ServerSettings, overrides: HostOverrides = 
       launcher: agents?.launcher ?? createProcessLauncher({ logDir: join(cfg.dataDir, 'logs') }),
       maxConcurrency: core.maxConcurrency,
       intervalMs: core.workerIntervalMs,
+      // PostgreSQL's LISTEN/NOTIFY: an enqueue on any host wakes an idle worker at once
+      ...(store.onJobAvailable === undefined
+        ? {}
+        : { wake: (wakeUp: () => void) => store.onJobAvailable?.(wakeUp) ?? (() => {}) }),
       commandFor: (job, task) => {
         const stagingChecks = stagingChecksFile(cfg.dataDir, task.id);
         // A deploy-staging attempt reports afresh: the staging verdict never reads an earlier attempt's checks.

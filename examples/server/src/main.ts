@@ -2,6 +2,7 @@
 // (see .env.example). Stops cleanly on SIGTERM/SIGINT.
 import { createHost } from './host.js';
 import { loadServerSettings } from './settings.js';
+import { openHostStore } from './store.js';
 
 const settings = loadServerSettings(process.env);
 if (!settings.ok) {
@@ -10,7 +11,13 @@ if (!settings.ok) {
 }
 for (const warning of settings.value.warnings) process.stderr.write(`conveyor: warning: ${warning}\n`);
 
-const host = createHost(settings.value);
+// SQLite opens in place; PostgreSQL connects and migrates first (ORCH_STORE)
+const store = await openHostStore(settings.value);
+if (!store.ok) {
+  process.stderr.write(`conveyor: cannot open the store, ${store.error.message}\n`);
+  process.exit(2);
+}
+const host = createHost(settings.value, { store: store.value });
 let signals = 0;
 const shutdown = (signal: string) => {
   signals += 1;

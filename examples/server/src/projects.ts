@@ -50,6 +50,8 @@ export const projectSchema = z
       .object({
         /** an agent of this project running longer is killed */
         agentTimeoutSeconds: z.number().int().min(1).optional(),
+        /** running jobs of this project at most (the host's ORCH_DEFAULT_PROJECT_LIMIT otherwise); 0 pauses it */
+        maxRunningJobs: z.number().int().min(0).optional(),
       })
       .strict()
       .default({}),

@@ -42,6 +42,40 @@ export const hostSettingsSchema = z.object({
     .min(1)
     .default('.conveyor')
     .describe('where the SQLite database, logs, reports and checkouts live'),
+  store: z
+    .enum(['sqlite', 'postgres'])
+    .default('sqlite')
+    .describe(
+      'where the state lives: `sqlite` (a file in ORCH_DATA_DIR, one machine) or `postgres` (ORCH_PG_URL: several hosts on one database; see docs/postgres.md)',
+    ),
+  pgUrl: optional(
+    'the PostgreSQL connection string, postgres://user:password@host:port/database (required when ORCH_STORE=postgres)',
+  ),
+  pgSchema: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,40}$/, 'expected lower-case letters, digits and _')
+    .default('conveyor')
+    .describe("the PostgreSQL schema holding the store's tables; every host of one deployment names the same"),
+  pgMaxConnections: z
+    .number()
+    .int()
+    .min(1)
+    .default(10)
+    .describe("connections of this host's PostgreSQL pool (one more is opened for LISTEN)"),
+  pgStatementTimeoutMs: z
+    .number()
+    .int()
+    .min(0)
+    .default(30_000)
+    .describe('the server cancels a store statement running longer (ms); the call then fails with a retryable timeout'),
+  defaultProjectLimit: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'running jobs allowed per project whose entry in ORCH_PROJECTS_FILE sets no limits.maxRunningJobs (default: only ORCH_MAX_CONCURRENCY); claims are fair across projects either way',
+    ),
   maxBodyBytes: z
     .number()
     .int()
@@ -262,6 +296,12 @@ export function loadServerSettings(
     }
   }
   if (host.ok) problems.push(...agentRunnerProblems(host.value.settings));
+  // checked even when other settings are bad, so one run lists every problem
+  const storeKind = host.ok ? host.value.settings.store : env.ORCH_STORE?.trim().toLowerCase();
+  const pgUrl = host.ok ? host.value.settings.pgUrl : env.ORCH_PG_URL?.trim() || undefined;
+  if (storeKind === 'postgres' && pgUrl === undefined) {
+    problems.push('ORCH_PG_URL (pgUrl): required when ORCH_STORE=postgres');
+  }
   if (!host.ok || !core.ok || !security.ok || !merge.ok || !staging.ok || problems.length > 0) {
     return err(
       new ConveyorError(PKG, 'invalid_config', `invalid settings:\n${problems.map((p) => `  - ${p}`).join('\n')}`, {

@@ -2,19 +2,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ok, type Page, silentLogger, type Tracker, type TrackerIssue } from '@conveyor/core';
-import {
-  type FakeGitea,
-  type FakePlane,
-  type FakeTelegram,
-  sendPlaneWebhook,
-  startFakeGitea,
-  startFakePlane,
-  startFakeTelegram,
-} from '@conveyor/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHost } from '../src/host.js';
 import { createProjectsTracker, gateScope, parseProjectsFile } from '../src/projects.js';
 import { loadServerSettings } from '../src/settings.js';
+import { sendIssueCreated, startTwoProjectFakes, type TwoProjectFakes } from './two-project-fakes.js';
 
 const TWO_PROJECTS = `
 projects:
@@ -180,28 +172,20 @@ describe('one tracker over every project', () => {
 });
 
 describe('a host serving two projects from one database', { timeout: 60_000 }, () => {
-  let plane: FakePlane;
-  let gitea: FakeGitea;
-  let telegram: FakeTelegram;
+  let fakes: TwoProjectFakes;
   let root: string;
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'conveyor-projects-'));
-    plane = await startFakePlane({
-      apiKey: 'plane-key',
-      workspaceSlug: 'acme',
-      projectId: 'proj-a',
-      states: ['Todo', 'Analysis', 'Approved', 'Cancelled'].map((name) => ({ name })),
-    });
-    gitea = await startFakeGitea({ token: 'gitea-token', repos: ['acme/web', 'acme/api'] });
-    telegram = await startFakeTelegram({ token: '1:tg' });
+    fakes = await startTwoProjectFakes();
   });
   afterAll(async () => {
-    await Promise.all([plane.close(), gitea.close(), telegram.close()]);
+    await fakes.close();
     rmSync(root, { recursive: true, force: true });
   });
 
   it('routes each webhook to its project: repository and agents per project; another project is ignored', async () => {
+    const { plane, gitea, telegram } = fakes;
     const file = join(root, 'projects.yaml');
     writeFileSync(file, TWO_PROJECTS);
     const settings = loadServerSettings({
@@ -227,16 +211,7 @@ describe('a host serving two projects from one database', { timeout: 60_000 }, (
     const host = createHost(settings.value, { logger: silentLogger, agentEnv: { OUT: root } });
     await host.start();
     try {
-      const send = async (issueId: string, project: string) => {
-        const payload = plane.issueWebhookPayload(issueId, 'created') as { data: Record<string, unknown> };
-        const sent = await sendPlaneWebhook(
-          `${host.url()}/webhooks/plane`,
-          { ...payload, data: { ...payload.data, project } } as never,
-          { secret: 'plane-secret' },
-        );
-        if (!sent.ok) throw sent.error;
-        return JSON.parse(sent.value.text) as { outcome?: { action: string; reason?: string } };
-      };
+      const send = (issueId: string, project: string) => sendIssueCreated(plane, host.url(), issueId, project);
       const web = plane.addIssue({ name: 'web work', state: 'Todo' });
       const api = plane.addIssue({ name: 'api work', state: 'Todo' });
       const other = plane.addIssue({ name: 'not ours', state: 'Todo' });

@@ -30,6 +30,8 @@ export function codeFor(thrown: unknown): ConveyorErrorCode {
   const code = fieldOf(thrown, 'code');
   const message = fieldOf(thrown, 'message') ?? '';
   if (code === undefined) {
+    // the client's own `query_timeout` (a server that stopped answering, or a caller's pool set tighter)
+    if (/query read timeout/i.test(message)) return 'timeout';
     if (/connection terminated|connection ended|not queryable|timeout exceeded when trying to connect/i.test(message)) {
       return 'network';
     }

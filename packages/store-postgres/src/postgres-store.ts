@@ -61,6 +61,15 @@ export interface PostgresStoreOptions {
   readonly projectLimits?: Readonly<Record<string, number>>;
   /** running jobs allowed per project not named in `projectLimits` (default: only the global `maxConcurrency`) */
   readonly defaultProjectLimit?: number;
+  /**
+   * How often the dedicated LISTEN connection proves it is alive with a
+   * `SELECT 1` (default 10 000 ms; 0 turns it off). A failover can leave that
+   * connection half-open (the old server gone without a reset): it sends
+   * nothing of its own, so without the heartbeat it would wait silently, and
+   * wake no one, until the operating system's keepalive gives up. A heartbeat
+   * that gets no answer within as long again replaces the connection.
+   */
+  readonly listenHeartbeatMs?: number;
   /** where pool and listener trouble is reported (they never throw) */
   readonly logger?: Logger;
 }
@@ -98,6 +107,10 @@ const MIGRATION_LOCK_CLASS = 1129270869;
 const CLAIM_LOCK_CLASS = 1129270870;
 const LEASE_LOCK_CLASS = 1129270871;
 const LISTEN_BACKOFF_MS = [100, 250, 500, 1_000, 2_000, 5_000];
+/** The default of {@link PostgresStoreOptions.listenHeartbeatMs}. */
+const DEFAULT_LISTEN_HEARTBEAT_MS = 10_000;
+/** The LISTEN connection's `query_timeout` is its heartbeat interval, but never shorter than this. */
+const MIN_LISTEN_QUERY_TIMEOUT_MS = 1_000;
 
 const ALL_TASK_STATUSES: readonly TaskStatus[] = [
   'active',
@@ -198,6 +211,7 @@ function validate(options: PostgresStoreOptions): ConveyorError | undefined {
     ['statementTimeoutMs', options.statementTimeoutMs],
     ['connectTimeoutMs', options.connectTimeoutMs],
     ['defaultProjectLimit', options.defaultProjectLimit],
+    ['listenHeartbeatMs', options.listenHeartbeatMs],
   ] as const) {
     if (v !== undefined && !isNonNegativeInt(v)) return invalid(`${field} must be a non-negative integer, got ${v}`);
   }
@@ -435,6 +449,8 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
   let listenTimer: NodeJS.Timeout | undefined;
   let listenAttempt = 0;
   let listenedBefore = false;
+  let listenHeartbeat: NodeJS.Timeout | undefined;
+  const heartbeatMs = options.listenHeartbeatMs ?? DEFAULT_LISTEN_HEARTBEAT_MS;
 
   const emit = (event: JobAvailable): void => {
     for (const listener of [...listeners]) {
@@ -469,15 +485,20 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
         application_name: 'conveyor-listen',
         keepAlive: true,
         connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+        // a heartbeat (or the LISTEN) that gets no answer fails instead of waiting forever
+        ...(heartbeatMs > 0 ? { query_timeout: Math.max(heartbeatMs, MIN_LISTEN_QUERY_TIMEOUT_MS) } : {}),
       }) as unknown as PgListenClient;
     } else {
       logger?.warn('onJobAvailable needs a connectionString for its dedicated connection; workers will poll');
       return;
     }
     let gone = false;
+    let heartbeat: NodeJS.Timeout | undefined;
     const lost = (why: string): void => {
       if (gone) return;
       gone = true;
+      if (heartbeat !== undefined) clearInterval(heartbeat);
+      if (listenHeartbeat === heartbeat) listenHeartbeat = undefined;
       if (listenClient === client) listenClient = undefined;
       client.end().catch(() => {});
       if (closed) return;
@@ -505,6 +526,21 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     }
     listenClient = client;
     listenAttempt = 0;
+    if (heartbeatMs > 0) {
+      let beating = false;
+      heartbeat = setInterval(() => {
+        if (beating || gone) return;
+        beating = true;
+        client.query('SELECT 1').then(
+          () => {
+            beating = false;
+          },
+          (thrown: unknown) => lost(`heartbeat failed: ${thrown instanceof Error ? thrown.message : String(thrown)}`),
+        );
+      }, heartbeatMs);
+      heartbeat.unref?.();
+      listenHeartbeat = heartbeat;
+    }
     // Jobs enqueued while this connection was down notified no one.
     if (listenedBefore) emit({});
     listenedBefore = true;
@@ -513,6 +549,8 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
   function stopListening(): void {
     if (listenTimer !== undefined) clearTimeout(listenTimer);
     listenTimer = undefined;
+    if (listenHeartbeat !== undefined) clearInterval(listenHeartbeat);
+    listenHeartbeat = undefined;
     const client = listenClient;
     listenClient = undefined;
     void client?.end().catch(() => {});

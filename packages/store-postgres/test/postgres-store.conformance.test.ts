@@ -1,14 +1,17 @@
-import { decisionStoreConformance, type StoreUnderTest, storeConformance } from '@conveyor/testkit';
+import { fileURLToPath } from 'node:url';
+import { createRacerPool, decisionStoreConformance, type StoreUnderTest, storeConformance } from '@conveyor/testkit';
 import { afterAll, describe } from 'vitest';
 import { createPostgresStore, type PostgresStore } from '../src/index.js';
 import { createTestDatabase, serverUrl, type TestDatabase } from './support/database.js';
-import { createRacerPool } from './support/spawn-racers.js';
 
 const server = serverUrl();
 // One database for this file; every test gets a fresh schema in it.
 const db: TestDatabase | undefined = server === undefined ? undefined : await createTestDatabase(server);
 // Real node processes, started once and reused by every cross-process case.
-const pool = createRacerPool();
+const pool = createRacerPool({
+  script: fileURLToPath(new URL('./support/racer.ts', import.meta.url)),
+  tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
+});
 let n = 0;
 
 afterAll(async () => {
@@ -31,8 +34,20 @@ describe.skipIf(db === undefined)('postgres', () => {
         await db?.sql(`DROP SCHEMA IF EXISTS "${(store as PostgresStore).schema}" CASCADE`);
       },
       spawnRacers: (store, request, count) =>
-        pool.race(db?.url ?? '', (store as StoreUnderTest & PostgresStore).schema, request, count),
+        pool.race({ url: db?.url ?? '', schema: (store as StoreUnderTest & PostgresStore).schema }, request, count),
       racers: 4,
+      fairClaims: true,
+      // another pool on the same schema: a second host
+      openWithProjectLimits: async (limits, shareWith) => {
+        if (shareWith === undefined) n += 1;
+        const opened = await createPostgresStore({
+          connectionString: db?.url ?? '',
+          schema: shareWith === undefined ? `limits_${n}` : (shareWith as PostgresStore).schema,
+          ...limits,
+        });
+        if (!opened.ok) throw opened.error;
+        return opened.value;
+      },
     },
   );
 

@@ -141,6 +141,7 @@ describe.skipIf(db === undefined)('postgres store', () => {
       expect(postgresErrorCode({ code: '23505' })).toBe('conflict');
       expect(postgresErrorCode({ code: '28P01' })).toBe('invalid_config');
       expect(postgresErrorCode(new Error('Connection terminated unexpectedly'))).toBe('network');
+      expect(postgresErrorCode(new Error('Query read timeout'))).toBe('timeout');
       expect(postgresErrorCode(new Error('something else'))).toBe('internal');
     });
   });

@@ -1,5 +1,6 @@
 import {
   ConveyorError,
+  claimSlots,
   err,
   type FinishOutcome,
   formatStoreId,
@@ -12,8 +13,12 @@ import {
   type JobStore,
   type NewJob,
   ok,
+  type ProjectLimitOptions,
   parseStoreId,
+  pickFairClaims,
+  projectClaimQuota,
   type Result,
+  TASK_ID_PREFIX,
 } from '@conveyor/core';
 import { PKG } from './errors.js';
 import { errors, type SqliteContext } from './sqlite-context.js';
@@ -65,32 +70,72 @@ function toJob(row: JobRow): Job {
   return job;
 }
 
-/** Core's claim order (`byClaimOrder`) on rows: `availableAt`, then creation order. */
-function byAvailableThenSeq(a: JobRow, b: JobRow): number {
-  return a.available_at - b.available_at || a.seq - b.seq;
-}
-
-/** The `jobs` table. Every operation is one statement: atomic without a transaction. */
-export function createSqliteJobs(ctx: SqliteContext): JobStore {
+/**
+ * The `jobs` table. Every operation is one statement, atomic without a
+ * transaction, except the claim: it reads the running counts and the queues
+ * and flips the rows it picked in one `BEGIN IMMEDIATE` transaction, so
+ * claimers of several processes are serialised and the limits hold.
+ */
+export function createSqliteJobs(ctx: SqliteContext, limits: ProjectLimitOptions = {}): JobStore {
   const { prepare, run } = ctx;
   const insertJob = prepare(
-    `INSERT INTO jobs (task_id, stage, agent, kind, status, attempt, step_key, edge, input, available_at, created_at)
-     VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
+    `INSERT INTO jobs (task_id, project, stage, agent, kind, status, attempt, step_key, edge, input, available_at, created_at)
+     VALUES (?, coalesce((SELECT project FROM tasks WHERE seq = ?), ''), ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?)
      ON CONFLICT (step_key) DO NOTHING
      RETURNING ${JOB_COLUMNS}`,
   );
   const jobByStep = prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE step_key = ?`);
   const jobBySeq = prepare(`SELECT ${JOB_COLUMNS} FROM jobs WHERE seq = ?`);
-  // claimSlots (core) in SQL: the free slots are maxConcurrency minus the running count, never below zero
-  const claim = prepare(
-    `UPDATE jobs SET status = 'running', started_at = @now
-     WHERE seq IN (
-       SELECT seq FROM jobs WHERE status = 'queued' AND available_at <= @now
-       ORDER BY available_at, seq
-       LIMIT max(0, @max - (SELECT count(*) FROM jobs WHERE status = 'running'))
+  const runningByProject = prepare(`SELECT project, count(*) AS n FROM jobs WHERE status = 'running' GROUP BY project`);
+  // the projects with queued jobs, one index seek each (a skip scan): a long queue costs nothing here
+  const queuedProjects = prepare(
+    `WITH RECURSIVE p(project) AS (
+       SELECT min(project) FROM jobs WHERE status = 'queued'
+       UNION ALL
+       SELECT (SELECT min(project) FROM jobs WHERE status = 'queued' AND project > p.project) FROM p
+       WHERE p.project IS NOT NULL
      )
-     RETURNING ${JOB_COLUMNS}`,
+     SELECT project FROM p WHERE project IS NOT NULL`,
   );
+  const queueOf = prepare(
+    `SELECT seq, project, available_at FROM jobs
+     WHERE status = 'queued' AND project = ? AND available_at <= ?
+     ORDER BY available_at, seq LIMIT ?`,
+  );
+  const start = prepare(
+    `UPDATE jobs SET status = 'running', started_at = ? WHERE seq = ? AND status = 'queued' RETURNING ${JOB_COLUMNS}`,
+  );
+
+  /** The fair claim (core's `pickFairClaims`), inside the caller's transaction. */
+  function claimFairly(maxConcurrency: number, now: number): JobRow[] {
+    const running = new Map<string, number>();
+    let runningTotal = 0;
+    for (const row of runningByProject.all() as { project: string; n: number }[]) {
+      running.set(row.project, row.n);
+      runningTotal += row.n;
+    }
+    const slots = claimSlots(maxConcurrency, runningTotal);
+    if (slots === 0) return [];
+    const candidates: { id: string; seq: number; project: string; availableAt: number }[] = [];
+    for (const { project } of queuedProjects.all() as { project: string }[]) {
+      const quota = projectClaimQuota(limits, project, running.get(project) ?? 0, slots);
+      if (quota === 0) continue;
+      for (const row of queueOf.all(project, now, quota) as { seq: number; project: string; available_at: number }[]) {
+        candidates.push({
+          id: formatStoreId(JOB_ID_PREFIX, row.seq),
+          seq: row.seq,
+          project,
+          availableAt: row.available_at,
+        });
+      }
+    }
+    const rows: JobRow[] = [];
+    for (const pick of pickFairClaims(candidates, running, slots, limits)) {
+      const row = start.get(now, pick.seq) as JobRow | undefined;
+      if (row) rows.push(row);
+    }
+    return rows;
+  }
   const setPid = prepare(`UPDATE jobs SET pid = ? WHERE seq = ? AND status = 'running'`);
   const finish = prepare(
     `UPDATE jobs SET status = ?, exit_code = ?, has_exit_code = ?, reason = ?, finished_at = ?
@@ -111,6 +156,7 @@ export function createSqliteJobs(ctx: SqliteContext): JobStore {
       return run<{ job: Job; created: boolean }>('enqueueJob', () => {
         const inserted = insertJob.get(
           input.taskId,
+          parseStoreId(TASK_ID_PREFIX, input.taskId) ?? null,
           input.stage,
           input.agent,
           input.kind,
@@ -137,10 +183,7 @@ export function createSqliteJobs(ctx: SqliteContext): JobStore {
         const bad = errors.checkMaxConcurrency(input.maxConcurrency);
         if (bad) return err(bad);
         if (input.maxConcurrency === 0) return ok([]);
-        const rows = claim.all({ now: input.now, max: input.maxConcurrency }) as JobRow[];
-        // RETURNING does not promise an order
-        if (rows.length > 1) rows.sort(byAvailableThenSeq);
-        return ok(rows.map(toJob));
+        return ok(ctx.immediate(() => claimFairly(input.maxConcurrency, input.now)).map(toJob));
       });
     },
 

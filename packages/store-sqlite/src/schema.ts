@@ -1,3 +1,4 @@
+import { STORE_ID_WIDTH, TASK_ID_PREFIX } from '@conveyor/core';
 import { DECISIONS_SQL } from './decisions.js';
 
 /** One forward-only schema step. */
@@ -123,6 +124,18 @@ UPDATE deliveries SET handled_at = received_at, claimed_at = received_at;
     version: 3,
     description: 'the decision record: one decision per task step, its pin, verdicts, outcome, application',
     sql: DECISIONS_SQL,
+  },
+  {
+    version: 4,
+    description: "jobs carry their task's project: claims are fair across projects and keep per-project limits",
+    // a job whose task is gone (or never existed) belongs to the project ''
+    sql: `
+ALTER TABLE jobs ADD COLUMN project TEXT NOT NULL DEFAULT '';
+UPDATE jobs SET project = coalesce(
+  (SELECT t.project FROM tasks t WHERE '${TASK_ID_PREFIX}' || printf('%0${STORE_ID_WIDTH}d', t.seq) = jobs.task_id), '');
+-- the claim walks the projects with queued jobs, then each one's queue in (available_at, seq) order
+CREATE INDEX jobs_project_queue ON jobs (status, project, available_at, seq);
+`,
   },
 ]);
 

@@ -1,4 +1,12 @@
-import { ConveyorError, type DecisionStore, err, ok, type Result, type Store } from '@conveyor/core';
+import {
+  ConveyorError,
+  type DecisionStore,
+  err,
+  ok,
+  type ProjectLimitOptions,
+  type Result,
+  type Store,
+} from '@conveyor/core';
 import Database from 'better-sqlite3';
 import { createSqliteCardRefs } from './card-refs.js';
 import { createSqliteDecisions } from './decisions.js';
@@ -47,6 +55,13 @@ export interface SqliteStoreOptions {
    * the connection once it opened successfully and closes it on `close()`.
    */
   readonly database?: SqliteDatabase | SqliteDatabaseFactory;
+  /**
+   * Running jobs allowed per project, by project key; others get
+   * `defaultProjectLimit`. Every process sharing the file should pass the same limits.
+   */
+  readonly projectLimits?: Readonly<Record<string, number>>;
+  /** running jobs allowed per project not named in `projectLimits` (default: only the global `maxConcurrency`) */
+  readonly defaultProjectLimit?: number;
 }
 
 /** The SQLite `Store`: every port, every optional extra, and the decision record. */
@@ -70,6 +85,23 @@ function validate(options: SqliteStoreOptions): ConveyorError | undefined {
       `createSqliteStore: synchronous must be NORMAL, FULL or OFF, got ${String(options.synchronous)}`,
     );
   }
+  const nonNegative = (v: unknown): boolean => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+  if (options.defaultProjectLimit !== undefined && !nonNegative(options.defaultProjectLimit)) {
+    return new ConveyorError(
+      PKG,
+      'invalid_config',
+      `createSqliteStore: defaultProjectLimit must be a non-negative integer, got ${String(options.defaultProjectLimit)}`,
+    );
+  }
+  for (const [project, limit] of Object.entries(options.projectLimits ?? {})) {
+    if (!nonNegative(limit)) {
+      return new ConveyorError(
+        PKG,
+        'invalid_config',
+        `createSqliteStore: projectLimits.${project} must be a non-negative integer, got ${String(limit)}`,
+      );
+    }
+  }
   const busy = options.busyTimeoutMs;
   if (busy !== undefined && (!Number.isInteger(busy) || busy < 0)) {
     return new ConveyorError(
@@ -92,7 +124,10 @@ function validate(options: SqliteStoreOptions): ConveyorError | undefined {
  * database, or is corrupt, fails with `corrupt` and is never written to.
  *
  * Every read-then-write operation runs in a `BEGIN IMMEDIATE` transaction or
- * is a single atomic statement, so several processes can share the file. No
+ * is a single atomic statement, so several processes can share the file.
+ * Claims are fair across projects (the first job of every project before the
+ * second of any) and keep `projectLimits` / `defaultProjectLimit` inside the
+ * claiming transaction, as the PostgreSQL store does. No
  * method throws: SQLite errors (`SQLITE_BUSY` after the busy timeout becomes a
  * retryable `timeout`) resolve to a `ConveyorError` with the cause.
  *
@@ -181,20 +216,29 @@ export function createSqliteStore(options: SqliteStoreOptions): Result<SqliteSto
   }
 
   try {
-    return ok(buildStore(db, path, synchronous));
+    const limits: ProjectLimitOptions = {
+      ...(options.projectLimits === undefined ? {} : { projectLimits: Object.freeze({ ...options.projectLimits }) }),
+      ...(options.defaultProjectLimit === undefined ? {} : { defaultProjectLimit: options.defaultProjectLimit }),
+    };
+    return ok(buildStore(db, path, synchronous, limits));
   } catch (thrown) {
     return fail(sqliteError(thrown, path, 'preparing statements'));
   }
 }
 
-function buildStore(db: SqliteDatabase, path: string, synchronous: SqliteSynchronous): SqliteStore {
+function buildStore(
+  db: SqliteDatabase,
+  path: string,
+  synchronous: SqliteSynchronous,
+  limits: ProjectLimitOptions,
+): SqliteStore {
   const ctx = createSqliteContext(db, path);
   return {
     path,
     schemaVersion: SCHEMA_VERSION,
     synchronous,
     ...createSqliteTasks(ctx),
-    ...createSqliteJobs(ctx),
+    ...createSqliteJobs(ctx, limits),
     ...createSqliteLeases(ctx),
     ...createSqliteDeliveries(ctx),
     ...createSqliteCardRefs(ctx),

@@ -1,14 +1,17 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decisionStoreConformance, type StoreUnderTest, storeConformance } from '@conveyor/testkit';
+import { fileURLToPath } from 'node:url';
+import { createRacerPool, decisionStoreConformance, type StoreUnderTest, storeConformance } from '@conveyor/testkit';
 import { afterAll } from 'vitest';
 import { createSqliteStore, type SqliteStore } from '../src/index.js';
-import { createRacerPool } from './support/spawn-racers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'conveyor-sqlite-conformance-'));
 // Real node processes, started once and reused by every cross-process case.
-const pool = createRacerPool();
+const pool = createRacerPool({
+  script: fileURLToPath(new URL('./support/racer.ts', import.meta.url)),
+  tsconfig: fileURLToPath(new URL('../../../tsconfig.json', import.meta.url)),
+});
 let n = 0;
 
 afterAll(() => {
@@ -33,8 +36,19 @@ storeConformance(
       const path = pathOf(store);
       for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
     },
-    spawnRacers: (store, request, count) => pool.race(pathOf(store), request, count),
+    spawnRacers: (store, request, count) => pool.race({ path: pathOf(store) }, request, count),
     racers: 4,
+    fairClaims: true,
+    // another connection to the same file: a second process
+    openWithProjectLimits: (limits, shareWith) => {
+      if (shareWith === undefined) n += 1;
+      const opened = createSqliteStore({
+        path: shareWith === undefined ? join(dir, `limits-${n}.db`) : pathOf(shareWith),
+        ...limits,
+      });
+      if (!opened.ok) throw opened.error;
+      return opened.value;
+    },
   },
 );
 

@@ -2,7 +2,11 @@ import { ConveyorError } from '@conveyor/core';
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore, decisionStoreConformance, storeConformance } from '../src/index.js';
 
-storeConformance('memory', () => createMemoryStore());
+storeConformance('memory', () => createMemoryStore(), {
+  fairClaims: true,
+  // one process's memory: a second "connection" is the same store
+  openWithProjectLimits: (limits, shareWith) => shareWith ?? createMemoryStore(limits),
+});
 decisionStoreConformance('memory', () => createMemoryStore());
 
 describe('createMemoryStore', () => {

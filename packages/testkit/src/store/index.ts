@@ -1,5 +1,13 @@
 export { cardRefStoreConformance } from './card-ref-conformance.js';
-export type { ConformanceContext } from './conformance-kit.js';
+export {
+  type ConformanceContext,
+  createTaskIn,
+  newJob,
+  newTask,
+  queueProjectJobs,
+  snapshotOf,
+  value,
+} from './conformance-kit.js';
 export { crossProcessConformance } from './cross-process-conformance.js';
 export {
   type DecisionConformanceOptions,
@@ -7,6 +15,7 @@ export {
   decisionStoreConformance,
 } from './decision-conformance.js';
 export { deliveryLogConformance } from './delivery-conformance.js';
+export { fairClaimConformance } from './fair-claim-conformance.js';
 export { jobStoreConformance } from './job-conformance.js';
 export { leaseStoreConformance } from './lease-conformance.js';
 export { createMemoryDecisions, type MemoryGuard } from './memory-decisions.js';
@@ -16,6 +25,14 @@ export {
   type MemoryStoreMethod,
   type MemoryStoreOptions,
 } from './memory-store.js';
+export {
+  createRacerPool,
+  performRacerRequest,
+  type RacerPool,
+  type RacerPoolOptions,
+  type RacerTarget,
+  serveRacer,
+} from './racers.js';
 export {
   type RacerOutcome,
   type RacerRequest,

@@ -1,5 +1,4 @@
 import {
-  byClaimOrder,
   type ConveyorError,
   claimSlots,
   err,
@@ -11,13 +10,24 @@ import {
   type JobQuery,
   type JobStore,
   ok,
+  type ProjectLimitOptions,
+  pickFairClaims,
   type Result,
 } from '@conveyor/core';
 import { byId, copy, errors, type Guard, type Mutable } from './memory-shared.js';
 
-/** The jobs table, in memory. */
-export function createMemoryJobs(guard: Guard): JobStore {
+/**
+ * The jobs table, in memory. Claims are fair across projects and keep the
+ * per-project limits (core's `pickFairClaims`, as the SQL stores); a job's
+ * project is its task's, read from `projects` (task id → project) at enqueue.
+ */
+export function createMemoryJobs(
+  guard: Guard,
+  projects: ReadonlyMap<string, string> = new Map(),
+  limits: ProjectLimitOptions = {},
+): JobStore {
   const jobs = new Map<string, Mutable<Job>>();
+  const projectOfJob = new Map<string, string>();
   const jobByStep = new Map<string, string>();
   let jobSeq = 0;
 
@@ -44,6 +54,7 @@ export function createMemoryJobs(guard: Guard): JobStore {
         };
         jobs.set(job.id, job);
         jobByStep.set(job.stepKey, job.id);
+        projectOfJob.set(job.id, projects.get(input.taskId) ?? '');
         return ok({ job: copy(job), created: true });
       });
     },
@@ -53,12 +64,18 @@ export function createMemoryJobs(guard: Guard): JobStore {
         const bad = errors.checkMaxConcurrency(input.maxConcurrency);
         if (bad) return err(bad);
         const all = [...jobs.values()];
+        const running = new Map<string, number>();
+        for (const j of all) {
+          if (j.status !== 'running') continue;
+          const project = projectOfJob.get(j.id) ?? '';
+          running.set(project, (running.get(project) ?? 0) + 1);
+        }
         const slots = claimSlots(input.maxConcurrency, all.filter((j) => j.status === 'running').length);
         if (slots === 0) return ok([]);
-        const claimed = all
+        const claimable = all
           .filter((j) => isClaimable(j, input.now))
-          .sort(byClaimOrder)
-          .slice(0, slots);
+          .map((job) => ({ id: job.id, availableAt: job.availableAt, project: projectOfJob.get(job.id) ?? '', job }));
+        const claimed = pickFairClaims(claimable, running, slots, limits).map((c) => c.job);
         for (const job of claimed) {
           job.status = 'running';
           job.startedAt = input.now;

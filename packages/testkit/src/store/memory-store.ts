@@ -24,6 +24,10 @@ export interface MemoryStoreOptions {
    * returned error is what the method resolves to (nothing is changed).
    */
   readonly fault?: (method: MemoryStoreMethod) => ConveyorError | undefined;
+  /** running jobs allowed per project, by project key; others get `defaultProjectLimit` */
+  readonly projectLimits?: Readonly<Record<string, number>>;
+  /** running jobs allowed per project not named in `projectLimits` (default: only the global `maxConcurrency`) */
+  readonly defaultProjectLimit?: number;
 }
 
 /** An in-memory `Store`: every port, every optional extra, and the decision record. */
@@ -32,7 +36,8 @@ export type MemoryStore = Store & DecisionStore;
 /**
  * Creates an in-memory `Store` with the same semantics as the SQLite store:
  * one task per (project, issueId), jobs idempotent by `stepKey`, `claimJobs`
- * bounded by `maxConcurrency` and `availableAt`, the terminal flip only from
+ * bounded by `maxConcurrency`, the per-project limits and `availableAt` and
+ * fair across projects, the terminal flip only from
  * `running`, optimistic `saveTransition`, leases with fencing tokens that only
  * grow, a delivery log that counts a delivery handled only once it succeeded,
  * and card refs. The rules (ids, claims, leases, history, deliveries) are
@@ -63,9 +68,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     }
   };
 
+  const projects = new Map<string, string>();
+  const limits = {
+    ...(options.projectLimits === undefined ? {} : { projectLimits: { ...options.projectLimits } }),
+    ...(options.defaultProjectLimit === undefined ? {} : { defaultProjectLimit: options.defaultProjectLimit }),
+  };
   return {
-    ...createMemoryTasks(guard),
-    ...createMemoryJobs(guard),
+    ...createMemoryTasks(guard, projects),
+    ...createMemoryJobs(guard, projects, limits),
     ...createMemoryLeases(guard),
     ...createMemoryDeliveries(guard),
     ...createMemoryCardRefs(guard),

@@ -30,8 +30,11 @@ function matches(task: Task, query: TaskQuery): boolean {
   );
 }
 
-/** The tasks table and its history, in memory. */
-export function createMemoryTasks(guard: Guard): Required<TaskStore> {
+/**
+ * The tasks table and its history, in memory. `projects` (task id → project)
+ * is filled as tasks are created, for the jobs table's fair claims.
+ */
+export function createMemoryTasks(guard: Guard, projects?: Map<string, string>): Required<TaskStore> {
   const tasks = new Map<string, Task>();
   const taskByIssue = new Map<string, string>();
   const history = new Map<string, HistoryEntry[]>();
@@ -61,6 +64,7 @@ export function createMemoryTasks(guard: Guard): Required<TaskStore> {
         };
         tasks.set(task.id, task);
         taskByIssue.set(key, task.id);
+        projects?.set(task.id, task.project);
         return ok({ task: copy(task), created: true });
       });
     },

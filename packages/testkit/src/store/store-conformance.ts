@@ -1,9 +1,10 @@
-import type { NewTask, Store } from '@conveyor/core';
+import type { NewTask, ProjectLimitOptions, Store } from '@conveyor/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cardRefStoreConformance } from './card-ref-conformance.js';
 import { type ConformanceContext, createTaskIn, newTask, value } from './conformance-kit.js';
 import { crossProcessConformance } from './cross-process-conformance.js';
 import { deliveryLogConformance } from './delivery-conformance.js';
+import { fairClaimConformance } from './fair-claim-conformance.js';
 import { jobStoreConformance } from './job-conformance.js';
 import { leaseStoreConformance } from './lease-conformance.js';
 import { taskStoreConformance } from './task-conformance.js';
@@ -59,6 +60,23 @@ export interface StoreConformanceOptions {
   readonly racers?: number;
   /** Time limit of each cross-process case, process start-up included (default 120 000 ms). */
   readonly racerTimeoutMs?: number;
+  /**
+   * The store claims fairly across projects: the first claimable job of every
+   * project before the second of any (each project's own in `availableAt`,
+   * then id order). With it the fair-order cases run.
+   */
+  readonly fairClaims?: boolean;
+  /**
+   * Opens a fresh store that keeps these per-project limits on running jobs;
+   * with `shareWith`, one on the same backing state as that store (a second
+   * connection, another host; a store that lives in one process's memory may
+   * return `shareWith` itself). The suite closes what it opened and runs
+   * `cleanup` once. With it the per-project limit cases run.
+   */
+  readonly openWithProjectLimits?: (
+    limits: ProjectLimitOptions,
+    shareWith?: StoreUnderTest,
+  ) => StoreUnderTest | Promise<StoreUnderTest>;
 }
 
 /**
@@ -67,7 +85,8 @@ export interface StoreConformanceOptions {
  * history), `JobStore` (enqueue idempotency, claim limits and delays, the
  * single winner of the terminal flip), `LeaseStore` (one holder, strictly
  * growing fencing tokens), `DeliveryLog` (handled only once handling
- * succeeded), `CardRefStore`, the `completeStore` fallbacks of the optional
+ * succeeded), `CardRefStore`, fair claims and per-project limits when the
+ * store declares them, the `completeStore` fallbacks of the optional
  * extras against the backend itself, the cross-process races when
  * `spawnRacers` is given, and errors after close.
  *
@@ -106,6 +125,7 @@ export function storeConformance(name: string, makeStore: StoreFactory, options:
     deliveryLogConformance(ctx);
     cardRefStoreConformance(ctx);
     crossProcessConformance(ctx);
+    fairClaimConformance(ctx);
 
     async function createTask(overrides: Partial<NewTask> = {}) {
       return createTaskIn(store, overrides);
