@@ -1,18 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type FakeHttpServer, type FakeReply, type RecordedRequest, startFakeHttpServer } from '../http/fake-server.js';
-import {
-  bodyField as field,
-  giteaBranchJson,
-  giteaCombinedStatusJson,
-  giteaCommitJson,
-  giteaError,
-  giteaNotFound,
-  giteaPullJson,
-  giteaStatusJson,
-  latestPerContext,
-  mainFirst,
-  paginate,
-} from './gitea-json.js';
+import * as shapes from './gitea-json.js';
 import {
   BUILTIN_GITEA_SPEC,
   commitStateEnum,
@@ -97,20 +85,10 @@ interface Commit {
   readonly seq: number;
 }
 
-interface Pull {
-  number: number;
-  title: string;
-  body: string;
-  base: string;
-  head: string;
+interface Pull extends shapes.FakePullRecord {
+  /** the head the pull request shows once its branch is gone */
   frozenHeadSha: string;
-  state: 'open' | 'closed';
-  merged: boolean;
   mergeable: boolean;
-  mergeSha?: string;
-  mergeCount: number;
-  createdAt: string;
-  mergedAt?: string;
 }
 
 interface Repo {
@@ -154,8 +132,9 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
   let ids = 0;
   let url = '';
 
-  const apiError = (status: number, message: string): FakeReply => giteaError(url, status, message);
-  const notFound = (): FakeReply => giteaNotFound(url);
+  const apiError = (status: number, message: string): FakeReply => shapes.giteaError(url, status, message);
+  const notFound = (): FakeReply => shapes.giteaNotFound(url);
+  const field = shapes.bodyField;
 
   const mkCommit = (repo: Repo, parents: string[], message: string): string => {
     seq += 1;
@@ -219,12 +198,12 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
   };
 
   const pullJson = (repo: Repo, pull: Pull) =>
-    giteaPullJson(url, repo, pull, {
+    shapes.giteaPullJson(url, repo, pull, {
       baseSha: repo.branches.get(pull.base) ?? '',
       headSha: headShaOf(repo, pull),
       mergeable: pull.mergeable,
     });
-  const statusJson = (repo: Repo, sha: string, s: FakeGiteaStatus) => giteaStatusJson(url, repo, sha, s);
+  const statusJson = (repo: Repo, sha: string, s: FakeGiteaStatus) => shapes.giteaStatusJson(url, repo, sha, s);
 
   /** The merge options under their 1.22 names, whichever spelling was sent. */
   const normaliseMergeBody = (body: unknown): unknown => {
@@ -274,28 +253,28 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
   route('GET', '/repos/{owner}/{repo}/statuses/{sha}', /^\/statuses\/([^/]+)$/, (req, repo, [sha = '']) => {
     const resolved = resolveRef(repo, sha);
     const all = resolved ? [...(repo.statuses.get(resolved) ?? [])].reverse() : [];
-    const { page, headers } = paginate(req.query, all);
+    const { page, headers } = shapes.paginate(req.query, all);
     return { status: 200, body: page.map((s) => statusJson(repo, resolved ?? sha, s)), headers };
   });
 
   route('GET', '/repos/{owner}/{repo}/commits/{ref}/status', /^\/commits\/(.+)\/status$/, (req, repo, [ref = '']) => {
     const sha = resolveRef(repo, ref);
     if (!sha) return notFound();
-    const latest = latestPerContext(repo.statuses.get(sha) ?? []);
+    const latest = shapes.latestPerContext(repo.statuses.get(sha) ?? []);
     if (latest.length === 0)
       return {
         status: 200,
         body: { state: '', sha: '', total_count: 0, statuses: null, url: '', commit_url: '', repository: null },
       };
-    const { page, headers } = paginate(req.query, latest);
-    return { status: 200, headers, body: giteaCombinedStatusJson(url, repo, sha, latest, page) };
+    const { page, headers } = shapes.paginate(req.query, latest);
+    return { status: 200, headers, body: shapes.giteaCombinedStatusJson(url, repo, sha, latest, page) };
   });
 
   route('GET', '/repos/{owner}/{repo}/pulls', /^\/pulls$/, (req, repo) => {
     const state = req.query.get('state') ?? 'open';
     if (!['open', 'closed', 'all'].includes(state)) return apiError(422, `[state]: must be one of closed, open, all`);
     const list = repo.pulls.filter((p) => state === 'all' || p.state === state).sort((a, b) => b.number - a.number);
-    const { page, headers } = paginate(req.query, list);
+    const { page, headers } = shapes.paginate(req.query, list);
     return { status: 200, body: page.map((p) => pullJson(repo, p)), headers };
   });
 
@@ -410,20 +389,20 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
       status: 200,
       body: {
         total_commits: commits.length,
-        commits: commits.map((c) => giteaCommitJson(url, repo, { ...c, treeSha: c.sha })),
+        commits: commits.map((c) => shapes.giteaCommitJson(url, repo, { ...c, treeSha: c.sha })),
       },
     };
   });
 
   route('GET', '/repos/{owner}/{repo}/branches', /^\/branches$/, (req, repo) => {
-    const names = [...repo.branches.keys()].sort(mainFirst);
-    const { page, headers } = paginate(req.query, names);
+    const names = [...repo.branches.keys()].sort(shapes.mainFirst);
+    const { page, headers } = shapes.paginate(req.query, names);
     return {
       status: 200,
       headers,
       body: page.map((name) => {
         const sha = repo.branches.get(name) ?? '';
-        return giteaBranchJson(url, repo, {
+        return shapes.giteaBranchJson(url, repo, {
           name,
           sha,
           message: repo.commits.get(sha)?.message ?? '',

@@ -6,20 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { FakeReply } from '../http/fake-server.js';
-import {
-  bodyField,
-  type GiteaStatusFields,
-  giteaBranchJson,
-  giteaCombinedStatusJson,
-  giteaCommitJson,
-  giteaError,
-  giteaNotFound,
-  giteaPullJson,
-  giteaStatusJson,
-  latestPerContext,
-  mainFirst,
-  paginate,
-} from './gitea-json.js';
+import * as shapes from './gitea-json.js';
 
 /** Options of {@link startGitBackedGitea}. */
 export interface GitBackedGiteaOptions {
@@ -115,22 +102,9 @@ function git(
   });
 }
 
-interface Pull {
-  number: number;
-  title: string;
-  body: string;
-  base: string;
-  head: string;
-  state: 'open' | 'closed';
-  merged: boolean;
-  mergeSha?: string;
-  frozenHeadSha?: string;
-  mergeCount: number;
-  createdAt: string;
-  mergedAt?: string;
-}
+type Pull = shapes.FakePullRecord;
 
-type Status = GiteaStatusFields;
+type Status = shapes.GiteaStatusFields;
 
 interface Repo {
   readonly full: string;
@@ -231,7 +205,7 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
     const headSha = pull.state === 'open' ? ((await revParse(repo, pull.head)) ?? '') : (pull.frozenHeadSha ?? '');
     const mergeable =
       pull.state === 'open' && headSha !== '' && (await mergeTree(repo, baseSha, headSha)) !== undefined;
-    return giteaPullJson(url, repo, pull, { baseSha, headSha, mergeable });
+    return shapes.giteaPullJson(url, repo, pull, { baseSha, headSha, mergeable });
   };
 
   /** the tree of `base` merged with `head`, or `undefined` on a conflict */
@@ -242,10 +216,10 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
   }
 
   type Reply = FakeReply;
-  const apiError = (status: number, message: string): Reply => giteaError(url, status, message);
-  const notFound = () => giteaNotFound(url);
-  const field = bodyField;
-  const statusJson = (repo: Repo, sha: string, s: Status) => giteaStatusJson(url, repo, sha, s);
+  const apiError = (status: number, message: string): Reply => shapes.giteaError(url, status, message);
+  const notFound = () => shapes.giteaNotFound(url);
+  const field = shapes.bodyField;
+  const statusJson = (repo: Repo, sha: string, s: Status) => shapes.giteaStatusJson(url, repo, sha, s);
 
   async function merge(repo: Repo, pull: Pull, body: Record<string, unknown>): Promise<Reply> {
     if (pull.merged) return apiError(405, '');
@@ -336,7 +310,7 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
         return { status: 201, body: statusJson(repo, sha, status) };
       }
       const all = [...(repo.statuses.get(sha) ?? [])].reverse();
-      const { page, headers: h } = paginate(query, all);
+      const { page, headers: h } = shapes.paginate(query, all);
       return { status: 200, body: page.map((s) => statusJson(repo, sha, s)), headers: h };
     }
     g = /^\/commits\/(.+)\/status$/.exec(rest);
@@ -345,14 +319,14 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
       if (!sha) return notFound();
       return {
         status: 200,
-        body: giteaCombinedStatusJson(url, repo, sha, latestPerContext(repo.statuses.get(sha) ?? [])),
+        body: shapes.giteaCombinedStatusJson(url, repo, sha, shapes.latestPerContext(repo.statuses.get(sha) ?? [])),
       };
     }
     if (rest === '/pulls') {
       if (method === 'GET') {
         const state = query.get('state') ?? 'open';
         const list = repo.pulls.filter((p) => state === 'all' || p.state === state).sort((a, b) => b.number - a.number);
-        const { page, headers: h } = paginate(query, list);
+        const { page, headers: h } = shapes.paginate(query, list);
         return { status: 200, body: await Promise.all(page.map((p) => pullJson(repo, p))), headers: h };
       }
       const base = String(field(body, 'base') ?? '');
@@ -415,7 +389,11 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
         .filter(Boolean)
         .map((line) => {
           const [sha = '', parents = '', subject = ''] = line.split('\0');
-          return giteaCommitJson(url, repo, { sha, parents: parents.split(' ').filter(Boolean), message: subject });
+          return shapes.giteaCommitJson(url, repo, {
+            sha,
+            parents: parents.split(' ').filter(Boolean),
+            message: subject,
+          });
         });
       return { status: 200, body: { total_commits: commits.length, commits } };
     }
@@ -429,13 +407,13 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
         .split('\n')
         .filter(Boolean)
         .map((line) => line.split('\0'))
-        .sort(([a = ''], [b = '']) => mainFirst(a, b));
-      const { page, headers: h } = paginate(query, list);
+        .sort(([a = ''], [b = '']) => shapes.mainFirst(a, b));
+      const { page, headers: h } = shapes.paginate(query, list);
       return {
         status: 200,
         headers: h,
         body: page.map(([name = '', sha = '', subject = '']) =>
-          giteaBranchJson(url, repo, { name, sha, message: subject, protected: name === 'main' }),
+          shapes.giteaBranchJson(url, repo, { name, sha, message: subject, protected: name === 'main' }),
         ),
       };
     }

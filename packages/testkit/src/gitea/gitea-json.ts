@@ -19,18 +19,21 @@ export interface GiteaRepoFields {
   readonly name: string;
 }
 
-/** What the JSON of a pull request needs besides its commits. */
-export interface GiteaPullFields {
-  readonly number: number;
-  readonly title: string;
-  readonly body: string;
-  readonly base: string;
-  readonly head: string;
-  readonly state: 'open' | 'closed';
-  readonly merged: boolean;
-  readonly mergeSha?: string;
-  readonly createdAt: string;
-  readonly mergedAt?: string;
+/** A pull request as both fakes keep it (mutable: a merge closes it). */
+export interface FakePullRecord {
+  number: number;
+  title: string;
+  body: string;
+  base: string;
+  head: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+  mergeSha?: string;
+  /** the head when it was merged (the branch may be gone) */
+  frozenHeadSha?: string;
+  mergeCount: number;
+  createdAt: string;
+  mergedAt?: string;
 }
 
 /** A commit status as the fakes keep it. */
@@ -121,7 +124,7 @@ export function giteaRepoJson(baseUrl: string, repo: GiteaRepoFields) {
 export function giteaPullJson(
   baseUrl: string,
   repo: GiteaRepoFields,
-  pull: GiteaPullFields,
+  pull: Readonly<FakePullRecord>,
   refs: { readonly baseSha: string; readonly headSha: string; readonly mergeable: boolean },
 ) {
   const html = `${baseUrl}/${repo.owner}/${repo.name}/pulls/${pull.number}`;
