@@ -32,7 +32,7 @@ export interface HostAgentsOptions {
 /** The worker's launcher and `commandFor` when a coding-agent CLI runs the analyst and developer. */
 export interface HostAgents {
   readonly launcher: Launcher;
-  /** the launch spec of a job: the launcher reads the job itself; `timeoutMs` applies, and `env` to the deployer */
+  /** the launch spec of a job: the launcher reads the job itself; `timeoutMs` and the stage `env` apply */
   readonly commandFor: (
     job: Job,
     task: Task,
@@ -124,12 +124,7 @@ export function createHostAgents(options: HostAgentsOptions): HostAgents | undef
   });
   return {
     launcher,
-    // The launcher redacts every env value it is handed: only the deployer's shell command gets the
-    // stage variables (a CLI agent reads the task from its prompt), so commit messages keep the task id.
-    commandFor: (job, _task, env, timeoutMs) => ({
-      ...agentCommandFor(),
-      ...(job.agent === 'deployer' ? { env } : {}),
-      timeoutMs,
-    }),
+    // Every agent gets the stage variables; the launcher redacts only secret ones, so task ids stay readable.
+    commandFor: (_job, _task, env, timeoutMs) => ({ ...agentCommandFor(), env, timeoutMs }),
   };
 }

@@ -59,8 +59,14 @@ export interface AgentLauncherOptions {
   readonly planStage?: string;
   /** the host's deploy command, shown to deploy-stage templates */
   readonly deployCommand?: string;
-  /** more values to redact everywhere (push tokens, …); the host's secret-looking env values are always added */
+  /**
+   * more values to redact everywhere (push tokens, …); the secret-looking env
+   * values of the host and of the job's launch spec ({@link secretEnvValues})
+   * are always added, other env values (task ids, branches) are not
+   */
   readonly secrets?: readonly string[];
+  /** env variables (the host's or the launch spec's) whose values are secrets whatever their names */
+  readonly secretEnvNames?: readonly string[];
   readonly logger?: Logger;
   /** called once per job with its outcome (after commit and push) */
   readonly onOutcome?: (outcome: AgentJobOutcome) => void;
@@ -119,6 +125,7 @@ const EXIT_CODES: Record<AgentRunStatus, number | null> = {
 export function createAgentLauncher(options: AgentLauncherOptions): AgentLauncher {
   const transcriptDir = path.resolve(options.transcriptDir);
   const stateRoot = path.resolve(options.stateDir ?? path.join(transcriptDir, 'state'));
+  const secretEnv = options.secretEnvNames === undefined ? {} : { names: options.secretEnvNames };
   const commitStages = new Set(options.commitStages ?? ['development']);
   const requireChange = new Set(options.requireChangeStages ?? ['development']);
   const planStage = options.planStage ?? 'analysis';
@@ -203,8 +210,8 @@ export function createAgentLauncher(options: AgentLauncherOptions): AgentLaunche
         values: [
           ...runner.secrets,
           ...(options.secrets ?? []),
-          ...secretEnvValues(process.env),
-          ...Object.values(spec.env ?? {}).filter((v) => v.length >= 12),
+          ...secretEnvValues(process.env, secretEnv),
+          ...secretEnvValues(spec.env ?? {}, secretEnv),
         ],
       });
       const attempt = theJob.stage === 'development' ? theTask.snapshot.developerRetries + 1 : theJob.attempt;

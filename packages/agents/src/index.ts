@@ -52,7 +52,15 @@ export {
   promptNameFor,
   renderPrompt,
 } from './prompts.js';
-export { createRedactor, REDACTED, type Redactor, type RedactorOptions, secretEnvValues } from './redact.js';
+export {
+  createRedactor,
+  isSecretEnvName,
+  REDACTED,
+  type Redactor,
+  type RedactorOptions,
+  type SecretEnvOptions,
+  secretEnvValues,
+} from './redact.js';
 export { type AgentRunner, type AgentRunRequest, baseAgentEnv, mergeBudget } from './runner.js';
 export {
   createWorkspaces,

@@ -1,3 +1,5 @@
+import { compileSecretsConfig, DEFAULT_SECRETS_CONFIG, type SecretsConfig, scanText } from '@conveyor/gates';
+
 /** What a redacted value is replaced with. */
 export const REDACTED = '[redacted]';
 
@@ -26,13 +28,27 @@ export interface RedactorOptions {
   readonly values?: readonly string[];
   /** more patterns to hide (their flags are ignored: matching is case-sensitive and global) */
   readonly patterns?: readonly RegExp[];
+  /** also hide what the gates' built-in secret rules find (`@conveyor/gates`' default rules); default true */
+  readonly secretRules?: boolean;
+}
+
+let defaultRules: SecretsConfig | null | undefined;
+/** The gates' built-in secret rules, compiled once per process (`null` if they do not compile). */
+function builtInRules(): SecretsConfig | null {
+  if (defaultRules === undefined) {
+    const compiled = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
+    defaultRules = compiled.ok ? compiled.value : null;
+  }
+  return defaultRules;
 }
 
 /**
  * Builds a redactor: every known value (longest first), then credential shapes
  * (GitHub/GitLab/Slack/AWS/OpenAI/Anthropic keys, JWTs, private keys, bearer
- * tokens, passwords in URLs) become `[redacted]`. Transcripts, summaries and
- * error messages of agent runs all pass through it.
+ * tokens, passwords in URLs) and whatever the gates' built-in secret rules
+ * find become `[redacted]`. A value is also hidden in its JSON-escaped form
+ * (transcript records are JSON). Transcripts, summaries and error messages of
+ * agent runs all pass through it.
  *
  * @example
  * ```ts
@@ -41,7 +57,11 @@ export interface RedactorOptions {
  * ```
  */
 export function createRedactor(options: RedactorOptions = {}): Redactor {
-  const values = [...new Set((options.values ?? []).filter((v) => v.length >= 6))].sort((a, b) => b.length - a.length);
+  const given = (options.values ?? []).filter((v) => v.length >= 6);
+  const values = [...new Set([...given, ...given.map((v) => JSON.stringify(v).slice(1, -1))])].sort(
+    (a, b) => b.length - a.length,
+  );
+  const rules = options.secretRules === false ? null : builtInRules();
   // One alternation, one pass over the text, instead of a pass per pattern.
   const combined = new RegExp(
     [...TOKEN_PATTERNS, ...(options.patterns ?? [])].map((p) => `(?:${p.source})`).join('|'),
@@ -50,6 +70,10 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   return (text: string) => {
     let out = text;
     for (const value of values) if (out.includes(value)) out = out.split(value).join(REDACTED);
+    if (rules !== null) {
+      const found = [...new Set(scanText(rules, out).map((f) => f.Secret))].filter((f) => f.length >= 6);
+      for (const secret of found.sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
+    }
     out = out.replace(combined, REDACTED);
     out = out.replace(URL_CREDENTIALS, `$1${REDACTED}@`);
     out = out.replace(BEARER, `$1${REDACTED}`);
@@ -57,18 +81,96 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   };
 }
 
+// Words of an env name that say its value is a secret (`GITEA_TOKEN`, `DB_PASSWORD`, `SENTRY_DSN`, …).
+const SECRET_WORDS = new Set([
+  'TOKEN',
+  'TOKENS',
+  'SECRET',
+  'SECRETS',
+  'KEY',
+  'KEYS',
+  'APIKEY',
+  'PASSWORD',
+  'PASSWD',
+  'PASS',
+  'PASSPHRASE',
+  'CREDENTIAL',
+  'CREDENTIALS',
+  'CREDS',
+  'AUTH',
+  'AUTHORIZATION',
+  'COOKIE',
+  'COOKIES',
+  'SESSION',
+  'PRIVATE',
+  'DSN',
+]);
+const SECRET_SUFFIX = /(?:TOKEN|SECRET|PASSWORD|PASSWD|APIKEY)$/;
+const URL_WITH_PASSWORD = /^[a-z][a-z0-9+.-]*:\/\/[^\s/:@]*:[^\s/@]+@/i;
+
 /**
- * The values of environment variables whose names say they hold a secret
- * (`*TOKEN*`, `*KEY*`, `*SECRET*`, `*PASSWORD*`, `*PASS*`, `*AUTH*`,
- * `*CREDENTIAL*`), for {@link createRedactor}'s `values`.
+ * Whether an environment variable's name says it holds a secret: one of its
+ * words (split at `_`, `-`, `.` and camel case) is `TOKEN`, `SECRET`, `KEY`,
+ * `PASSWORD`, `PASS`, `CREDENTIAL(S)`, `AUTH`, `COOKIE`, `SESSION`, `PRIVATE`,
+ * `DSN` (and a few spellings of them), or ends in `TOKEN`, `SECRET`,
+ * `PASSWORD` or `APIKEY`. `GIT_AUTHOR_NAME`, `CONVEYOR_TASK_ID` and
+ * `CONVEYOR_BRANCH` do not.
  *
  * @example
  * ```ts
- * const redact = createRedactor({ values: secretEnvValues(process.env) });
+ * isSecretEnvName('GITEA_TOKEN'); // true
+ * isSecretEnvName('CONVEYOR_TASK_ID'); // false
  * ```
  */
-export function secretEnvValues(env: Readonly<Record<string, string | undefined>>): string[] {
-  return Object.entries(env)
-    .filter(([name, value]) => value !== undefined && /TOKEN|KEY|SECRET|PASS|AUTH|CREDENTIAL/i.test(name))
-    .map(([, value]) => value as string);
+export function isSecretEnvName(name: string): boolean {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toUpperCase()
+    .split(/[^A-Z0-9]+/)
+    .filter((w) => w !== '');
+  return words.some((w) => SECRET_WORDS.has(w) || SECRET_SUFFIX.test(w));
+}
+
+/** Options of {@link secretEnvValues}. */
+export interface SecretEnvOptions {
+  /** names whose values are secrets whatever they are called */
+  readonly names?: readonly string[];
+}
+
+/**
+ * The values of the environment variables that hold a secret, for
+ * {@link createRedactor}'s `values`: those whose names say so
+ * ({@link isSecretEnvName}), those named in `options.names`, and any URL with
+ * a password in it (`DATABASE_URL=postgres://app:pw@db/app`: the URL and the
+ * password). Other values (task ids, branches, paths) are not secrets and
+ * stay readable in agent output.
+ *
+ * @example
+ * ```ts
+ * const redact = createRedactor({ values: secretEnvValues(process.env, { names: ['DEPLOY_HOOK'] }) });
+ * ```
+ */
+export function secretEnvValues(
+  env: Readonly<Record<string, string | undefined>>,
+  options: SecretEnvOptions = {},
+): string[] {
+  const named = new Set(options.names ?? []);
+  const out: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || value === '') continue;
+    if (named.has(name) || isSecretEnvName(name)) {
+      out.push(value);
+      continue;
+    }
+    if (URL_WITH_PASSWORD.test(value)) {
+      out.push(value);
+      try {
+        const { password } = new URL(value);
+        if (password !== '') out.push(password, decodeURIComponent(password));
+      } catch {
+        /* not a URL the platform parses: the whole value is hidden all the same */
+      }
+    }
+  }
+  return out;
 }

@@ -1,3 +1,4 @@
+import { createMemoryStore } from '@conveyor/testkit';
 import { describe, expect, it } from 'vitest';
 import { createReconciler, decideReconcile } from '../src/daemons/index.js';
 import type { Task } from '../src/ports/domain.js';
@@ -254,5 +255,31 @@ describe('reconciler', () => {
     const cleaned = await reconciler.tick();
     expect(cleaned.leasesReleased).toBe(1);
     expect((await h.store.getLease('merge:acme/web')).unwrapOr(undefined)).toBeUndefined();
+  });
+
+  it('settles a gating task whose outcome is applied from the row it listed, without reading the task again', async () => {
+    const inner = createMemoryStore();
+    let taskReads = 0;
+    const store: typeof inner = Object.create(inner, {
+      getTask: {
+        value: (taskId: string) => {
+          taskReads += 1;
+          return inner.getTask(taskId);
+        },
+      },
+    });
+    const h = harness({ store });
+    const gating = await toDecidedGating(h, { status: 'fail', summary: 'still red' });
+    const decision = (await store.getDecision(gating.id, gating.snapshot.step)).unwrapOr(undefined);
+    if (!decision) throw new Error('no decision');
+    // applied already (by a host that then died before anything else): nothing is left to do
+    await store.markDecisionApplied(decision.id, h.clock.now());
+    const reconciler = createReconciler({ store, pipeline: h.pipeline, clock: h.clock, logger: h.logger });
+    h.clock.advance(16 * 60_000);
+    taskReads = 0;
+    expect(await reconciler.tick()).toMatchObject({ examined: 1, stuck: 1, silent: 1, unblocked: 0 });
+    expect(taskReads).toBe(0);
+    expect((await store.getTask(gating.id)).unwrapOr(undefined)?.snapshot.status).toBe('gating');
+    expect(h.gateRuns).toEqual([]);
   });
 });

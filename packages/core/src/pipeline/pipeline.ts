@@ -91,7 +91,7 @@ export function createPipeline(options: PipelineOptions): Pipeline {
       return task.ok ? applyEvent(ctx, task.value, event) : err(task.error);
     },
     runDecision: (job, signal) => runDecision(ctx, holder, job, signal),
-    settleDecision: (taskId) => settleDecision(ctx, holder, taskId),
+    settleDecision: (taskId, seen) => settleDecision(ctx, holder, taskId, seen?.task),
     enqueueCurrentStep: (taskId) => enqueueCurrentStep(ctx, taskId),
     stages: options.stages,
   } satisfies Pipeline);

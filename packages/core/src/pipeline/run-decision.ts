@@ -242,13 +242,17 @@ export async function runDecision(
   });
 }
 
-/** What the reconciler (and a reaped decision job) does for a gating task, from the record. */
+/**
+ * What the reconciler (and a reaped decision job) does for a gating task, from the record.
+ * `seenTask`, a row the caller has just read, spares the lease-free first read.
+ */
 export async function settleDecision(
   ctx: PipelineContext,
   holder: string,
   taskId: string,
+  seenTask?: Task,
 ): Promise<Result<DecisionRun, ConveyorError>> {
-  const first = await ctx.loadTask(taskId);
+  const first = seenTask?.id === taskId ? ok(seenTask) : await ctx.loadTask(taskId);
   if (!first.ok) return err(first.error);
   const why = notCurrent(ctx, first.value);
   if (why !== undefined) return stale(first.value, why);

@@ -162,8 +162,12 @@ export interface Pipeline {
    * applied is applied once; no job for the step enqueues one (the lost effect);
    * a job that ended with no outcome records an `error` (retried); an applied
    * outcome stays silent. Never runs a gate itself.
+   *
+   * `seen.task` is a row of the task the caller has just read (the reconciler's
+   * page): the lease-free first look uses it instead of reading the task again;
+   * anything past that look re-reads the task under the lease.
    */
-  settleDecision(taskId: string): AsyncResult<DecisionRun, ConveyorError>;
+  settleDecision(taskId: string, seen?: { readonly task?: Task }): AsyncResult<DecisionRun, ConveyorError>;
   /** Performs an `enqueue_job` effect for a task again (idempotent by step key): agent or decision job. */
   enqueueCurrentStep(taskId: string): AsyncResult<Job | undefined, ConveyorError>;
   /** The stage spec the pipeline runs. */

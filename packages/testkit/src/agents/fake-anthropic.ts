@@ -1,17 +1,7 @@
 import * as path from 'node:path';
-import { type RecordedRequest, startFakeHttpServer } from '../http/fake-server.js';
-import {
-  cwdFromRequest,
-  DEFAULT_USAGE,
-  type FakeModelCall,
-  type FakeModelOptions,
-  type FakeModelServer,
-  type FakeStep,
-  type FakeTurn,
-} from './model-script.js';
-
-const sse = (events: readonly [string, Record<string, unknown>][]) =>
-  events.map(([type, data]) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`).join('');
+import type { FakeReply } from '../http/fake-server.js';
+import type { FakeModelOptions, FakeModelServer, FakeTurn } from './model-script.js';
+import { type ScriptedCall, sseReply, startScriptedModelServer } from './scripted-model-server.js';
 
 function toolUse(turn: FakeTurn, cwd: string | undefined): { name: string; input: unknown } | undefined {
   const tool = turn.tool;
@@ -40,6 +30,79 @@ function anthropicError(status: number) {
   return { type: 'error', error: { type, message: `injected ${status}` } };
 }
 
+/** The Messages API's reply to one scripted call: a JSON message, or its SSE stream. */
+function messagesReply({ body, turn, usage, cwd, n }: ScriptedCall): FakeReply {
+  const model = typeof body.model === 'string' ? body.model : 'claude-fake';
+  const tool = toolUse(turn, cwd);
+  const id = `msg_fake_${n}`;
+  if (body.stream !== true) {
+    const content: unknown[] = [];
+    if (turn.text !== undefined) content.push({ type: 'text', text: turn.text });
+    if (tool) content.push({ type: 'tool_use', id: `toolu_fake_${n}`, ...tool });
+    return {
+      status: 200,
+      body: {
+        id,
+        type: 'message',
+        role: 'assistant',
+        model,
+        content,
+        stop_reason: tool ? 'tool_use' : 'end_turn',
+        stop_sequence: null,
+        usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens },
+      },
+    };
+  }
+  const events: [string, Record<string, unknown>][] = [
+    [
+      'message_start',
+      {
+        message: {
+          id,
+          type: 'message',
+          role: 'assistant',
+          model,
+          content: [],
+          stop_reason: null,
+          stop_sequence: null,
+          usage: { input_tokens: usage.inputTokens, output_tokens: 1 },
+        },
+      },
+    ],
+  ];
+  let index = 0;
+  if (turn.text !== undefined) {
+    events.push(['content_block_start', { index, content_block: { type: 'text', text: '' } }]);
+    events.push(['ping', {}]);
+    events.push(['content_block_delta', { index, delta: { type: 'text_delta', text: turn.text } }]);
+    events.push(['content_block_stop', { index }]);
+    index += 1;
+  }
+  if (tool) {
+    const json = JSON.stringify(tool.input);
+    const cut = Math.floor(json.length / 2);
+    events.push([
+      'content_block_start',
+      { index, content_block: { type: 'tool_use', id: `toolu_fake_${n}`, name: tool.name, input: {} } },
+    ]);
+    events.push([
+      'content_block_delta',
+      { index, delta: { type: 'input_json_delta', partial_json: json.slice(0, cut) } },
+    ]);
+    events.push(['content_block_delta', { index, delta: { type: 'input_json_delta', partial_json: json.slice(cut) } }]);
+    events.push(['content_block_stop', { index }]);
+  }
+  events.push([
+    'message_delta',
+    {
+      delta: { stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null },
+      usage: { output_tokens: usage.outputTokens },
+    },
+  ]);
+  events.push(['message_stop', {}]);
+  return sseReply(events.map(([type, data]) => ({ type, ...data })));
+}
+
 /**
  * A fake Anthropic Messages API on 127.0.0.1 for the real Claude Code CLI
  * (`ANTHROPIC_BASE_URL=<url>`). `POST /v1/messages` with `stream: true`
@@ -56,135 +119,18 @@ function anthropicError(status: number) {
  * ```
  */
 export async function startFakeAnthropic(options: FakeModelOptions = {}): Promise<FakeModelServer> {
-  let steps: readonly FakeStep[] = options.script ?? [];
-  let next = 0;
-  const calls: FakeModelCall[] = [];
-  const unknownRoutes: string[] = [];
-  let failures: { status: number; remaining: number } | undefined;
-
-  const answer = (request: RecordedRequest) => {
-    const body = (request.json ?? {}) as Record<string, unknown>;
-    const model = typeof body.model === 'string' ? body.model : 'claude-fake';
-    const stepIndex = next;
-    const step = steps[stepIndex];
-    next += 1;
-    const cwd = cwdFromRequest(request.body);
-    const turn: FakeTurn =
-      step === undefined
-        ? { text: options.finalText ?? 'Done.' }
-        : typeof step === 'function'
-          ? step({ request, body, cwd, index: stepIndex })
-          : step;
-    calls.push({ index: stepIndex, body, raw: request.body, turn });
-    const usage = turn.usage ?? DEFAULT_USAGE;
-    const tool = toolUse(turn, cwd);
-    const id = `msg_fake_${calls.length}`;
-    if (body.stream !== true) {
-      const content: unknown[] = [];
-      if (turn.text !== undefined) content.push({ type: 'text', text: turn.text });
-      if (tool) content.push({ type: 'tool_use', id: `toolu_fake_${calls.length}`, ...tool });
-      return {
-        status: 200,
-        body: {
-          id,
-          type: 'message',
-          role: 'assistant',
-          model,
-          content,
-          stop_reason: tool ? 'tool_use' : 'end_turn',
-          stop_sequence: null,
-          usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens },
-        },
-      };
-    }
-    const events: [string, Record<string, unknown>][] = [
-      [
-        'message_start',
-        {
-          message: {
-            id,
-            type: 'message',
-            role: 'assistant',
-            model,
-            content: [],
-            stop_reason: null,
-            stop_sequence: null,
-            usage: { input_tokens: usage.inputTokens, output_tokens: 1 },
-          },
-        },
-      ],
-    ];
-    let index = 0;
-    if (turn.text !== undefined) {
-      events.push(['content_block_start', { index, content_block: { type: 'text', text: '' } }]);
-      events.push(['ping', {}]);
-      events.push(['content_block_delta', { index, delta: { type: 'text_delta', text: turn.text } }]);
-      events.push(['content_block_stop', { index }]);
-      index += 1;
-    }
-    if (tool) {
-      const json = JSON.stringify(tool.input);
-      const cut = Math.floor(json.length / 2);
-      events.push([
-        'content_block_start',
-        { index, content_block: { type: 'tool_use', id: `toolu_fake_${calls.length}`, name: tool.name, input: {} } },
-      ]);
-      events.push([
-        'content_block_delta',
-        { index, delta: { type: 'input_json_delta', partial_json: json.slice(0, cut) } },
-      ]);
-      events.push([
-        'content_block_delta',
-        { index, delta: { type: 'input_json_delta', partial_json: json.slice(cut) } },
-      ]);
-      events.push(['content_block_stop', { index }]);
-    }
-    events.push([
-      'message_delta',
-      {
-        delta: { stop_reason: tool ? 'tool_use' : 'end_turn', stop_sequence: null },
-        usage: { output_tokens: usage.outputTokens },
-      },
-    ]);
-    events.push(['message_stop', {}]);
-    return {
-      status: 200,
-      body: sse(events),
-      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
-    };
-  };
-
-  const server = await startFakeHttpServer((request) => {
-    if (request.method === 'HEAD' || (request.method === 'GET' && request.path === '/api/hello'))
-      return { status: 200, body: '' };
-    if (request.method === 'POST' && request.path === '/v1/messages/count_tokens')
-      return { status: 200, body: { input_tokens: Math.ceil(request.body.length / 4) } };
-    if (request.method === 'POST' && request.path === '/v1/messages') {
-      const key = request.headers['x-api-key'] ?? String(request.headers.authorization ?? '').replace(/^Bearer /, '');
-      if (options.apiKey !== undefined && key !== options.apiKey) return { status: 401, body: anthropicError(401) };
-      if (failures && failures.remaining > 0) {
-        failures.remaining -= 1;
-        return { status: failures.status, body: anthropicError(failures.status), headers: { 'retry-after': '0' } };
-      }
-      return answer(request);
-    }
-    unknownRoutes.push(`${request.method} ${request.path}`);
-    return undefined;
+  return startScriptedModelServer(options, {
+    isModelCall: (request) => request.method === 'POST' && request.path === '/v1/messages',
+    keyOf: (request) =>
+      request.headers['x-api-key']?.toString() ?? String(request.headers.authorization ?? '').replace(/^Bearer /, ''),
+    errorBody: anthropicError,
+    answer: messagesReply,
+    otherRoute(request) {
+      if (request.method === 'HEAD' || (request.method === 'GET' && request.path === '/api/hello'))
+        return { status: 200, body: '' };
+      if (request.method === 'POST' && request.path === '/v1/messages/count_tokens')
+        return { status: 200, body: { input_tokens: Math.ceil(request.body.length / 4) } };
+      return undefined;
+    },
   });
-
-  return {
-    url: server.url,
-    calls,
-    requests: server.requests,
-    unknownRoutes,
-    script(newSteps) {
-      steps = newSteps;
-      next = 0;
-    },
-    failNext(status, times = 1) {
-      failures = { status, remaining: times };
-    },
-    received: (text) => calls.some((call) => call.raw.includes(text)),
-    close: () => server.close(),
-  };
 }

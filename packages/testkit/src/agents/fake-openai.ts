@@ -1,16 +1,6 @@
-import { type RecordedRequest, startFakeHttpServer } from '../http/fake-server.js';
-import {
-  cwdFromRequest,
-  DEFAULT_USAGE,
-  type FakeModelCall,
-  type FakeModelOptions,
-  type FakeModelServer,
-  type FakeStep,
-  type FakeTurn,
-} from './model-script.js';
-
-const sse = (events: readonly Record<string, unknown>[]) =>
-  events.map((data) => `event: ${String(data.type)}\ndata: ${JSON.stringify(data)}\n\n`).join('');
+import type { FakeReply } from '../http/fake-server.js';
+import type { FakeModelOptions, FakeModelServer, FakeTurn } from './model-script.js';
+import { type ScriptedCall, sseReply, startScriptedModelServer } from './scripted-model-server.js';
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
@@ -32,6 +22,70 @@ function openaiError(status: number) {
   return { error: { message: `injected ${status}`, type: code, code } };
 }
 
+/** The Responses API's reply to one scripted call: its SSE stream. */
+function responsesReply({ turn, usage, n }: ScriptedCall): FakeReply {
+  const responseId = `resp_fake_${n}`;
+  const output: Record<string, unknown>[] = [];
+  if (turn.text !== undefined)
+    output.push({
+      type: 'message',
+      id: `msg_fake_${n}`,
+      role: 'assistant',
+      status: 'completed',
+      content: [{ type: 'output_text', text: turn.text, annotations: [] }],
+    });
+  const call = functionCall(turn);
+  if (call)
+    output.push({
+      type: 'function_call',
+      id: `fc_fake_${n}`,
+      call_id: `call_fake_${n}`,
+      status: 'completed',
+      ...call,
+    });
+  const events: Record<string, unknown>[] = [
+    { type: 'response.created', response: { id: responseId, object: 'response', status: 'in_progress', output: [] } },
+  ];
+  output.forEach((item, outputIndex) => {
+    const empty =
+      item.type === 'message' ? { ...item, status: 'in_progress', content: [] } : { ...item, arguments: '' };
+    events.push({ type: 'response.output_item.added', output_index: outputIndex, item: empty });
+    if (item.type === 'message' && turn.text !== undefined)
+      events.push({
+        type: 'response.output_text.delta',
+        item_id: item.id,
+        output_index: outputIndex,
+        content_index: 0,
+        delta: turn.text,
+      });
+    if (item.type === 'function_call')
+      events.push({
+        type: 'response.function_call_arguments.delta',
+        item_id: item.id,
+        output_index: outputIndex,
+        delta: item.arguments,
+      });
+    events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
+  });
+  events.push({
+    type: 'response.completed',
+    response: {
+      id: responseId,
+      object: 'response',
+      status: 'completed',
+      output,
+      usage: {
+        input_tokens: usage.inputTokens,
+        input_tokens_details: { cached_tokens: 0 },
+        output_tokens: usage.outputTokens,
+        output_tokens_details: { reasoning_tokens: 0 },
+        total_tokens: usage.inputTokens + usage.outputTokens,
+      },
+    },
+  });
+  return sseReply(events);
+}
+
 /**
  * A fake OpenAI Responses API on 127.0.0.1 for the real Codex CLI (a
  * `model_providers.<id>` with `base_url = "<url>/v1"` and
@@ -47,122 +101,14 @@ function openaiError(status: number) {
  * ```
  */
 export async function startFakeOpenAI(options: FakeModelOptions = {}): Promise<FakeModelServer> {
-  let steps: readonly FakeStep[] = options.script ?? [];
-  let next = 0;
-  const calls: FakeModelCall[] = [];
-  const unknownRoutes: string[] = [];
-  let failures: { status: number; remaining: number } | undefined;
-
-  const answer = (request: RecordedRequest) => {
-    const body = (request.json ?? {}) as Record<string, unknown>;
-    const stepIndex = next;
-    const step = steps[stepIndex];
-    next += 1;
-    const cwd = cwdFromRequest(request.body);
-    const turn: FakeTurn =
-      step === undefined
-        ? { text: options.finalText ?? 'Done.' }
-        : typeof step === 'function'
-          ? step({ request, body, cwd, index: stepIndex })
-          : step;
-    calls.push({ index: stepIndex, body, raw: request.body, turn });
-    const usage = turn.usage ?? DEFAULT_USAGE;
-    const n = calls.length;
-    const responseId = `resp_fake_${n}`;
-    const output: Record<string, unknown>[] = [];
-    if (turn.text !== undefined)
-      output.push({
-        type: 'message',
-        id: `msg_fake_${n}`,
-        role: 'assistant',
-        status: 'completed',
-        content: [{ type: 'output_text', text: turn.text, annotations: [] }],
-      });
-    const call = functionCall(turn);
-    if (call)
-      output.push({
-        type: 'function_call',
-        id: `fc_fake_${n}`,
-        call_id: `call_fake_${n}`,
-        status: 'completed',
-        ...call,
-      });
-    const events: Record<string, unknown>[] = [
-      { type: 'response.created', response: { id: responseId, object: 'response', status: 'in_progress', output: [] } },
-    ];
-    output.forEach((item, outputIndex) => {
-      const empty =
-        item.type === 'message' ? { ...item, status: 'in_progress', content: [] } : { ...item, arguments: '' };
-      events.push({ type: 'response.output_item.added', output_index: outputIndex, item: empty });
-      if (item.type === 'message' && turn.text !== undefined)
-        events.push({
-          type: 'response.output_text.delta',
-          item_id: item.id,
-          output_index: outputIndex,
-          content_index: 0,
-          delta: turn.text,
-        });
-      if (item.type === 'function_call')
-        events.push({
-          type: 'response.function_call_arguments.delta',
-          item_id: item.id,
-          output_index: outputIndex,
-          delta: item.arguments,
-        });
-      events.push({ type: 'response.output_item.done', output_index: outputIndex, item });
-    });
-    events.push({
-      type: 'response.completed',
-      response: {
-        id: responseId,
-        object: 'response',
-        status: 'completed',
-        output,
-        usage: {
-          input_tokens: usage.inputTokens,
-          input_tokens_details: { cached_tokens: 0 },
-          output_tokens: usage.outputTokens,
-          output_tokens_details: { reasoning_tokens: 0 },
-          total_tokens: usage.inputTokens + usage.outputTokens,
-        },
-      },
-    });
-    return {
-      status: 200,
-      body: sse(events),
-      headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
-    };
-  };
-
-  const server = await startFakeHttpServer((request) => {
-    if (request.method === 'POST' && request.path === '/v1/responses') {
-      const key = String(request.headers.authorization ?? '').replace(/^Bearer /, '');
-      if (options.apiKey !== undefined && key !== options.apiKey) return { status: 401, body: openaiError(401) };
-      if (failures && failures.remaining > 0) {
-        failures.remaining -= 1;
-        return { status: failures.status, body: openaiError(failures.status), headers: { 'retry-after': '0' } };
-      }
-      return answer(request);
-    }
-    if (request.method === 'GET' && request.path === '/v1/models')
-      return { status: 200, body: { object: 'list', data: [] } };
-    unknownRoutes.push(`${request.method} ${request.path}`);
-    return undefined;
+  return startScriptedModelServer(options, {
+    isModelCall: (request) => request.method === 'POST' && request.path === '/v1/responses',
+    keyOf: (request) => String(request.headers.authorization ?? '').replace(/^Bearer /, ''),
+    errorBody: openaiError,
+    answer: responsesReply,
+    otherRoute: (request) =>
+      request.method === 'GET' && request.path === '/v1/models'
+        ? { status: 200, body: { object: 'list', data: [] } }
+        : undefined,
   });
-
-  return {
-    url: server.url,
-    calls,
-    requests: server.requests,
-    unknownRoutes,
-    script(newSteps) {
-      steps = newSteps;
-      next = 0;
-    },
-    failNext(status, times = 1) {
-      failures = { status, remaining: times };
-    },
-    received: (text) => calls.some((call) => call.raw.includes(text)),
-    close: () => server.close(),
-  };
 }

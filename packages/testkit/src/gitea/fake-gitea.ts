@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type FakeHttpServer, type FakeReply, type RecordedRequest, startFakeHttpServer } from '../http/fake-server.js';
+import * as shapes from './gitea-json.js';
 import {
   BUILTIN_GITEA_SPEC,
   commitStateEnum,
@@ -84,20 +85,10 @@ interface Commit {
   readonly seq: number;
 }
 
-interface Pull {
-  number: number;
-  title: string;
-  body: string;
-  base: string;
-  head: string;
+interface Pull extends shapes.FakePullRecord {
+  /** the head the pull request shows once its branch is gone */
   frozenHeadSha: string;
-  state: 'open' | 'closed';
-  merged: boolean;
   mergeable: boolean;
-  mergeSha?: string;
-  mergeCount: number;
-  createdAt: string;
-  mergedAt?: string;
 }
 
 interface Repo {
@@ -109,9 +100,6 @@ interface Repo {
   readonly pulls: Pull[];
   readonly statuses: Map<string, FakeGiteaStatus[]>;
 }
-
-const GITEA_MAX_PAGE = 50;
-const GITEA_DEFAULT_PAGE = 30;
 
 /**
  * Starts a fake Gitea on 127.0.0.1 (port 0) serving the endpoints the Gitea
@@ -144,11 +132,9 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
   let ids = 0;
   let url = '';
 
-  const apiError = (status: number, message: string): FakeReply => ({
-    status,
-    body: { message, url: `${url}/api/swagger` },
-  });
-  const notFound = (): FakeReply => apiError(404, "The target couldn't be found.");
+  const apiError = (status: number, message: string): FakeReply => shapes.giteaError(url, status, message);
+  const notFound = (): FakeReply => shapes.giteaNotFound(url);
+  const field = shapes.bodyField;
 
   const mkCommit = (repo: Repo, parents: string[], message: string): string => {
     seq += 1;
@@ -211,96 +197,13 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
     return initial;
   };
 
-  const userJson = {
-    id: 1,
-    login: 'conveyor',
-    full_name: 'Conveyor Bot',
-    email: 'bot@example.invalid',
-    username: 'conveyor',
-  };
-  const repoJson = (repo: Repo) => ({
-    id: repo.id,
-    name: repo.name,
-    full_name: `${repo.owner}/${repo.name}`,
-    owner: { ...userJson, login: repo.owner, username: repo.owner },
-    default_branch: 'main',
-    html_url: `${url}/${repo.owner}/${repo.name}`,
-    private: true,
-  });
-  const pullJson = (repo: Repo, pull: Pull) => {
-    const base = `${url}/${repo.owner}/${repo.name}`;
-    return {
-      id: repo.id * 100_000 + pull.number,
-      number: pull.number,
-      url: `${base}/pulls/${pull.number}`,
-      html_url: `${base}/pulls/${pull.number}`,
-      diff_url: `${base}/pulls/${pull.number}.diff`,
-      patch_url: `${base}/pulls/${pull.number}.patch`,
-      title: pull.title,
-      body: pull.body,
-      state: pull.state,
-      user: userJson,
+  const pullJson = (repo: Repo, pull: Pull) =>
+    shapes.giteaPullJson(url, repo, pull, {
+      baseSha: repo.branches.get(pull.base) ?? '',
+      headSha: headShaOf(repo, pull),
       mergeable: pull.mergeable,
-      merged: pull.merged,
-      merged_at: pull.mergedAt ?? null,
-      merge_commit_sha: pull.mergeSha ?? null,
-      merged_by: pull.merged ? userJson : null,
-      created_at: pull.createdAt,
-      updated_at: pull.mergedAt ?? pull.createdAt,
-      closed_at: pull.state === 'closed' ? (pull.mergedAt ?? pull.createdAt) : null,
-      base: {
-        label: pull.base,
-        ref: pull.base,
-        sha: repo.branches.get(pull.base) ?? '',
-        repo_id: repo.id,
-        repo: repoJson(repo),
-      },
-      head: { label: pull.head, ref: pull.head, sha: headShaOf(repo, pull), repo_id: repo.id, repo: repoJson(repo) },
-      merge_base: repo.branches.get(pull.base) ?? '',
-      draft: false,
-      labels: [],
-      assignees: [],
-    };
-  };
-  const statusJson = (repo: Repo, sha: string, s: FakeGiteaStatus) => ({
-    id: s.id,
-    status: s.state,
-    context: s.context,
-    description: s.description,
-    target_url: s.targetUrl,
-    url: `${url}/api/v1/repos/${repo.owner}/${repo.name}/statuses/${sha}`,
-    creator: userJson,
-    created_at: new Date(0).toISOString(),
-    updated_at: new Date(0).toISOString(),
-  });
-  const commitJson = (repo: Repo, c: Commit) => ({
-    sha: c.sha,
-    url: `${url}/api/v1/repos/${repo.owner}/${repo.name}/git/commits/${c.sha}`,
-    html_url: `${url}/${repo.owner}/${repo.name}/commit/${c.sha}`,
-    commit: { message: c.message, tree: { sha: c.sha } },
-    parents: c.parents.map((p) => ({ sha: p })),
-  });
-
-  const paginate = <T>(req: RecordedRequest, items: readonly T[]): { page: T[]; headers: Record<string, string> } => {
-    const page = Math.max(1, Number.parseInt(req.query.get('page') ?? '1', 10) || 1);
-    const asked = Number.parseInt(req.query.get('limit') ?? '', 10);
-    const limit = Number.isFinite(asked) && asked > 0 ? Math.min(asked, GITEA_MAX_PAGE) : GITEA_DEFAULT_PAGE;
-    return { page: items.slice((page - 1) * limit, page * limit), headers: { 'x-total-count': String(items.length) } };
-  };
-
-  const latestPerContext = (repo: Repo, sha: string): FakeGiteaStatus[] => {
-    const byContext = new Map<string, FakeGiteaStatus>();
-    for (const s of repo.statuses.get(sha) ?? []) byContext.set(s.context, s);
-    return [...byContext.values()].sort((a, b) => a.id - b.id);
-  };
-
-  const PRIORITY: Record<string, number> = { error: 0, failure: 1, warning: 2, pending: 3, success: 4 };
-  const combine = (statuses: readonly FakeGiteaStatus[]): string => {
-    if (statuses.length === 0) return '';
-    let state = 'success';
-    for (const s of statuses) if ((PRIORITY[s.state] ?? 0) <= (PRIORITY[state] ?? 0)) state = s.state;
-    return state;
-  };
+    });
+  const statusJson = (repo: Repo, sha: string, s: FakeGiteaStatus) => shapes.giteaStatusJson(url, repo, sha, s);
 
   /** The merge options under their 1.22 names, whichever spelling was sent. */
   const normaliseMergeBody = (body: unknown): unknown => {
@@ -317,13 +220,6 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
     }
     return out;
   };
-  const field = (body: Record<string, unknown>, name: string): unknown => {
-    const key = Object.keys(body)
-      .reverse()
-      .find((k) => k.toLowerCase() === name.toLowerCase());
-    return key === undefined ? undefined : body[key];
-  };
-
   type Route = {
     method: string;
     pattern: RegExp;
@@ -357,40 +253,28 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
   route('GET', '/repos/{owner}/{repo}/statuses/{sha}', /^\/statuses\/([^/]+)$/, (req, repo, [sha = '']) => {
     const resolved = resolveRef(repo, sha);
     const all = resolved ? [...(repo.statuses.get(resolved) ?? [])].reverse() : [];
-    const { page, headers } = paginate(req, all);
+    const { page, headers } = shapes.paginate(req.query, all);
     return { status: 200, body: page.map((s) => statusJson(repo, resolved ?? sha, s)), headers };
   });
 
   route('GET', '/repos/{owner}/{repo}/commits/{ref}/status', /^\/commits\/(.+)\/status$/, (req, repo, [ref = '']) => {
     const sha = resolveRef(repo, ref);
     if (!sha) return notFound();
-    const latest = latestPerContext(repo, sha);
+    const latest = shapes.latestPerContext(repo.statuses.get(sha) ?? []);
     if (latest.length === 0)
       return {
         status: 200,
         body: { state: '', sha: '', total_count: 0, statuses: null, url: '', commit_url: '', repository: null },
       };
-    const { page, headers } = paginate(req, latest);
-    return {
-      status: 200,
-      headers,
-      body: {
-        state: combine(latest),
-        sha,
-        total_count: latest.length,
-        statuses: page.map((s) => statusJson(repo, sha, s)),
-        repository: repoJson(repo),
-        commit_url: `${url}/api/v1/repos/${repo.owner}/${repo.name}/commits/${sha}`,
-        url: `${url}/api/v1/repos/${repo.owner}/${repo.name}/commits/${sha}/status`,
-      },
-    };
+    const { page, headers } = shapes.paginate(req.query, latest);
+    return { status: 200, headers, body: shapes.giteaCombinedStatusJson(url, repo, sha, latest, page) };
   });
 
   route('GET', '/repos/{owner}/{repo}/pulls', /^\/pulls$/, (req, repo) => {
     const state = req.query.get('state') ?? 'open';
     if (!['open', 'closed', 'all'].includes(state)) return apiError(422, `[state]: must be one of closed, open, all`);
     const list = repo.pulls.filter((p) => state === 'all' || p.state === state).sort((a, b) => b.number - a.number);
-    const { page, headers } = paginate(req, list);
+    const { page, headers } = shapes.paginate(req.query, list);
     return { status: 200, body: page.map((p) => pullJson(repo, p)), headers };
   });
 
@@ -501,28 +385,29 @@ export async function startFakeGitea(options: FakeGiteaOptions): Promise<FakeGit
       .map((sha) => repo.commits.get(sha))
       .filter((c): c is Commit => c !== undefined)
       .sort((a, b) => b.seq - a.seq);
-    return { status: 200, body: { total_commits: commits.length, commits: commits.map((c) => commitJson(repo, c)) } };
+    return {
+      status: 200,
+      body: {
+        total_commits: commits.length,
+        commits: commits.map((c) => shapes.giteaCommitJson(url, repo, { ...c, treeSha: c.sha })),
+      },
+    };
   });
 
   route('GET', '/repos/{owner}/{repo}/branches', /^\/branches$/, (req, repo) => {
-    const names = [...repo.branches.keys()].sort((a, b) => (a === 'main' ? -1 : b === 'main' ? 1 : a.localeCompare(b)));
-    const { page, headers } = paginate(req, names);
+    const names = [...repo.branches.keys()].sort(shapes.mainFirst);
+    const { page, headers } = shapes.paginate(req.query, names);
     return {
       status: 200,
       headers,
       body: page.map((name) => {
         const sha = repo.branches.get(name) ?? '';
-        return {
+        return shapes.giteaBranchJson(url, repo, {
           name,
-          commit: {
-            id: sha,
-            message: repo.commits.get(sha)?.message ?? '',
-            url: `${url}/${repo.owner}/${repo.name}/commit/${sha}`,
-          },
+          sha,
+          message: repo.commits.get(sha)?.message ?? '',
           protected: false,
-          user_can_push: true,
-          user_can_merge: true,
-        };
+        });
       }),
     };
   });

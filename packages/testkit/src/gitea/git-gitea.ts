@@ -5,6 +5,9 @@ import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import type { FakeReply } from '../http/fake-server.js';
+import * as shapes from './gitea-json.js';
+
 /** Options of {@link startGitBackedGitea}. */
 export interface GitBackedGiteaOptions {
   /** the only token accepted by the API, and as the password of a git push */
@@ -99,28 +102,9 @@ function git(
   });
 }
 
-interface Pull {
-  number: number;
-  title: string;
-  body: string;
-  base: string;
-  head: string;
-  state: 'open' | 'closed';
-  merged: boolean;
-  mergeSha?: string;
-  frozenHeadSha?: string;
-  mergeCount: number;
-  createdAt: string;
-  mergedAt?: string;
-}
+type Pull = shapes.FakePullRecord;
 
-interface Status {
-  id: number;
-  state: string;
-  context: string;
-  description: string;
-  target_url: string;
-}
+type Status = shapes.GiteaStatusFields;
 
 interface Repo {
   readonly full: string;
@@ -216,55 +200,12 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
     return run;
   };
 
-  const user = {
-    id: 1,
-    login: 'conveyor',
-    full_name: 'Conveyor Bot',
-    email: 'bot@example.invalid',
-    username: 'conveyor',
-  };
-  const repoJson = (repo: Repo) => ({
-    id: repo.id,
-    name: repo.name,
-    full_name: repo.full,
-    owner: { ...user, login: repo.owner, username: repo.owner },
-    default_branch: 'main',
-    html_url: `${url}/${repo.full}`,
-    clone_url: `${url}/${repo.full}.git`,
-    private: true,
-  });
   const pullJson = async (repo: Repo, pull: Pull) => {
     const baseSha = (await revParse(repo, pull.base)) ?? '';
     const headSha = pull.state === 'open' ? ((await revParse(repo, pull.head)) ?? '') : (pull.frozenHeadSha ?? '');
     const mergeable =
       pull.state === 'open' && headSha !== '' && (await mergeTree(repo, baseSha, headSha)) !== undefined;
-    const html = `${url}/${repo.full}/pulls/${pull.number}`;
-    return {
-      id: repo.id * 100_000 + pull.number,
-      number: pull.number,
-      url: html,
-      html_url: html,
-      diff_url: `${html}.diff`,
-      patch_url: `${html}.patch`,
-      title: pull.title,
-      body: pull.body,
-      state: pull.state,
-      user,
-      mergeable,
-      merged: pull.merged,
-      merged_at: pull.mergedAt ?? null,
-      merge_commit_sha: pull.mergeSha ?? null,
-      merged_by: pull.merged ? user : null,
-      created_at: pull.createdAt,
-      updated_at: pull.mergedAt ?? pull.createdAt,
-      closed_at: pull.state === 'closed' ? (pull.mergedAt ?? pull.createdAt) : null,
-      base: { label: pull.base, ref: pull.base, sha: baseSha, repo_id: repo.id, repo: repoJson(repo) },
-      head: { label: pull.head, ref: pull.head, sha: headSha, repo_id: repo.id, repo: repoJson(repo) },
-      merge_base: baseSha,
-      draft: false,
-      labels: [],
-      assignees: [],
-    };
+    return shapes.giteaPullJson(url, repo, pull, { baseSha, headSha, mergeable });
   };
 
   /** the tree of `base` merged with `head`, or `undefined` on a conflict */
@@ -274,36 +215,11 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
     return merged.code === 0 ? merged.out.split('\n')[0]?.trim() : undefined;
   }
 
-  type Reply = { status: number; body?: unknown; headers?: Record<string, string> };
-  const apiError = (status: number, message: string): Reply => ({
-    status,
-    body: { message, url: `${url}/api/swagger` },
-  });
-  const notFound = () => apiError(404, "The target couldn't be found.");
-  const field = (body: Record<string, unknown>, ...names: string[]): unknown => {
-    for (const name of names) {
-      const key = Object.keys(body).find((k) => k.toLowerCase() === name.toLowerCase());
-      if (key !== undefined) return body[key];
-    }
-    return undefined;
-  };
-  const statusJson = (repo: Repo, sha: string, s: Status) => ({
-    id: s.id,
-    status: s.state,
-    context: s.context,
-    description: s.description,
-    target_url: s.target_url,
-    url: `${url}/api/v1/repos/${repo.full}/statuses/${sha}`,
-    creator: user,
-    created_at: new Date(0).toISOString(),
-    updated_at: new Date(0).toISOString(),
-  });
-  const paginate = <T>(query: URLSearchParams, items: readonly T[]) => {
-    const page = Math.max(1, Number.parseInt(query.get('page') ?? '1', 10) || 1);
-    const asked = Number.parseInt(query.get('limit') ?? '', 10);
-    const limit = Number.isFinite(asked) && asked > 0 ? Math.min(asked, 50) : 30;
-    return { items: items.slice((page - 1) * limit, page * limit), headers: { 'x-total-count': String(items.length) } };
-  };
+  type Reply = FakeReply;
+  const apiError = (status: number, message: string): Reply => shapes.giteaError(url, status, message);
+  const notFound = () => shapes.giteaNotFound(url);
+  const field = shapes.bodyField;
+  const statusJson = (repo: Repo, sha: string, s: Status) => shapes.giteaStatusJson(url, repo, sha, s);
 
   async function merge(repo: Repo, pull: Pull, body: Record<string, unknown>): Promise<Reply> {
     if (pull.merged) return apiError(405, '');
@@ -388,43 +304,30 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
           state,
           context: String(field(body, 'context') ?? 'default'),
           description: String(field(body, 'description') ?? ''),
-          target_url: String(field(body, 'target_url') ?? ''),
+          targetUrl: String(field(body, 'target_url') ?? ''),
         };
         repo.statuses.set(sha, [...(repo.statuses.get(sha) ?? []), status]);
         return { status: 201, body: statusJson(repo, sha, status) };
       }
       const all = [...(repo.statuses.get(sha) ?? [])].reverse();
-      const { items, headers: h } = paginate(query, all);
-      return { status: 200, body: items.map((s) => statusJson(repo, sha, s)), headers: h };
+      const { page, headers: h } = shapes.paginate(query, all);
+      return { status: 200, body: page.map((s) => statusJson(repo, sha, s)), headers: h };
     }
     g = /^\/commits\/(.+)\/status$/.exec(rest);
     if (method === 'GET' && g) {
       const sha = await revParse(repo, g[1] ?? '');
       if (!sha) return notFound();
-      const latest = new Map<string, Status>();
-      for (const s of repo.statuses.get(sha) ?? []) latest.set(s.context, s);
-      const list = [...latest.values()];
-      const rank: Record<string, number> = { error: 0, failure: 1, warning: 2, pending: 3, success: 4 };
-      const state = list.reduce((acc, s) => ((rank[s.state] ?? 0) < (rank[acc] ?? 0) ? s.state : acc), 'success');
       return {
         status: 200,
-        body: {
-          state: list.length === 0 ? '' : state,
-          sha,
-          total_count: list.length,
-          statuses: list.map((s) => statusJson(repo, sha, s)),
-          repository: repoJson(repo),
-          commit_url: `${url}/api/v1/repos/${repo.full}/commits/${sha}`,
-          url: `${url}/api/v1/repos/${repo.full}/commits/${sha}/status`,
-        },
+        body: shapes.giteaCombinedStatusJson(url, repo, sha, shapes.latestPerContext(repo.statuses.get(sha) ?? [])),
       };
     }
     if (rest === '/pulls') {
       if (method === 'GET') {
         const state = query.get('state') ?? 'open';
         const list = repo.pulls.filter((p) => state === 'all' || p.state === state).sort((a, b) => b.number - a.number);
-        const { items, headers: h } = paginate(query, list);
-        return { status: 200, body: await Promise.all(items.map((p) => pullJson(repo, p))), headers: h };
+        const { page, headers: h } = shapes.paginate(query, list);
+        return { status: 200, body: await Promise.all(page.map((p) => pullJson(repo, p))), headers: h };
       }
       const base = String(field(body, 'base') ?? '');
       const head = String(field(body, 'head') ?? '').replace(/^[^:]+:/, '');
@@ -486,16 +389,11 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
         .filter(Boolean)
         .map((line) => {
           const [sha = '', parents = '', subject = ''] = line.split('\0');
-          return {
+          return shapes.giteaCommitJson(url, repo, {
             sha,
-            url: `${url}/api/v1/repos/${repo.full}/git/commits/${sha}`,
-            html_url: `${url}/${repo.full}/commit/${sha}`,
-            commit: { message: subject },
-            parents: parents
-              .split(' ')
-              .filter(Boolean)
-              .map((p) => ({ sha: p })),
-          };
+            parents: parents.split(' ').filter(Boolean),
+            message: subject,
+          });
         });
       return { status: 200, body: { total_commits: commits.length, commits } };
     }
@@ -509,18 +407,14 @@ export async function startGitBackedGitea(options: GitBackedGiteaOptions): Promi
         .split('\n')
         .filter(Boolean)
         .map((line) => line.split('\0'))
-        .sort(([a = ''], [b = '']) => (a === 'main' ? -1 : b === 'main' ? 1 : a.localeCompare(b)));
-      const { items, headers: h } = paginate(query, list);
+        .sort(([a = ''], [b = '']) => shapes.mainFirst(a, b));
+      const { page, headers: h } = shapes.paginate(query, list);
       return {
         status: 200,
         headers: h,
-        body: items.map(([name = '', sha = '', subject = '']) => ({
-          name,
-          commit: { id: sha, message: subject, url: `${url}/${repo.full}/commit/${sha}` },
-          protected: name === 'main',
-          user_can_push: true,
-          user_can_merge: true,
-        })),
+        body: page.map(([name = '', sha = '', subject = '']) =>
+          shapes.giteaBranchJson(url, repo, { name, sha, message: subject, protected: name === 'main' }),
+        ),
       };
     }
     g = /^\/branches\/(.+)$/.exec(rest);
