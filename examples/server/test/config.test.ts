@@ -182,7 +182,8 @@ describe('the minimal host of the getting-started guide', { timeout: 60_000 }, (
     mkdirSync(join(cwd, 'agents'), { recursive: true });
     writeFileSync(
       join(cwd, 'agents', 'run.sh'),
-      '#!/bin/sh\nenv | grep "^CONVEYOR_" | sort > "agents/$CONVEYOR_TASK_ID.env"\n',
+      // written under a temporary name, then renamed: the test never reads a half-written file
+      '#!/bin/sh\nenv | grep "^CONVEYOR_" | sort > "agents/$CONVEYOR_TASK_ID.tmp" && mv "agents/$CONVEYOR_TASK_ID.tmp" "agents/$CONVEYOR_TASK_ID.env"\n',
     );
     chmodSync(join(cwd, 'agents', 'run.sh'), 0o755);
     const polled = plane.addIssue({ name: 'found by polling', state: 'Todo' });
