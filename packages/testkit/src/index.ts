@@ -109,6 +109,7 @@ export {
   type DecisionStoreFactory,
   decisionStoreConformance,
   deliveryLogConformance,
+  finishAndClaimConformance,
   jobStoreConformance,
   leaseStoreConformance,
   type MemoryGuard,

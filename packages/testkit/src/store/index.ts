@@ -7,6 +7,7 @@ export {
   decisionStoreConformance,
 } from './decision-conformance.js';
 export { deliveryLogConformance } from './delivery-conformance.js';
+export { finishAndClaimConformance } from './finish-claim-conformance.js';
 export { jobStoreConformance } from './job-conformance.js';
 export { leaseStoreConformance } from './lease-conformance.js';
 export { createMemoryDecisions, type MemoryGuard } from './memory-decisions.js';

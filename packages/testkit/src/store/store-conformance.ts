@@ -4,6 +4,7 @@ import { cardRefStoreConformance } from './card-ref-conformance.js';
 import { type ConformanceContext, createTaskIn, newTask, value } from './conformance-kit.js';
 import { crossProcessConformance } from './cross-process-conformance.js';
 import { deliveryLogConformance } from './delivery-conformance.js';
+import { finishAndClaimConformance } from './finish-claim-conformance.js';
 import { jobStoreConformance } from './job-conformance.js';
 import { leaseStoreConformance } from './lease-conformance.js';
 import { taskStoreConformance } from './task-conformance.js';
@@ -102,6 +103,7 @@ export function storeConformance(name: string, makeStore: StoreFactory, options:
     const ctx: ConformanceContext = { store: () => store, options };
     taskStoreConformance(ctx);
     jobStoreConformance(ctx);
+    finishAndClaimConformance(ctx);
     leaseStoreConformance(ctx);
     deliveryLogConformance(ctx);
     cardRefStoreConformance(ctx);
