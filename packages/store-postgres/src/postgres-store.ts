@@ -86,6 +86,12 @@ export interface PostgresStore extends Store, DecisionStore {
    * Returns the unsubscribe function.
    */
   onJobAvailable(listener: (event: JobAvailable) => void): () => void;
+  /**
+   * Ends a job and claims into the slot it frees in one statement and one round
+   * trip (the calls of one event-loop turn share it; their claimed jobs go to
+   * the first caller whose job exists). See `JobStoreFastPaths.finishAndClaim`.
+   */
+  finishAndClaim(input: FinishAndClaim): AsyncResult<FinishAndClaimOutcome, ConveyorError>;
 }
 
 // ids and their order are core's (`formatStoreId`), the same in every store
