@@ -453,8 +453,9 @@ report({
   }, N),
 });
 
-// claim + finish of N queued jobs
-for (const c of [1, 10]) {
+// claim + finish of N queued jobs; at 100 Conveyor claims up to 100 per round trip, as
+// graphile-worker's local queue of 100 fetches 100
+for (const c of [1, 10, 100]) {
   const cSeparate = await conveyorClaimFinish(c, [hostA]);
   const gDefault = await graphileClaimFinish(c, undefined, 1);
   const cFused = await conveyorClaimFinish(c, [hostA], true);

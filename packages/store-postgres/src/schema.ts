@@ -259,6 +259,7 @@ SET jit = off AS $$
 DECLARE
   v_slots integer;
   v_project text;
+  v_limit integer;
   v_allowance integer;
   v_rank integer;
   v_seqs bigint[] := '{}';
@@ -272,9 +273,14 @@ BEGIN
   -- the projects with queued jobs, one index probe each (a skip scan of jobs_queued)
   SELECT min(project) INTO v_project FROM {{schema}}.jobs WHERE status = 'queued';
   WHILE v_project IS NOT NULL LOOP
-    -- least() ignores NULL: a project without a limit is bounded by the free global slots only
-    SELECT greatest(0, least(v_slots, coalesce((p_limits ->> v_project)::integer, p_default_limit) - count(*)))
-      INTO v_allowance FROM {{schema}}.jobs WHERE status = 'running' AND project = v_project;
+    v_limit := coalesce((p_limits ->> v_project)::integer, p_default_limit);
+    IF v_limit IS NULL THEN
+      -- a project without a limit is bounded by the free global slots only
+      v_allowance := v_slots;
+    ELSE
+      SELECT greatest(0, least(v_slots, v_limit - count(*)))
+        INTO v_allowance FROM {{schema}}.jobs WHERE status = 'running' AND project = v_project;
+    END IF;
     IF v_allowance > 0 THEN
       -- ranks count within the project: its first job is 1
       v_rank := 0;

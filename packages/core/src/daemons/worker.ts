@@ -249,9 +249,11 @@ export function createWorker(options: WorkerOptions): Worker {
     ...(options.events === undefined ? {} : { events: options.events }),
     async tick() {
       if (stopping) return { claimed: 0, running: jobs.size };
+      // counted before the skip below: a wake-up that finds every slot taken is answered (the job
+      // that frees a slot claims again), it must not retry
+      claimsBegun += 1;
       // every job this worker runs is running in the store: no slot can be free, skip the round trip
       if (jobs.size >= maxConcurrency) return { claimed: 0, running: jobs.size };
-      claimsBegun += 1;
       const claimed = await store.claimJobs({ maxConcurrency, now: clock.now() });
       if (!claimed.ok) throw claimed.error;
       for (const job of claimed.value) track(job);
