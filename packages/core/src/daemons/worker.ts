@@ -265,7 +265,8 @@ export function createWorker(options: WorkerOptions): Worker {
       unsubscribe = undefined;
       decisions.abort(new Error('the worker is stopping'));
       if (options.killOnStop) for (const entry of jobs.values()) entry.process?.kill('SIGTERM');
-      await Promise.all([...jobs.values()].map((e) => e.promise));
+      // a finishAndClaim in flight may still hand over jobs: wait for those too
+      while (jobs.size > 0) await Promise.all([...jobs.values()].map((e) => e.promise));
     },
   });
 
