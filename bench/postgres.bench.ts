@@ -1,7 +1,8 @@
 // PostgreSQL benchmarks: the Conveyor PostgreSQL store next to graphile-worker and
 // pg-boss, in one process, on the same server (one database, a schema each):
-//   enqueue one job per call · claim + finish of queued jobs at concurrency 1 and 10
-//   (and two hosts) · the full lifecycle (enqueue one by one while workers run) at
+//   enqueue one job per call · claim + finish of queued jobs at concurrency 1, 10 and 100
+//   (and two hosts; Conveyor with claimJobs + finishJob and with finishAndClaim, both
+//   printed, graphile-worker with its defaults and a local queue of 100, both printed) · the full lifecycle (enqueue one by one while workers run) at
 //   concurrency 1 and 10 and with two hosts · claim latency p50/p99 with 100,000 queued
 //   jobs · wake-up latency of an idle worker (Conveyor and graphile-worker LISTEN,
 //   pg-boss polls). pg-boss fetches once per polling interval (0.5 s at the least), so its
