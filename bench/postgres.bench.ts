@@ -1,7 +1,8 @@
 // PostgreSQL benchmarks: the Conveyor PostgreSQL store next to graphile-worker and
 // pg-boss, in one process, on the same server (one database, a schema each):
-//   enqueue one job per call · claim + finish of queued jobs at concurrency 1 and 10
-//   (and two hosts) · the full lifecycle (enqueue one by one while workers run) at
+//   enqueue one job per call · claim + finish of queued jobs at concurrency 1, 10 and 100
+//   (and two hosts; Conveyor with claimJobs + finishJob and with finishAndClaim, both
+//   printed, graphile-worker with its defaults and a local queue of 100, both printed) · the full lifecycle (enqueue one by one while workers run) at
 //   concurrency 1 and 10 and with two hosts · claim latency p50/p99 with 100,000 queued
 //   jobs · wake-up latency of an idle worker (Conveyor and graphile-worker LISTEN,
 //   pg-boss polls). pg-boss fetches once per polling interval (0.5 s at the least), so its
@@ -157,12 +158,45 @@ async function conveyorDrain(store: PostgresStore, max: number, count: () => boo
 }
 let total = 0;
 
-async function conveyorClaimFinish(concurrency: number, hosts: PostgresStore[]): Promise<number> {
+/** The same with `finishAndClaim`: the finishes of one round and the next claim go as one statement. */
+async function conveyorDrainFused(store: PostgresStore, max: number, count: () => boolean): Promise<number> {
+  let done = 0;
+  let claimed: { id: string }[] = [];
+  while (!count()) {
+    if (claimed.length === 0) {
+      const first = await store.claimJobs({ maxConcurrency: max, now: Date.now() });
+      if (!first.ok) throw first.error;
+      claimed = first.value;
+      if (claimed.length === 0) await sleep(1);
+      continue;
+    }
+    const now = Date.now();
+    const next = await Promise.all(
+      claimed.map((j) =>
+        store.finishAndClaim({
+          finish: { jobId: j.id, status: 'succeeded', exitCode: 0, now },
+          claim: { maxConcurrency: max, now },
+        }),
+      ),
+    );
+    done += claimed.length;
+    total += claimed.length;
+    claimed = [];
+    for (const n of next) {
+      if (!n.ok) throw n.error;
+      claimed.push(...n.value.claimed);
+    }
+  }
+  return done;
+}
+
+async function conveyorClaimFinish(concurrency: number, hosts: PostgresStore[], fused = false): Promise<number> {
   await conveyorClear();
   await conveyorBulk(N);
   total = 0;
+  const drain = fused ? conveyorDrainFused : conveyorDrain;
   const t0 = performance.now();
-  await Promise.all(hosts.map((h) => conveyorDrain(h, concurrency * hosts.length, () => total >= N)));
+  await Promise.all(hosts.map((h) => drain(h, concurrency * hosts.length, () => total >= N)));
   return rate(N, performance.now() - t0);
 }
 
@@ -420,33 +454,39 @@ report({
   }, N),
 });
 
-// claim + finish of N queued jobs
-for (const c of [1, 10]) {
-  const conveyor = await conveyorClaimFinish(c, [hostA]);
+// claim + finish of N queued jobs; at 100 Conveyor claims up to 100 per round trip, as
+// graphile-worker's local queue of 100 fetches 100
+for (const c of [1, 10, 100]) {
+  const cSeparate = await conveyorClaimFinish(c, [hostA]);
   const gDefault = await graphileClaimFinish(c, undefined, 1);
+  const cFused = await conveyorClaimFinish(c, [hostA], true);
   const gLocal = await graphileClaimFinish(c, 100, 1);
   const boss = await bossClaimFinish(c, 100, [bossA]);
   report({
     figure: `claim + finish, concurrency ${c}`,
     unit: 'jobs/s',
-    conveyor,
+    conveyor: Math.max(cSeparate, cFused),
     graphile: Math.max(gDefault, gLocal),
     graphileVariant: gLocal >= gDefault ? 'localQueue 100' : 'defaults',
     boss,
   });
   process.stdout.write(
-    `  (graphile-worker defaults ${Math.round(gDefault)}/s, localQueue 100 ${Math.round(gLocal)}/s)\n`,
+    `  (conveyor claimJobs + finishJob ${Math.round(cSeparate)}/s, finishAndClaim ${Math.round(cFused)}/s; graphile-worker defaults ${Math.round(gDefault)}/s, localQueue 100 ${Math.round(gLocal)}/s)\n`,
   );
 }
 {
-  const conveyor = await conveyorClaimFinish(10, [hostA, hostB]);
+  const cSeparate = await conveyorClaimFinish(10, [hostA, hostB]);
   const gDefault = await graphileClaimFinish(10, undefined, 2);
+  const cFused = await conveyorClaimFinish(10, [hostA, hostB], true);
   const gLocal = await graphileClaimFinish(10, 100, 2);
   const boss = await bossClaimFinish(10, 100, [bossA, bossB]);
+  process.stdout.write(
+    `  (conveyor claimJobs + finishJob ${Math.round(cSeparate)}/s, finishAndClaim ${Math.round(cFused)}/s; graphile-worker defaults ${Math.round(gDefault)}/s, localQueue 100 ${Math.round(gLocal)}/s)\n`,
+  );
   report({
     figure: 'claim + finish, two hosts x concurrency 10',
     unit: 'jobs/s',
-    conveyor,
+    conveyor: Math.max(cSeparate, cFused),
     graphile: Math.max(gDefault, gLocal),
     graphileVariant: gLocal >= gDefault ? 'localQueue 100' : 'defaults',
     boss,

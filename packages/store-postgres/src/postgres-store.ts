@@ -6,6 +6,8 @@ import {
   type DeliveryClaim,
   deliveryClaimMs,
   err,
+  type FinishAndClaim,
+  type FinishAndClaimOutcome,
   type FinishJob,
   type FinishOutcome,
   formatStoreId,
@@ -93,6 +95,12 @@ export interface PostgresStore extends Store, DecisionStore {
    * Returns the unsubscribe function.
    */
   onJobAvailable(listener: (event: JobAvailable) => void): () => void;
+  /**
+   * Ends a job and claims into the slot it frees in one statement and one round
+   * trip (the calls of one event-loop turn share it; their claimed jobs go to
+   * the first caller whose job exists). See `JobStoreFastPaths.finishAndClaim`.
+   */
+  finishAndClaim(input: FinishAndClaim): AsyncResult<FinishAndClaimOutcome, ConveyorError>;
 }
 
 // ids and their order are core's (`formatStoreId`), the same in every store
@@ -395,6 +403,8 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     jobBySeq: `SELECT * FROM ${t('jobs')} WHERE seq = $1`,
     jobsBySeq: `SELECT * FROM ${t('jobs')} WHERE seq = ANY($1::bigint[])`,
     claim: `SELECT * FROM ${t('claim_jobs')}($1, $2, $3::jsonb, $4)`,
+    finishAndClaim: `SELECT * FROM ${t('finish_and_claim')}($1::bigint[], $2::text[], $3::integer[], $4::boolean[],
+       $5::text[], $6::bigint[], $7, $8, $9::jsonb, $10)`,
     setPid: `UPDATE ${t('jobs')} SET pid = $1 WHERE seq = $2 AND status = 'running'`,
     finish: `UPDATE ${t('jobs')} SET status = $1, exit_code = $2, has_exit_code = $3, reason = $4, finished_at = $5
        WHERE seq = $6 AND status = 'running' RETURNING *`,
@@ -638,6 +648,99 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
     };
   })();
 
+  // --- finishAndClaim batching ---------------------------------------------------------
+  // Like finishJob: the calls of one turn of the event loop (a worker whose jobs end
+  // together) go as one statement per maxConcurrency, which flips them all and then claims
+  // once into the freed slots. The claimed jobs go to the first caller of the statement
+  // whose job exists (the others get none: every caller must run what it gets, and one
+  // claim cannot be split without a second round trip); each caller gets its own flip.
+  interface PendingFinishClaim {
+    readonly seq: number;
+    readonly input: FinishAndClaim;
+    readonly resolve: (outcome: Result<FinishAndClaimOutcome, ConveyorError>) => void;
+  }
+  const finishClaims = (() => {
+    let pending: PendingFinishClaim[] = [];
+    let scheduled = false;
+
+    async function settle(batch: PendingFinishClaim[]): Promise<void> {
+      const first = new Map<number, PendingFinishClaim>();
+      for (const p of batch) if (!first.has(p.seq)) first.set(p.seq, p);
+      const entries = [...first.values()];
+      const head = batch[0];
+      if (head === undefined) return;
+      const rows = (
+        await q('finishAndClaim', [
+          entries.map((e) => e.seq),
+          entries.map((e) => e.input.finish.status),
+          entries.map((e) => e.input.finish.exitCode ?? null),
+          entries.map((e) => e.input.finish.exitCode !== undefined),
+          entries.map((e) => e.input.finish.reason ?? null),
+          entries.map((e) => e.input.finish.now),
+          head.input.claim.now,
+          head.input.claim.maxConcurrency,
+          limitsJson,
+          defaultLimit,
+        ])
+      ).rows;
+      const won = new Map<number, Row>();
+      const claimed: Job[] = [];
+      for (const row of rows) {
+        const seq = num(row.seq);
+        if (first.has(seq) && row.status !== 'running') won.set(seq, row);
+        else claimed.push(toJob(row));
+      }
+      const lost = [...new Set(batch.filter((p) => first.get(p.seq) !== p || !won.has(p.seq)).map((p) => p.seq))];
+      const current = new Map<number, Row>();
+      if (lost.length > 0) for (const row of (await q('jobsBySeq', [lost])).rows) current.set(num(row.seq), row);
+      // the claimed jobs go to the first caller whose job exists (the statement claims only then)
+      const receiver = batch.find((p) => won.has(p.seq) || current.has(p.seq));
+      for (const p of batch) {
+        const mine = p === receiver ? claimed : [];
+        const winner = first.get(p.seq) === p ? won.get(p.seq) : undefined;
+        if (winner) {
+          p.resolve(ok({ finished: { won: true, job: toJob(winner) }, claimed: mine }));
+          continue;
+        }
+        const row = current.get(p.seq) ?? won.get(p.seq);
+        p.resolve(
+          row
+            ? ok({ finished: { won: false, job: toJob(row) }, claimed: mine })
+            : err(errors.jobNotFound('finishAndClaim', p.input.finish.jobId)),
+        );
+      }
+    }
+
+    function flush(): void {
+      scheduled = false;
+      const groups = new Map<number, PendingFinishClaim[]>();
+      for (const p of pending) {
+        const group = groups.get(p.input.claim.maxConcurrency);
+        if (group) group.push(p);
+        else groups.set(p.input.claim.maxConcurrency, [p]);
+      }
+      pending = [];
+      for (const batch of groups.values()) {
+        settle(batch).catch((thrown: unknown) => {
+          const error = postgresError(thrown, target, 'finishAndClaim');
+          for (const p of batch) p.resolve(err(error));
+        });
+      }
+    }
+
+    return {
+      add(seq: number, input: FinishAndClaim): Promise<Result<FinishAndClaimOutcome, ConveyorError>> {
+        return new Promise((resolve) => {
+          pending.push({ seq, input, resolve });
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        });
+      },
+    };
+  })();
+
   const decisions = createPostgresDecisions({
     table: t,
     query: (name, text, values) => pool.query({ name: `conveyor_${schema}_${name}`, text, values }),
@@ -835,6 +938,16 @@ function buildStore({ pool, ownsPool, schema, target, options, migrated }: Built
         const seq = parseId(JOB_PREFIX, input.jobId);
         if (seq === undefined) return err(errors.jobNotFound('finishJob', input.jobId));
         return finishes.add(seq, input);
+      });
+    },
+
+    finishAndClaim(input) {
+      return run('finishAndClaim', async (): Promise<Result<FinishAndClaimOutcome, ConveyorError>> => {
+        const badMax = errors.checkMaxConcurrency(input.claim.maxConcurrency);
+        if (badMax) return err(badMax);
+        const seq = parseId(JOB_PREFIX, input.finish.jobId);
+        if (seq === undefined) return err(errors.jobNotFound('finishAndClaim', input.finish.jobId));
+        return finishClaims.add(seq, input);
       });
     },
 

@@ -113,6 +113,7 @@ export {
   decisionStoreConformance,
   deliveryLogConformance,
   fairClaimConformance,
+  finishAndClaimConformance,
   jobStoreConformance,
   leaseStoreConformance,
   type MemoryGuard,

@@ -49,7 +49,15 @@ export {
   type NewPullRequest,
   type PullRequest,
 } from './forge.js';
-export type { ClaimJobs, FinishJob, JobQuery, JobStore } from './job-store.js';
+export type {
+  ClaimJobs,
+  FinishAndClaim,
+  FinishAndClaimOutcome,
+  FinishJob,
+  JobQuery,
+  JobStore,
+  JobStoreFastPaths,
+} from './job-store.js';
 export type { AcquireLease, LeaseStore, ReleaseLease, RenewLease } from './lease-store.js';
 export type { Notifier, StageMark, TaskCard } from './notifier.js';
 export type {

@@ -2,7 +2,7 @@ import type { ConveyorError } from '../result/errors.js';
 import type { AsyncResult } from '../result/result.js';
 import type { CardRefStore } from './card-ref-store.js';
 import type { DeliveryLog } from './delivery-log.js';
-import type { JobStore } from './job-store.js';
+import type { JobStore, JobStoreFastPaths } from './job-store.js';
 import type { LeaseStore } from './lease-store.js';
 import type { TaskStore } from './task-store.js';
 
@@ -19,7 +19,13 @@ export interface StoreLifecycle {
  * methods and optional extras) and `close`. {@link completeStore} turns it
  * into a {@link Store}, falling back for each extra it lacks.
  */
-export type StoreBackend = TaskStore & JobStore & LeaseStore & DeliveryLog & CardRefStore & StoreLifecycle;
+export type StoreBackend = TaskStore &
+  JobStore &
+  JobStoreFastPaths &
+  LeaseStore &
+  DeliveryLog &
+  CardRefStore &
+  StoreLifecycle;
 
 /**
  * Durable state, the sum of the small ports: tasks ({@link TaskStore}), jobs
@@ -44,6 +50,7 @@ export type StoreBackend = TaskStore & JobStore & LeaseStore & DeliveryLog & Car
 export interface Store
   extends Complete<TaskStore>,
     Complete<JobStore>,
+    JobStoreFastPaths,
     Complete<LeaseStore>,
     DeliveryLog,
     CardRefStore,

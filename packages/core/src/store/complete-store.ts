@@ -1,7 +1,11 @@
 import type { Lease, Task } from '../ports/domain.js';
+import type { FinishAndClaim, FinishAndClaimOutcome, JobStore } from '../ports/job-store.js';
 import type { Store, StoreBackend } from '../ports/store.js';
 import type { ConveyorError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';
+import { createStoreErrors } from './store-errors.js';
+
+const fallbackErrors = createStoreErrors('@conveyor/core');
 
 /** How many tasks a fallback finder reads per page. */
 const FALLBACK_PAGE = 200;
@@ -29,10 +33,32 @@ async function scanTasks(
 }
 
 /**
+ * The fallback of `finishAndClaim`: `finishJob`, then `claimJobs` (two round
+ * trips). A failed flip is the error; a claim failing after the flip is
+ * reported in `claimError` beside the flip, with nothing claimed.
+ */
+async function finishThenClaim(
+  jobs: Pick<JobStore, 'finishJob' | 'claimJobs'>,
+  input: FinishAndClaim,
+): Promise<Result<FinishAndClaimOutcome, ConveyorError>> {
+  // a claim that cannot succeed must not leave the flip behind it
+  const bad = fallbackErrors.checkMaxConcurrency(input.claim.maxConcurrency);
+  if (bad) return err(bad);
+  const finished = await jobs.finishJob(input.finish);
+  if (!finished.ok) return err(finished.error);
+  const claimed = await jobs.claimJobs(input.claim);
+  return ok(
+    claimed.ok
+      ? { finished: finished.value, claimed: claimed.value }
+      : { finished: finished.value, claimed: [], claimError: claimed.error },
+  );
+}
+
+/**
  * Turns a store backend into a {@link Store}: the one place that falls back
  * when an optional method is missing (`findTaskByIssue` and
  * `findTaskByBranch` page through `listTasks`; `getLease` reads
- * `listLeases`). Methods the backend has are used as they are, bound to it. A
+ * `listLeases`; `finishAndClaim` is `finishJob` then `claimJobs`). Methods the backend has are used as they are, bound to it. A
  * backend that has every extra is returned unchanged.
  *
  * @example
@@ -42,8 +68,8 @@ async function scanTasks(
  * ```
  */
 export function completeStore(backend: StoreBackend): Store {
-  const { findTaskByIssue, findTaskByBranch, getLease } = backend;
-  if (findTaskByIssue && findTaskByBranch && getLease) return backend as Store;
+  const { findTaskByIssue, findTaskByBranch, getLease, finishAndClaim } = backend;
+  if (findTaskByIssue && findTaskByBranch && getLease && finishAndClaim) return backend as Store;
   const store: Store = {
     createTaskIfAbsent: (input) => backend.createTaskIfAbsent(input),
     getTask: (taskId) => backend.getTask(taskId),
@@ -61,6 +87,7 @@ export function completeStore(backend: StoreBackend): Store {
     claimJobs: (input) => backend.claimJobs(input),
     setJobPid: (jobId, pid) => backend.setJobPid(jobId, pid),
     finishJob: (input) => backend.finishJob(input),
+    finishAndClaim: finishAndClaim ? finishAndClaim.bind(backend) : (input) => finishThenClaim(backend, input),
     getJob: (jobId) => backend.getJob(jobId),
     listJobs: (query) => backend.listJobs(query),
     cancelQueuedJobs: (taskId, reason, now) => backend.cancelQueuedJobs(taskId, reason, now),

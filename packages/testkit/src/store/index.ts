@@ -16,6 +16,7 @@ export {
 } from './decision-conformance.js';
 export { deliveryLogConformance } from './delivery-conformance.js';
 export { fairClaimConformance } from './fair-claim-conformance.js';
+export { finishAndClaimConformance } from './finish-claim-conformance.js';
 export { jobStoreConformance } from './job-conformance.js';
 export { leaseStoreConformance } from './lease-conformance.js';
 export { createMemoryDecisions, type MemoryGuard } from './memory-decisions.js';

@@ -5,6 +5,7 @@ import { type ConformanceContext, createTaskIn, newTask, value } from './conform
 import { crossProcessConformance } from './cross-process-conformance.js';
 import { deliveryLogConformance } from './delivery-conformance.js';
 import { fairClaimConformance } from './fair-claim-conformance.js';
+import { finishAndClaimConformance } from './finish-claim-conformance.js';
 import { jobStoreConformance } from './job-conformance.js';
 import { leaseStoreConformance } from './lease-conformance.js';
 import { taskStoreConformance } from './task-conformance.js';
@@ -121,6 +122,7 @@ export function storeConformance(name: string, makeStore: StoreFactory, options:
     const ctx: ConformanceContext = { store: () => store, options };
     taskStoreConformance(ctx);
     jobStoreConformance(ctx);
+    finishAndClaimConformance(ctx);
     leaseStoreConformance(ctx);
     deliveryLogConformance(ctx);
     cardRefStoreConformance(ctx);
