@@ -62,7 +62,10 @@ function samplesFor(keywords: readonly string[]): string[] {
 const matchesOf = (re: SecretRegex, text: string) =>
   re.findAll(text).map((m) => ({ start: m.start, end: m.end, groups: m.groups.map((g) => g ?? null) }));
 
-function compare(rules: readonly { id: string; regex?: string; keywords?: readonly string[] }[], extra: string[]) {
+function compare(
+  rules: readonly { id: string; regex?: string | undefined; keywords?: readonly string[] | undefined }[],
+  extra: string[],
+) {
   let fast = 0;
   for (const r of rules) {
     if (r.regex === undefined) continue;
@@ -141,6 +144,7 @@ describe('hostile patterns', () => {
   it('a bounded pattern translates with its cost per position written down', () => {
     const t = translateRe2('(?i)[\\w.-]{0,50}?(?:acme)[ \\t]{0,5}=([a-z0-9]{32})');
     expect(t.ok).toBe(true);
-    if (t.ok) expect(t.paths).toBe(51 * 6);
+    // the lazy lead-in may stop at any of 51 counts; `[ \t]{0,5}` cannot run into the `=` after it
+    if (t.ok) expect(t.paths).toBe(51);
   });
 });

@@ -419,24 +419,200 @@ function hasCapture(n: Node): boolean {
   }
 }
 
-/** An upper bound of the ways `n` can match from one position (what a backtracking engine may try). */
-function paths(n: Node): number {
+// The cost of a pattern on a backtracking engine. A repetition of one class C
+// is deterministic when no character of C can begin what follows it: only one
+// count can then lead on (the whole run of C, capped by the bound), so it adds
+// no paths, only the run it reads. An unbounded repetition is accepted only
+// when deterministic and entered at the start of a run of C (the character
+// before it cannot be in C, and it is not at the start of the pattern): each
+// maximal run is then read from a bounded number of (start, path) pairs, so
+// the runs read add up to a constant times the text. Zero-width `\b`, `\B` and
+// multi-line anchors are looked through; `^` and `$` (start and end of the
+// text) stop a run.
+
+/** Characters a node may begin (or end) with, and whether it may consume nothing. */
+interface Edge {
+  readonly chars: Ranges;
+  readonly passable: boolean;
+}
+
+const isEdgeAssert = (n: Node) => n.t === 'assert' && (n.js === '^' || n.js === '$');
+
+function edge(n: Node, side: 'first' | 'last'): Edge {
+  switch (n.t) {
+    case 'class':
+      return { chars: n.ranges, passable: false };
+    case 'assert':
+      return { chars: [], passable: !isEdgeAssert(n) };
+    case 'group':
+      return edge(n.node, side);
+    case 'rep': {
+      const inner = edge(n.node, side);
+      return { chars: n.max === 0 ? [] : inner.chars, passable: n.min === 0 || inner.passable };
+    }
+    case 'alt': {
+      const all = n.items.map((x) => edge(x, side));
+      return { chars: normalise(all.flatMap((e) => e.chars)), passable: all.some((e) => e.passable) };
+    }
+    case 'cat': {
+      const items = side === 'first' ? n.items : [...n.items].reverse();
+      const chars: Ranges = [];
+      for (const x of items) {
+        const e = edge(x, side);
+        chars.push(...e.chars);
+        if (!e.passable) return { chars: normalise(chars), passable: false };
+      }
+      return { chars: normalise(chars), passable: true };
+    }
+  }
+}
+
+/** What can come right after (follow) or right before (precede) a node; `start`: the node may begin a match. */
+interface Context {
+  readonly follow: Ranges;
+  readonly precede: Ranges;
+  readonly start: boolean;
+}
+
+function intersects(a: Ranges, b: Ranges): boolean {
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as [number, number];
+    const y = b[j] as [number, number];
+    if (x[1] < y[0]) i += 1;
+    else if (y[1] < x[0]) j += 1;
+    else return true;
+  }
+  return false;
+}
+
+const within = (a: Ranges, b: Ranges) => a.every(([lo, hi]) => b.some(([l, h]) => l <= lo && hi <= h));
+
+/** The characters at each leading position every match of `n` has, as far as they are fixed. */
+function prefixSets(n: Node): Ranges[] {
+  return prefix(n).sets;
+}
+
+function prefix(n: Node): { sets: Ranges[]; complete: boolean } {
+  switch (n.t) {
+    case 'class':
+      return { sets: [n.ranges], complete: true };
+    case 'assert':
+      return { sets: [], complete: !isEdgeAssert(n) };
+    case 'group':
+      return prefix(n.node);
+    case 'cat': {
+      const sets: Ranges[] = [];
+      for (const x of n.items) {
+        const p = prefix(x);
+        sets.push(...p.sets);
+        if (!p.complete) return { sets, complete: false };
+      }
+      return { sets, complete: true };
+    }
+    case 'alt': {
+      const all = n.items.map(prefix);
+      const len = Math.min(...all.map((p) => p.sets.length));
+      const sets: Ranges[] = [];
+      for (let k = 0; k < len; k += 1) sets.push(normalise(all.flatMap((p) => p.sets[k] as Ranges)));
+      const complete = all.every((p) => p.complete && p.sets.length === len);
+      return { sets, complete };
+    }
+    case 'rep': {
+      const p = prefix(n.node);
+      if (n.min === 0) return { sets: [], complete: n.max === 0 };
+      if (!p.complete) return p;
+      const sets: Ranges[] = [];
+      for (let k = 0; k < n.min && sets.length < 64; k += 1) sets.push(...p.sets);
+      return { sets, complete: n.min === n.max && sets.length === p.sets.length * n.min };
+    }
+  }
+}
+
+/** An upper bound of the paths a backtracking engine may try from one start position (infinite: refused). */
+function cost(n: Node, ctx: Context): number {
   switch (n.t) {
     case 'class':
     case 'assert':
       return 1;
-    case 'cat':
-      return n.items.reduce((p, x) => p * paths(x), 1);
-    case 'alt':
-      return n.items.reduce((p, x) => p + paths(x), 0);
     case 'group':
-      return paths(n.node);
+      return cost(n.node, ctx);
+    case 'alt': {
+      const costs = n.items.map((x) => cost(x, ctx));
+      const heads = n.items.map(prefixSets);
+      // branches that cannot match at the same position (they differ in some leading character): one leads on
+      const firsts = n.items.map((x) => edge(x, 'first'));
+      const apart = (i: number, j: number): boolean => {
+        const [e, f] = [firsts[i] as Edge, firsts[j] as Edge];
+        if (!e.passable && !f.passable && !intersects(e.chars, f.chars)) return true;
+        const [a, b] = [heads[i] as Ranges[], heads[j] as Ranges[]];
+        return a.some((set, k) => k < b.length && !intersects(set, b[k] as Ranges));
+      };
+      const exclusive = heads.every((_, i) => heads.every((__, j) => j <= i || apart(i, j)));
+      return exclusive ? Math.max(...costs) : costs.reduce((a, b) => a + b, 0);
+    }
+    case 'cat': {
+      const items = n.items;
+      // what follows and precedes each item inside this concatenation
+      const follows: Ranges[] = [];
+      const precedes: { chars: Ranges; start: boolean }[] = [];
+      let after: Ranges = ctx.follow;
+      for (let i = items.length - 1; i >= 0; i -= 1) {
+        follows[i] = after;
+        const e = edge(items[i] as Node, 'first');
+        after = e.passable ? normalise([...e.chars, ...after]) : e.chars;
+      }
+      let before = { chars: ctx.precede, start: ctx.start };
+      for (let i = 0; i < items.length; i += 1) {
+        precedes[i] = before;
+        const item = items[i] as Node;
+        const e = edge(item, 'last');
+        before = e.passable
+          ? { chars: normalise([...e.chars, ...before.chars]), start: before.start }
+          : { chars: e.chars, start: false };
+      }
+      let total = 1;
+      for (let i = 0; i < items.length; i += 1) {
+        const item = items[i] as Node;
+        const p = precedes[i] as { chars: Ranges; start: boolean };
+        const here: Context = { follow: follows[i] as Ranges, precede: p.chars, start: p.start };
+        if (item.t === 'rep' && item.node.t === 'class' && item.max === Number.POSITIVE_INFINITY) {
+          const c = item.node.ranges;
+          if (intersects(c, here.follow)) return Number.POSITIVE_INFINITY;
+          // entered at the start of a run of c: directly, or after single characters of c
+          let j = i;
+          while (
+            j > 0 &&
+            (items[j - 1] as Node).t === 'class' &&
+            within((items[j - 1] as { ranges: Ranges }).ranges, c)
+          ) {
+            j -= 1;
+          }
+          const entry = precedes[j] as { chars: Ranges; start: boolean };
+          if (entry.start || intersects(entry.chars, c)) return Number.POSITIVE_INFINITY;
+          continue;
+        }
+        total *= cost(item, here);
+      }
+      return total;
+    }
     case 'rep': {
+      if (n.node.t === 'class') {
+        if (n.max === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY; // only accepted inside a concatenation
+        return intersects(n.node.ranges, ctx.follow) ? n.max - n.min + 1 : 1;
+      }
       if (n.max === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
-      const p = paths(n.node);
-      if (p === 1) return n.max - n.min + 1;
+      const first = edge(n.node, 'first');
+      const last = edge(n.node, 'last');
+      const inner: Context = {
+        follow: normalise([...first.chars, ...ctx.follow]),
+        precede: normalise([...last.chars, ...ctx.precede]),
+        start: ctx.start,
+      };
+      const p = cost(n.node, inner);
       let total = 0;
-      for (let k = n.min; k <= n.max && total < Number.MAX_VALUE; k += 1) total += p ** k;
+      for (let k = n.min; k <= n.max && total <= MAX_PATHS; k += 1) total += p ** k;
       return total;
     }
   }
@@ -500,8 +676,9 @@ export function translateRe2(pattern: string): Re2Translation {
     check(tree);
     // an empty match makes the engines step on differently (code unit or code point)
     if (nullable(tree)) return { ok: false, reason: 'the pattern may match nothing' };
-    const p = paths(tree);
-    if (p === Number.POSITIVE_INFINITY) return { ok: false, reason: 'an unbounded repetition' };
+    const p = cost(tree, { follow: [], precede: [], start: true });
+    if (p === Number.POSITIVE_INFINITY)
+      return { ok: false, reason: 'an unbounded repetition that may read a run twice' };
     if (p > MAX_PATHS) return { ok: false, reason: `more than ${MAX_PATHS} paths from one position` };
     return { ok: true, source: emit(tree), paths: p };
   } catch (thrown) {
