@@ -185,6 +185,14 @@ function realHistories(): string[] {
       const commits = execFileSync('git', ['--git-dir', gitDir, 'rev-list', '--count', range], {
         encoding: 'utf8',
       }).trim();
+      // a mirror may lack objects (a partial snapshot): a history git itself cannot print is skipped
+      const probe = spawnSync('git', ['--git-dir', gitDir, 'log', '-p', '-U0', '--no-color', range], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      if (probe.status !== 0) {
+        out.push(`  ${repo}: skipped (git log -p fails: ${probe.stderr.toString().trim().split('\n')[0]})`);
+        continue;
+      }
       const report = join(tmp, 'report.json');
       const scan = (config: string | undefined) => {
         const t0 = performance.now();

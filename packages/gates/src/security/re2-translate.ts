@@ -654,9 +654,53 @@ function emit(n: Node): string {
   }
 }
 
+/** The most UTF-16 code units a node may match. */
+function maxWidth(n: Node): number {
+  switch (n.t) {
+    case 'class':
+      return n.ranges.some(([, hi]) => hi > 0xffff) ? 2 : 1;
+    case 'assert':
+      return 0;
+    case 'group':
+      return maxWidth(n.node);
+    case 'cat':
+      return n.items.reduce((a, x) => a + maxWidth(x), 0);
+    case 'alt':
+      return Math.max(0, ...n.items.map(maxWidth));
+    case 'rep':
+      return n.max === 0 ? 0 : n.max * maxWidth(n.node);
+  }
+}
+
+/** The first part of a top-level concatenation that must consume, after a bounded lead-in of at least one unit. */
+function anchorOf(tree: Node): { source: string; lead: number } | undefined {
+  if (tree.t !== 'cat') return undefined;
+  let lead = 0;
+  for (const item of tree.items) {
+    const e = edge(item, 'first');
+    if (!e.passable) {
+      if (item.t === 'assert' || lead === 0 || !Number.isFinite(lead)) return undefined;
+      return { source: emit(item), lead };
+    }
+    lead += maxWidth(item);
+  }
+  return undefined;
+}
+
 /** What {@link translateRe2} decided. */
 export type Re2Translation =
-  | { readonly ok: true; readonly source: string; readonly paths: number }
+  | {
+      readonly ok: true;
+      readonly source: string;
+      readonly paths: number;
+      /**
+       * a part every match holds within `lead` code units of its start (a
+       * keyword after a lazy lead-in such as `[\w.-]{0,50}?`): the matcher
+       * looks for it first and tries the whole pattern only at the `lead + 1`
+       * positions before each occurrence
+       */
+      readonly anchor?: { readonly source: string; readonly lead: number };
+    }
   | { readonly ok: false; readonly reason: string };
 
 /**
@@ -680,7 +724,8 @@ export function translateRe2(pattern: string): Re2Translation {
     if (p === Number.POSITIVE_INFINITY)
       return { ok: false, reason: 'an unbounded repetition that may read a run twice' };
     if (p > MAX_PATHS) return { ok: false, reason: `more than ${MAX_PATHS} paths from one position` };
-    return { ok: true, source: emit(tree), paths: p };
+    const anchor = anchorOf(tree);
+    return { ok: true, source: emit(tree), paths: p, ...(anchor ? { anchor } : {}) };
   } catch (thrown) {
     if (thrown instanceof Refused) return { ok: false, reason: thrown.message };
     throw thrown;

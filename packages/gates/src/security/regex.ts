@@ -54,14 +54,22 @@ export function compileSecretRegex(
   const translated = translateRe2(source);
   if (translated.ok) {
     let re: RegExp | undefined;
+    let anchored: Anchored | undefined;
     try {
       re = new RegExp(translated.source, 'gu');
+      if (translated.anchor) {
+        anchored = {
+          anchor: new RegExp(translated.anchor.source, 'gu'),
+          sticky: new RegExp(translated.source, 'yu'),
+          lead: translated.anchor.lead,
+        };
+      }
     } catch {
       re = undefined;
     }
     if (re)
       return tagged(
-        onV8(source, re, () => re2),
+        onV8(source, re, () => re2, anchored),
         'v8',
       );
   }
@@ -135,8 +143,56 @@ function compileNative(source: string, fallback: () => SecretRegex | string): Se
   return onV8(source, re, fallback);
 }
 
+/** A translated pattern's anchor (see {@link translateRe2}) and the whole pattern, sticky. */
+interface Anchored {
+  readonly anchor: RegExp;
+  readonly sticky: RegExp;
+  readonly lead: number;
+}
+
+/** A match of a `y` RegExp at `at`, as a {@link RegexMatch}. */
+function stickyAt(sticky: RegExp, input: string, at: number): RegexMatch | undefined {
+  sticky.lastIndex = at;
+  const m = sticky.exec(input);
+  return m ? { start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) } : undefined;
+}
+
+const midPair = (input: string, at: number): boolean => {
+  const c = input.charCodeAt(at);
+  const b = input.charCodeAt(at - 1);
+  return c >= 0xdc00 && c <= 0xdfff && b >= 0xd800 && b <= 0xdbff;
+};
+
+/**
+ * Every match, left to right, found through the anchor: no match can start
+ * more than `lead` units before an occurrence of the anchor, so only those
+ * positions are tried (anchored, in order: the leftmost match, as a search
+ * from the same place finds it).
+ */
+function anchoredFindAll(a: Anchored, input: string, limit: number): RegexMatch[] {
+  const out: RegexMatch[] = [];
+  let from = 0;
+  while (out.length < limit && from <= input.length) {
+    a.anchor.lastIndex = from;
+    const hit = a.anchor.exec(input);
+    if (hit === null) break;
+    const o = Math.max(hit.index, from);
+    let found: RegexMatch | undefined;
+    for (let p = Math.max(from, o - a.lead); p <= o && found === undefined; p += 1) {
+      if (!midPair(input, p)) found = stickyAt(a.sticky, input, p);
+    }
+    if (found === undefined) {
+      from = o + 1;
+      continue;
+    }
+    out.push(found);
+    from = found.end > found.start ? found.end : found.end + 1;
+  }
+  return out;
+}
+
 /** A `g` RegExp as a {@link SecretRegex}, on `fallback` if V8 runs out of backtracking stack. */
-function onV8(source: string, re: RegExp, fallback: () => SecretRegex | string): SecretRegex {
+function onV8(source: string, re: RegExp, fallback: () => SecretRegex | string, anchored?: Anchored): SecretRegex {
   // V8's backtracking stack is finite: on a very long run it throws instead of
   // answering; the same pattern then runs on re2js, which needs no stack
   let re2: SecretRegex | undefined;
@@ -154,6 +210,7 @@ function onV8(source: string, re: RegExp, fallback: () => SecretRegex | string):
     test: (input: string) => {
       re.lastIndex = 0;
       try {
+        if (anchored) return anchoredFindAll(anchored, input, 1).length > 0;
         return re.test(input);
       } catch (thrown) {
         return onRe2(thrown).test(input);
@@ -163,6 +220,7 @@ function onV8(source: string, re: RegExp, fallback: () => SecretRegex | string):
       const out: RegexMatch[] = [];
       re.lastIndex = 0;
       try {
+        if (anchored) return anchoredFindAll(anchored, input, limit);
         for (let m = re.exec(input); m !== null && out.length < limit; m = re.exec(input)) {
           out.push({ start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) });
           if (m[0].length === 0) re.lastIndex += 1;
