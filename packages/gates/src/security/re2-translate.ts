@@ -568,6 +568,18 @@ function cost(n: Node, ctx: Context): number {
         precedes[i] = before;
         const item = items[i] as Node;
         const e = edge(item, 'last');
+        const nextFirst = i + 1 < items.length ? edge(items[i + 1] as Node, 'first') : undefined;
+        if (
+          item.t === 'assert' &&
+          item.js === '\\b' &&
+          nextFirst &&
+          !nextFirst.passable &&
+          within(nextFirst.chars, WORD)
+        ) {
+          // a word boundary before a word character: the character before is not a word character
+          before = { chars: negate(WORD), start: false };
+          continue;
+        }
         before = e.passable
           ? { chars: normalise([...e.chars, ...before.chars]), start: before.start }
           : { chars: e.chars, start: false };
@@ -582,11 +594,10 @@ function cost(n: Node, ctx: Context): number {
           if (intersects(c, here.follow)) return Number.POSITIVE_INFINITY;
           // entered at the start of a run of c: directly, or after single characters of c
           let j = i;
-          while (
-            j > 0 &&
-            (items[j - 1] as Node).t === 'class' &&
-            within((items[j - 1] as { ranges: Ranges }).ranges, c)
-          ) {
+          const inC = (x: Node): boolean =>
+            (x.t === 'class' && within(x.ranges, c)) ||
+            (x.t === 'rep' && x.node.t === 'class' && x.min >= 1 && Number.isFinite(x.max) && within(x.node.ranges, c));
+          while (j > 0 && inC(items[j - 1] as Node)) {
             j -= 1;
           }
           const entry = precedes[j] as { chars: Ranges; start: boolean };
@@ -605,9 +616,11 @@ function cost(n: Node, ctx: Context): number {
       if (n.max === Number.POSITIVE_INFINITY) return Number.POSITIVE_INFINITY;
       const first = edge(n.node, 'first');
       const last = edge(n.node, 'last');
+      // a second iteration puts the node after (and before) itself
+      const again = n.max > 1;
       const inner: Context = {
-        follow: normalise([...first.chars, ...ctx.follow]),
-        precede: normalise([...last.chars, ...ctx.precede]),
+        follow: again ? normalise([...first.chars, ...ctx.follow]) : ctx.follow,
+        precede: again ? normalise([...last.chars, ...ctx.precede]) : ctx.precede,
         start: ctx.start,
       };
       const p = cost(n.node, inner);
@@ -674,6 +687,7 @@ function maxWidth(n: Node): number {
 
 /** The first part of a top-level concatenation that must consume, after a bounded lead-in of at least one unit. */
 function anchorOf(tree: Node): { source: string; lead: number } | undefined {
+  if (tree.t === 'group') return anchorOf(tree.node);
   if (tree.t !== 'cat') return undefined;
   let lead = 0;
   for (const item of tree.items) {
