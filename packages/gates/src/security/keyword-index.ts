@@ -80,8 +80,17 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
       }
     }
   }
-  const hasOutput = new Uint8Array(states);
-  for (let s = 0; s < states; s += 1) if ((outputs[s]?.length ?? 0) > 0) hasOutput[s] = 1;
+  // the matching table: rows of a power-of-two width, each entry the next state's row offset,
+  // negated (minus one) when that state ends a keyword, so the inner loop does one load and one test
+  let shift = 0;
+  while (1 << shift < symbols) shift += 1;
+  const table = new Int32Array(states << shift);
+  for (let s = 0; s < states; s += 1) {
+    for (let sym = 0; sym < symbols; sym += 1) {
+      const next = delta[s * symbols + sym] as number;
+      table[(s << shift) + sym] = (outputs[next]?.length ?? 0) > 0 ? -(next << shift) - 1 : next << shift;
+    }
+  }
   // per call: which output states were already reported (an epoch per call, no clearing)
   const seenAt = new Uint32Array(states);
   let epoch = 0;
@@ -96,10 +105,16 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
         seenAt.fill(0);
         epoch = 1;
       }
-      let s = 0;
+      let row = 0;
       for (let i = 0; i < lower.length; i += 1) {
-        s = delta[s * symbols + (symbolOf[lower.charCodeAt(i)] as number)] as number;
-        if (hasOutput[s] === 1 && seenAt[s] !== epoch) {
+        const v = table[row + (symbolOf[lower.charCodeAt(i)] as number)] as number;
+        if (v >= 0) {
+          row = v;
+          continue;
+        }
+        row = -v - 1;
+        const s = row >> shift;
+        if (seenAt[s] !== epoch) {
           seenAt[s] = epoch;
           for (const k of outputs[s] as number[]) found.add(keywords[k] as string);
           if (found.size === keywords.length) break;
