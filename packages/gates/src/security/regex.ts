@@ -32,7 +32,8 @@ const tagged = (re: SecretRegex, engine: SecretRegexEngine): SecretRegex => {
  * Matching is linear in the input, so adversarial text cannot hang a scan:
  * a pattern runs on V8 when {@link translateRe2} proves a translation of the
  * same meaning with a bounded cost per start position (most gitleaks rules),
- * else on re2js. Returns the parser's message when the pattern is invalid.
+ * else on re2js (`engine: 're2js'` forces re2js, as the tests that compare
+ * both engines do). Returns the parser's message when the pattern is invalid.
  *
  * @example
  * ```ts
