@@ -231,6 +231,8 @@ async function main(argv: readonly string[]): Promise<number> {
       repoDir: resolve(String(target ?? values.repo ?? process.cwd())),
       ...(range ? { range } : {}),
       settings: settings.data,
+      // this command is its own process: no host event loop to keep free, so no worker thread to start
+      inProcess: true,
       onProgress: (line) => {
         // only talk when the scan is long enough for someone to wonder
         if (Date.now() - started > 1000) process.stderr.write(`conveyor-scan: ${line}\n`);

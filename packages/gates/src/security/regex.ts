@@ -1,11 +1,39 @@
 import { RE2JS } from 're2js';
+import { translateRe2 } from './re2-translate.js';
 import type { RegexMatch, SecretRegex } from './types.js';
+
+/** Which engine runs a compiled pattern: V8 (translated from RE2, or a built-in written for V8) or re2js. */
+export type SecretRegexEngine = 'v8' | 'v8-built-in' | 're2js';
+
+const engines = new WeakMap<SecretRegex, SecretRegexEngine>();
+
+/**
+ * The engine a compiled pattern runs on (for tests and reports: a hostile
+ * pattern must be on re2js or a provably linear translation).
+ *
+ * @example
+ * ```ts
+ * const re = compileSecretRegex('(a+)+$');
+ * if (typeof re !== 'string') secretRegexEngine(re); // 're2js'
+ * ```
+ */
+export function secretRegexEngine(re: SecretRegex): SecretRegexEngine | undefined {
+  return engines.get(re);
+}
+
+const tagged = (re: SecretRegex, engine: SecretRegexEngine): SecretRegex => {
+  engines.set(re, engine);
+  return re;
+};
 
 /**
  * Compiles a pattern with RE2 semantics (the dialect gitleaks rules are written
  * in: `(?i)` anywhere, `(?i:…)`, `(?P<name>…)`, `\z`, `[[:alnum:]]`, `(?s:.)`).
- * Matching is linear in the input, so adversarial text cannot hang a scan.
- * Returns the parser's message when the pattern is invalid.
+ * Matching is linear in the input, so adversarial text cannot hang a scan:
+ * a pattern runs on V8 when {@link translateRe2} proves a translation of the
+ * same meaning with a bounded cost per start position (most gitleaks rules),
+ * else on re2js (`engine: 're2js'` forces re2js, as the tests that compare
+ * both engines do). Returns the parser's message when the pattern is invalid.
  *
  * @example
  * ```ts
@@ -13,16 +41,54 @@ import type { RegexMatch, SecretRegex } from './types.js';
  * if (typeof re !== 'string') re.findAll('TOKEN=abcd1234');
  * ```
  */
-export function compileSecretRegex(source: string, options: { trustedBuiltIn?: boolean } = {}): SecretRegex | string {
-  if (options.trustedBuiltIn) {
+export function compileSecretRegex(
+  source: string,
+  options: { trustedBuiltIn?: boolean; engine?: 'auto' | 're2js' } = {},
+): SecretRegex | string {
+  if (options.trustedBuiltIn && options.engine !== 're2js') {
     // a built-in may use repeat counts above RE2's limit of 1000 (bounds that keep V8 linear)
     const native = compileNative(source, () => compileRe2(source));
-    if (native) return native;
+    if (native) return tagged(native, 'v8-built-in');
   }
-  return compileRe2(source);
+  const re2 = compileRe2(source);
+  if (typeof re2 === 'string' || options.engine === 're2js') return re2;
+  const translated = translateRe2(source);
+  if (translated.ok) {
+    let re: RegExp | undefined;
+    let anchored: Anchored | undefined;
+    try {
+      re = new RegExp(translated.source, 'gu');
+      if (translated.anchor) {
+        anchored = {
+          anchor: new RegExp(translated.anchor.source, 'gu'),
+          sticky: new RegExp(translated.source, 'yu'),
+          lead: translated.anchor.lead,
+        };
+      }
+    } catch {
+      re = undefined;
+    }
+    if (re)
+      return tagged(
+        onV8(source, re, () => re2, anchored),
+        'v8',
+      );
+  }
+  return re2;
 }
 
 function compileRe2(source: string): SecretRegex | string {
+  const cached = re2Cache.get(source);
+  if (cached) return cached;
+  const compiled = compileRe2Uncached(source);
+  if (typeof compiled !== 'string') re2Cache.set(source, compiled);
+  return compiled;
+}
+
+/** re2js programs by source: the same pattern in many rules or allowlists is compiled once. */
+const re2Cache = new Map<string, SecretRegex>();
+
+function compileRe2Uncached(source: string): SecretRegex | string {
   let compiled: RE2JS;
   try {
     compiled = RE2JS.compile(source);
@@ -30,24 +96,27 @@ function compileRe2(source: string): SecretRegex | string {
     return thrown instanceof Error ? thrown.message : String(thrown);
   }
   const groupCount = compiled.groupCount();
-  return Object.freeze({
-    source,
-    test: (input: string) => compiled.test(input),
-    findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
-      const out: RegexMatch[] = [];
-      const m = compiled.matcher(input);
-      let from = 0;
-      while (out.length < limit && from <= input.length && m.find(from)) {
-        const start = m.start();
-        const end = m.end();
-        const groups: (string | undefined)[] = [];
-        for (let g = 1; g <= groupCount; g += 1) groups.push(m.group(g) ?? undefined);
-        out.push({ start, end, text: input.slice(start, end), groups });
-        from = end > start ? end : end + 1;
-      }
-      return out;
-    },
-  });
+  return tagged(
+    Object.freeze({
+      source,
+      test: (input: string) => compiled.test(input),
+      findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
+        const out: RegexMatch[] = [];
+        const m = compiled.matcher(input);
+        let from = 0;
+        while (out.length < limit && from <= input.length && m.find(from)) {
+          const start = m.start();
+          const end = m.end();
+          const groups: (string | undefined)[] = [];
+          for (let g = 1; g <= groupCount; g += 1) groups.push(m.group(g) ?? undefined);
+          out.push({ start, end, text: input.slice(start, end), groups });
+          from = end > start ? end : end + 1;
+        }
+        return out;
+      },
+    }),
+    're2js',
+  );
 }
 
 /**
@@ -72,6 +141,59 @@ function compileNative(source: string, fallback: () => SecretRegex | string): Se
   } catch {
     return undefined;
   }
+  return onV8(source, re, fallback);
+}
+
+/** A translated pattern's anchor (see {@link translateRe2}) and the whole pattern, sticky. */
+interface Anchored {
+  readonly anchor: RegExp;
+  readonly sticky: RegExp;
+  readonly lead: number;
+}
+
+/** A match of a `y` RegExp at `at`, as a {@link RegexMatch}. */
+function stickyAt(sticky: RegExp, input: string, at: number): RegexMatch | undefined {
+  sticky.lastIndex = at;
+  const m = sticky.exec(input);
+  return m ? { start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) } : undefined;
+}
+
+const midPair = (input: string, at: number): boolean => {
+  const c = input.charCodeAt(at);
+  const b = input.charCodeAt(at - 1);
+  return c >= 0xdc00 && c <= 0xdfff && b >= 0xd800 && b <= 0xdbff;
+};
+
+/**
+ * Every match, left to right, found through the anchor: no match can start
+ * more than `lead` units before an occurrence of the anchor, so only those
+ * positions are tried (anchored, in order: the leftmost match, as a search
+ * from the same place finds it).
+ */
+function anchoredFindAll(a: Anchored, input: string, limit: number): RegexMatch[] {
+  const out: RegexMatch[] = [];
+  let from = 0;
+  while (out.length < limit && from <= input.length) {
+    a.anchor.lastIndex = from;
+    const hit = a.anchor.exec(input);
+    if (hit === null) break;
+    const o = Math.max(hit.index, from);
+    let found: RegexMatch | undefined;
+    for (let p = Math.max(from, o - a.lead); p <= o && found === undefined; p += 1) {
+      if (!midPair(input, p)) found = stickyAt(a.sticky, input, p);
+    }
+    if (found === undefined) {
+      from = o + 1;
+      continue;
+    }
+    out.push(found);
+    from = found.end > found.start ? found.end : found.end + 1;
+  }
+  return out;
+}
+
+/** A `g` RegExp as a {@link SecretRegex}, on `fallback` if V8 runs out of backtracking stack. */
+function onV8(source: string, re: RegExp, fallback: () => SecretRegex | string, anchored?: Anchored): SecretRegex {
   // V8's backtracking stack is finite: on a very long run it throws instead of
   // answering; the same pattern then runs on re2js, which needs no stack
   let re2: SecretRegex | undefined;
@@ -89,6 +211,7 @@ function compileNative(source: string, fallback: () => SecretRegex | string): Se
     test: (input: string) => {
       re.lastIndex = 0;
       try {
+        if (anchored) return anchoredFindAll(anchored, input, 1).length > 0;
         return re.test(input);
       } catch (thrown) {
         return onRe2(thrown).test(input);
@@ -98,6 +221,7 @@ function compileNative(source: string, fallback: () => SecretRegex | string): Se
       const out: RegexMatch[] = [];
       re.lastIndex = 0;
       try {
+        if (anchored) return anchoredFindAll(anchored, input, limit);
         for (let m = re.exec(input); m !== null && out.length < limit; m = re.exec(input)) {
           out.push({ start: m.index, end: m.index + m[0].length, text: m[0], groups: m.slice(1) });
           if (m[0].length === 0) re.lastIndex += 1;

@@ -17,7 +17,7 @@ import { scanSecretsOffThread } from './off-thread.js';
 import { redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
 import { baselineKey, baselineKeys, INLINE_ALLOW_IGNORED_TAG } from './scanner.js';
-import { SCAN_CONFIG_CHANGED_RULE, type SecretsScanResult } from './secrets.js';
+import { SCAN_CONFIG_CHANGED_RULE, type SecretsScanResult, scanSecrets } from './secrets.js';
 import type { SecuritySettings } from './settings.js';
 import type { SecretFinding } from './types.js';
 
@@ -38,6 +38,30 @@ export interface SecurityScanOptions {
   readonly taskId?: string;
   /** the decision the scan is for (see core's `DecisionPin`) */
   readonly decisionId?: string;
+  /**
+   * run the secrets scan on this thread instead of a worker (default
+   * `false`): for a process of its own such as `conveyor-scan`, where no host
+   * event loop has to stay free. The deadline then stops the scan between
+   * chunks of commits and kills its git processes, not inside a regex.
+   */
+  readonly inProcess?: boolean;
+}
+
+/** {@link scanSecrets} on this thread, stopped at `deadlineMs` (or by `signal`) between chunks. */
+async function scanSecretsInProcess(
+  options: Parameters<typeof scanSecretsOffThread>[0],
+): Promise<Result<SecretsScanResult, ConveyorError>> {
+  const { deadlineMs, signal, ...rest } = options;
+  const deadline = AbortSignal.timeout(deadlineMs);
+  const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
+  const result = await scanSecrets({ ...rest, signal: stop });
+  if (stop.aborted) {
+    const why = signal?.aborted ? 'the gate was aborted' : `deadline of ${deadlineMs} ms passed`;
+    return err(
+      new ConveyorError('@conveyor/gates', 'timeout', `secrets scan stopped: ${why}`, { details: { deadlineMs } }),
+    );
+  }
+  return result;
 }
 
 /** A vulnerable dependency and the line of its entry in the lockfile at the head (when found). */
@@ -291,7 +315,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
     };
     // the built-in engine always runs (trust boundary, commit messages, blobs as stored);
     // the gitleaks engine adds the real binary's findings on top, fed the trusted files
-    let secrets = await scanSecretsOffThread({
+    let secrets = await (options.inProcess ? scanSecretsInProcess : scanSecretsOffThread)({
       ...common,
       deadlineMs: s.securityTimeoutMs,
       honourInlineAllow: s.securityHonourInlineAllow,

@@ -8,6 +8,7 @@ import {
   toOriginalRange,
 } from './decode.js';
 import { shannonEntropy } from './entropy.js';
+import { keywordIndexOf } from './keyword-index.js';
 import type { PatchFragment } from './patch.js';
 import { currentRuleIds } from './rule-aliases.js';
 import type { SecretAllowlist, SecretFinding, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';
@@ -220,13 +221,7 @@ export function scanFragments(
   const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
   const out: SecretFinding[] = [];
   // one pass over each fragment finds every keyword of every rule
-  const allKeywords = [...new Set(config.rules.flatMap((r) => r.keywords))].filter((k) => k !== '');
-  // one `includes` per keyword: no allocation per occurrence (text made of keywords costs no more)
-  const keywordsIn = (lower: string): Set<string> => {
-    const found = new Set<string>();
-    for (const k of allKeywords) if (lower.includes(k)) found.add(k);
-    return found;
-  };
+  const keywordsIn = keywordIndexOf(config).present;
 
   const genericIds = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
   const rulesById = new Map(config.rules.map((r) => [r.id, r] as const));

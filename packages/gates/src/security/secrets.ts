@@ -212,6 +212,14 @@ function scanCommit(
     baseline: trusted.baseline,
     honourInlineAllow: options.honourInlineAllow === true,
   };
+  // (and no allowlist names commits: the parent check scans without a commit)
+  const neutral =
+    trusted.ignoredFingerprints.size === 0 &&
+    trusted.baseline.length === 0 &&
+    options.honourInlineAllow !== true &&
+    ![...trusted.config.allowlists, ...trusted.config.rules.flatMap((r) => r.allowlists)].some(
+      (a) => a.commits.length > 0,
+    );
   const short = c.sha.slice(0, 12);
   const out: SecretFinding[] = [];
   const notes: string[] = [];
@@ -260,6 +268,8 @@ function scanCommit(
         found.push(f);
       }
     }
+    // with nothing ignored, baselined or honoured, what this blob holds is what a later commit's parent check asks
+    if (neutral) parentKeys.set(`${ch.newSha}\u0000${ch.path}`, new Set(found.map(keyOf)));
     if (found.length === 0) continue;
     const before = new Set<string>();
     for (const parentSha of ch.parentShas) {

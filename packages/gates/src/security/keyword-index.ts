@@ -1,0 +1,147 @@
+// One Aho-Corasick automaton over every rule's keywords: a single pass over a
+// fragment's lower-cased text tells which keywords occur in it, whatever the
+// number of rules (gitleaks' default config has ~300 keywords; one `includes`
+// per keyword was a pass each).
+
+/** Which of a fixed set of keywords occur in a text. */
+export interface KeywordIndex {
+  /** the keywords (lower case, de-duplicated, none empty) */
+  readonly keywords: readonly string[];
+  /** the keywords of `keywords` that occur in `lower` (already lower-cased, as gitleaks compares) */
+  present(lower: string): Set<string>;
+}
+
+/**
+ * Builds the automaton. Matching is one table step per code unit of the text,
+ * plus, once per automaton state reached, the keywords ending there, so text
+ * made of keywords costs no more than any other text.
+ *
+ * @example
+ * ```ts
+ * const index = createKeywordIndex(['ghp_', 'token']);
+ * index.present('const token = "ghp_…"'); // Set { 'ghp_', 'token' }
+ * ```
+ */
+export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
+  const keywords = [...new Set(words)].filter((k) => k !== '');
+  // the alphabet: every code unit in some keyword gets a symbol (1..); every other code unit is symbol 0
+  const symbolOf = new Uint16Array(65_536);
+  let symbols = 1;
+  for (const k of keywords) {
+    for (let i = 0; i < k.length; i += 1) {
+      const c = k.charCodeAt(i);
+      if (symbolOf[c] === 0) {
+        symbolOf[c] = symbols;
+        symbols += 1;
+      }
+    }
+  }
+  // the trie
+  const children: Map<number, number>[] = [new Map()];
+  const outputs: number[][] = [[]];
+  for (const [id, k] of keywords.entries()) {
+    let s = 0;
+    for (let i = 0; i < k.length; i += 1) {
+      const sym = symbolOf[k.charCodeAt(i)] as number;
+      let next = children[s]?.get(sym);
+      if (next === undefined) {
+        next = children.length;
+        children.push(new Map());
+        outputs.push([]);
+        children[s]?.set(sym, next);
+      }
+      s = next;
+    }
+    outputs[s]?.push(id);
+  }
+  // breadth first: failure links folded into a full transition table (a DFA)
+  const states = children.length;
+  const delta = new Int32Array(states * symbols);
+  const fail = new Int32Array(states);
+  const queue: number[] = [];
+  for (let sym = 1; sym < symbols; sym += 1) {
+    const next = children[0]?.get(sym);
+    if (next !== undefined) {
+      delta[sym] = next;
+      queue.push(next);
+    }
+  }
+  for (let head = 0; head < queue.length; head += 1) {
+    const s = queue[head] as number;
+    const f = fail[s] as number;
+    for (const k of outputs[f] ?? []) outputs[s]?.push(k);
+    for (let sym = 1; sym < symbols; sym += 1) {
+      const next = children[s]?.get(sym);
+      if (next === undefined) delta[s * symbols + sym] = delta[f * symbols + sym] as number;
+      else {
+        fail[next] = delta[f * symbols + sym] as number;
+        delta[s * symbols + sym] = next;
+        queue.push(next);
+      }
+    }
+  }
+  // the matching table: rows of a power-of-two width, each entry the next state's row offset,
+  // negated (minus one) when that state ends a keyword, so the inner loop does one load and one test
+  let shift = 0;
+  while (1 << shift < symbols) shift += 1;
+  const table = new Int32Array(states << shift);
+  for (let s = 0; s < states; s += 1) {
+    for (let sym = 0; sym < symbols; sym += 1) {
+      const next = delta[s * symbols + sym] as number;
+      table[(s << shift) + sym] = (outputs[next]?.length ?? 0) > 0 ? -(next << shift) - 1 : next << shift;
+    }
+  }
+  // per call: which output states were already reported (an epoch per call, no clearing)
+  const seenAt = new Uint32Array(states);
+  let epoch = 0;
+
+  return Object.freeze({
+    keywords,
+    present(lower: string): Set<string> {
+      const found = new Set<string>();
+      if (keywords.length === 0) return found;
+      epoch += 1;
+      if (epoch === 0xffffffff) {
+        seenAt.fill(0);
+        epoch = 1;
+      }
+      let row = 0;
+      for (let i = 0; i < lower.length; i += 1) {
+        const v = table[row + (symbolOf[lower.charCodeAt(i)] as number)] as number;
+        if (v >= 0) {
+          row = v;
+          continue;
+        }
+        row = -v - 1;
+        const s = row >> shift;
+        if (seenAt[s] !== epoch) {
+          seenAt[s] = epoch;
+          for (const k of outputs[s] as number[]) found.add(keywords[k] as string);
+          if (found.size === keywords.length) break;
+        }
+      }
+      return found;
+    },
+  });
+}
+
+const byConfig = new WeakMap<object, KeywordIndex>();
+
+/**
+ * The keyword index of a compiled configuration's rules, built once per configuration.
+ *
+ * @example
+ * ```ts
+ * const present = keywordIndexOf(config).present(text.toLowerCase());
+ * ```
+ */
+export function keywordIndexOf(config: {
+  readonly rules: readonly { readonly keywords: readonly string[] }[];
+}): KeywordIndex {
+  let index = byConfig.get(config);
+  if (!index) {
+    index = createKeywordIndex(config.rules.flatMap((r) => r.keywords));
+    byConfig.set(config, index);
+  }
+  return index;
+}
