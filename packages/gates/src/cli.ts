@@ -191,6 +191,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(baselineOpt.value ? { baselinePath: baselineOpt.value } : {}),
       ...(maxFileBytes === undefined ? {} : { maxFileBytes }),
       honourInlineAllow: values['honour-inline-allow'] === true,
+      ...(maxDecodeDepth === undefined ? {} : { maxDecodeDepth }),
     });
   } else {
     if (values['max-target-megabytes'] !== undefined) return fail('--max-target-megabytes is for dir mode');

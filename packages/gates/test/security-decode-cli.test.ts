@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -55,6 +55,31 @@ describe('--max-decode-depth', () => {
     // the token never appears in clear, encoded or not
     expect(r.stdout).not.toContain(encoded);
     expect(r.stdout).not.toContain(`ghp_${chars(36, 21)}`);
+  });
+
+  it('--max-decode-depth reaches the scan: 0 turns decoding off in dir and git mode, the default finds the token', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conveyor-decode-cli-git-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const git = (...args: string[]) =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.invalid', ...args], { cwd: dir });
+    git('init', '-q', '-b', 'main');
+    writeFileSync(join(dir, 'README.md'), 'hello\n');
+    git('add', '.');
+    git('commit', '-qm', 'base');
+    const encoded = Buffer.from(`ghp_${chars(36, 22)}`).toString('base64');
+    writeFileSync(join(dir, 'notes.yaml'), `kind: Note\ndata:\n  payload: ${encoded}\n`);
+    git('add', '.');
+    git('commit', '-qm', 'add a secret, encoded');
+    for (const mode of [
+      ['dir', dir],
+      ['git', dir, '--log-opts', 'HEAD~1..HEAD'],
+    ]) {
+      const found = await scan(...mode, '--report-format', 'json');
+      expect(found.code, `${mode[0]} mode: ${found.stderr}`).toBe(1);
+      expect((JSON.parse(found.stdout) as { RuleID: string }[]).map((f) => f.RuleID)).toContain('github-pat');
+      const off = await scan(...mode, '--report-format', 'json', '--max-decode-depth', '0');
+      expect(off.code, `${mode[0]} mode, depth 0: ${off.stderr}`).toBe(0);
+    }
   });
 
   it('is a setting (ORCH_SECURITY_MAX_DECODE_DEPTH), 5 by default, 0..32', () => {

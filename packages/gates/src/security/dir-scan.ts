@@ -28,6 +28,8 @@ export interface DirScanOptions {
   /** files larger than this are skipped with a warning (default {@link DIR_SCAN_MAX_FILE_BYTES}) */
   readonly maxFileBytes?: number;
   /** honour inline `gitleaks:allow` markers (default `false`) */
+  /** decode encoded text this many times and scan it again (gitleaks' `--max-decode-depth`; default 5, 0 = off) */
+  readonly maxDecodeDepth?: number;
   readonly honourInlineAllow?: boolean;
   readonly now?: () => number;
 }
@@ -170,6 +172,7 @@ export async function scanDirectory(options: DirScanOptions): Promise<SecuritySc
         for (const f of scanFragments(config.value, [fragment], {
           honourInlineAllow: options.honourInlineAllow === true,
           maxMatchesPerRule: 1000,
+          ...(options.maxDecodeDepth === undefined ? {} : { maxDecodeDepth: options.maxDecodeDepth }),
         })) {
           const Fingerprint = `${f.File}:${f.RuleID}:${f.StartLine}`;
           if (ignored.has(Fingerprint) || known.has(baselineKey(f))) continue;

@@ -319,6 +319,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       ...common,
       deadlineMs: s.securityTimeoutMs,
       honourInlineAllow: s.securityHonourInlineAllow,
+      maxDecodeDepth: s.securityMaxDecodeDepth,
       allowScanConfigChanges: s.securityAllowScanConfigChanges,
     });
     if (secrets.ok && s.securityEngine === 'gitleaks') {

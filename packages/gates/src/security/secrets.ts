@@ -41,6 +41,8 @@ export interface ScanSecretsOptions extends ScanGitOptions {
   readonly honourInlineAllow?: boolean;
   /** a change to the scan configuration inside the range is a warning instead of a finding (default `false`) */
   readonly allowScanConfigChanges?: boolean;
+  /** decode encoded text this many times and scan it again (gitleaks' `--max-decode-depth`; default 5, 0 = off) */
+  readonly maxDecodeDepth?: number;
   /** kept for the signature of older callers; the scan has no time limit of its own (the caller kills it) */
   readonly timeoutMs?: number;
 }
@@ -211,6 +213,7 @@ function scanCommit(
     ignoredFingerprints: trusted.ignoredFingerprints,
     baseline: trusted.baseline,
     honourInlineAllow: options.honourInlineAllow === true,
+    ...(options.maxDecodeDepth === undefined ? {} : { maxDecodeDepth: options.maxDecodeDepth }),
   };
   // (and no allowlist names commits: the parent check scans without a commit)
   const neutral =
@@ -273,7 +276,15 @@ function scanCommit(
     if (found.length === 0) continue;
     const before = new Set<string>();
     for (const parentSha of ch.parentShas) {
-      for (const k of keysOfBlob(parentSha, ch.fromPath ?? ch.path, objects, trusted, parentKeys)) before.add(k);
+      for (const k of keysOfBlob(
+        parentSha,
+        ch.fromPath ?? ch.path,
+        objects,
+        trusted,
+        parentKeys,
+        options.maxDecodeDepth,
+      ))
+        before.add(k);
     }
     for (const f of found) {
       if (before.has(keyOf(f))) continue;
@@ -295,6 +306,7 @@ function keysOfBlob(
   objects: ReadonlyMap<string, GitObject>,
   trusted: TrustedScanConfig,
   cache: Map<string, Set<string>>,
+  maxDecodeDepth: number | undefined,
 ): Set<string> {
   if (isNullSha(sha)) return new Set();
   const cacheKey = `${sha}\u0000${path}`;
@@ -305,7 +317,11 @@ function keysOfBlob(
   if (blob) {
     const commit: PatchCommit = { sha: '', parents: [], author: '', email: '', date: '', message: '' };
     for (const text of blobTexts(blob.content)) {
-      const options = { honourInlineAllow: false, maxMatchesPerRule: MAX_MATCHES_PER_RULE_AND_BLOB };
+      const options = {
+        honourInlineAllow: false,
+        maxMatchesPerRule: MAX_MATCHES_PER_RULE_AND_BLOB,
+        ...(maxDecodeDepth === undefined ? {} : { maxDecodeDepth }),
+      };
       for (const f of scanFragments(trusted.config, [fragmentOf(commit, path, text)], options)) {
         keys.add(keyOf(f));
       }
