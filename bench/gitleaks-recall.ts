@@ -71,10 +71,15 @@ const rules = (cfg: SecretsConfig, s: Sample) =>
 
 const rows: Row[] = [];
 const notEvaluatedList: string[] = [];
-for (const f of goFiles('cmd/generate/config/rules')) {
-  const file = f.replace(/^.*\//, '');
-  const pkg = loadPackage(git('show', `HEAD:${f}`));
-  const ev = new GoEvaluator(pkg, utils, templates, seededRandom(hashSeed(file) ^ seed));
+// the rules package as Go sees it (one namespace over its files), and each file's own functions
+const rulesPackage = loadPackage('');
+const ruleFiles = goFiles('cmd/generate/config/rules').map((f) => {
+  const src = git('show', `HEAD:${f}`);
+  loadPackage(src, rulesPackage);
+  return { file: f.replace(/^.*\//, ''), own: loadPackage(src) };
+});
+for (const { file, own: pkg } of ruleFiles) {
+  const ev = new GoEvaluator(rulesPackage, utils, templates, seededRandom(hashSeed(file) ^ seed));
   const row: Row = { file, tp: zero(), fp: zero(), notEvaluated: 0, flaggedBy: new Set() };
   for (const [name, fn] of pkg.fns) {
     if (!fn.body.some((t) => t.v === 'Validate' || t.v === 'ValidateWithPaths')) continue;

@@ -104,9 +104,9 @@ export type Unevaluated = { unevaluated: string; count: number };
 export type Item = Sample | Unevaluated;
 export type Val = { k: 'str'; s: string } | { k: 'list'; items: Item[] } | { k: 'nil' } | { k: 'bad'; why: string };
 
-class EvalError extends Error {}
+class GoEvalError extends Error {}
 const fail = (why: string): never => {
-  throw new EvalError(why);
+  throw new GoEvalError(why);
 };
 
 type Fn = { params: string[]; body: Tok[] };
@@ -213,13 +213,16 @@ export class GoEvaluator {
   }
 
   private exec(body: Tok[], env: Map<string, Val>, pkg: GoPackage, sink: Validated[]): Val {
-    const skipped: string[] = [];
     for (const [a, b] of split(body, 0, body.length, ';')) {
       const first = body[a] as Tok;
       if (first.v === 'return') {
-        return this.guard(() => this.expr(body, a + 1, b, env, pkg, sink, skipped));
+        return this.guard(() => this.expr(body, a + 1, b, env, pkg, sink));
       }
       let at = a;
+      if (first.v === 'var' && body[a + 1]?.v === '(') {
+        this.exec(body.slice(a + 2, closing(body, a + 1)), env, pkg, sink);
+        continue;
+      }
       if (first.v === 'var') at += 1;
       const assign = body.findIndex((t, j) => j > at && j < b && t.k === 'op' && (t.v === ':=' || t.v === '='));
       const names = assign > 0 ? split(body, at, assign, ',') : [];
@@ -227,15 +230,26 @@ export class GoEvaluator {
         assign > 0 && names.length === 1 && names.every(([x, y]) => y - x <= 2 && (body[x] as Tok).k === 'id');
       if (isAssign) {
         const [x] = names[0] as [number, number];
-        const v = this.guard(() => this.expr(body, assign + 1, b, env, pkg, sink, skipped));
+        const v = this.guard(() => this.expr(body, assign + 1, b, env, pkg, sink));
         env.set((body[x] as Tok).v, v);
         continue;
       }
       if (first.k === 'id' && body[a + 1]?.v === '.' && body[a + 3]?.v === '(') {
-        this.guard(() => this.expr(body, a, b, env, pkg, sink, skipped));
+        this.guard(() => this.expr(body, a, b, env, pkg, sink));
         continue;
       }
-      skipped.push(text(body, a, b));
+      if (first.v === 'var' && body[a + 1]?.k === 'id') {
+        env.set((body[a + 1] as Tok).v, { k: 'nil' }); // `var x []string`
+        continue;
+      }
+      // a statement not run (a loop, an if): each list it names gets a marker in place of what it would add
+      const skippedText = text(body, a, b);
+      for (const [name, v] of env) {
+        if (v.k !== 'list' && v.k !== 'nil') continue;
+        if (!new RegExp(`\\b${name}\\b`).test(skippedText)) continue;
+        const marker = { unevaluated: `statement not run: ${skippedText}`, count: 1 };
+        env.set(name, { k: 'list', items: [...(v.k === 'list' ? v.items : []), marker] });
+      }
     }
     return { k: 'nil' };
   }
@@ -244,7 +258,7 @@ export class GoEvaluator {
     try {
       return f();
     } catch (e) {
-      if (e instanceof EvalError || (e instanceof Error && e.message.startsWith('regex:'))) {
+      if (e instanceof GoEvalError || (e instanceof Error && e.message.startsWith('regex:'))) {
         return { k: 'bad', why: e.message };
       }
       throw e;
@@ -264,18 +278,10 @@ export class GoEvaluator {
     return fail(v.k === 'bad' ? v.why : `not a string (${v.k})`);
   }
 
-  private expr(
-    t: Tok[],
-    a: number,
-    b: number,
-    env: Map<string, Val>,
-    pkg: GoPackage,
-    sink: Validated[],
-    skipped: string[],
-  ): Val {
+  private expr(t: Tok[], a: number, b: number, env: Map<string, Val>, pkg: GoPackage, sink: Validated[]): Val {
     const parts = split(t, a, b, '+');
     if (parts.length > 1) {
-      return { k: 'str', s: parts.map(([x, y]) => this.str(this.expr(t, x, y, env, pkg, sink, skipped))).join('') };
+      return { k: 'str', s: parts.map(([x, y]) => this.str(this.expr(t, x, y, env, pkg, sink))).join('') };
     }
     if (b <= a) return fail('empty expression');
     const first = t[a] as Tok;
@@ -287,7 +293,7 @@ export class GoEvaluator {
       if (local) return local;
       return this.packageVar(first.v, pkg, sink);
     }
-    if (first.v === '(' && closing(t, a) === b - 1) return this.expr(t, a + 1, b - 1, env, pkg, sink, skipped);
+    if (first.v === '(' && closing(t, a) === b - 1) return this.expr(t, a + 1, b - 1, env, pkg, sink);
     // []string{…} and map[string]string{…}
     if ((first.v === '[' || first.v === 'map') && (t[b - 1] as Tok).v === '}') {
       let open = a;
@@ -301,16 +307,16 @@ export class GoEvaluator {
           if (colon.length !== 2) return fail('bad map element');
           const [[kx, ky], [vx, vy]] = colon as [[number, number], [number, number]];
           try {
-            const path = this.str(this.expr(t, kx, ky, env, pkg, sink, skipped));
-            out.push({ text: this.str(this.expr(t, vx, vy, env, pkg, sink, skipped)), path });
+            const path = this.str(this.expr(t, kx, ky, env, pkg, sink));
+            out.push({ text: this.str(this.expr(t, vx, vy, env, pkg, sink)), path });
           } catch (e) {
-            if (!(e instanceof EvalError || (e instanceof Error && e.message.startsWith('regex:')))) throw e;
+            if (!(e instanceof GoEvalError || (e instanceof Error && e.message.startsWith('regex:')))) throw e;
             out.push({ unevaluated: `${text(t, x, y)} (${e.message})`, count: 1 });
           }
         } else if (type === '[ ] string') {
           out.push(
             ...this.items(
-              this.guard(() => this.expr(t, x, y, env, pkg, sink, skipped)),
+              this.guard(() => this.expr(t, x, y, env, pkg, sink)),
               text(t, x, y),
             ),
           );
@@ -319,11 +325,14 @@ export class GoEvaluator {
       return { k: 'list', items: out };
     }
     // a call: name(…) or pkg.name(…)
+    if (text(t, a, a + 4) === '[ ] byte (' && closing(t, a + 3) === b - 1) {
+      return this.expr(t, a + 4, b - 1, env, pkg, sink);
+    }
     let callee = first.v;
     let open = a + 1;
-    if (t[a + 1]?.v === '.' && t[a + 2]?.k === 'id') {
-      callee = `${first.v}.${(t[a + 2] as Tok).v}`;
-      open = a + 3;
+    while (t[open]?.v === '.' && t[open + 1]?.k === 'id') {
+      callee = `${callee}.${(t[open + 1] as Tok).v}`;
+      open += 2;
     }
     if (first.k !== 'id' || t[open]?.v !== '(' || closing(t, open) !== b - 1) {
       return fail(`unsupported expression: ${text(t, a, b)}`);
@@ -333,21 +342,16 @@ export class GoEvaluator {
     const arg = (n: number) => {
       const span = argSpans[n];
       if (!span) return fail(`${callee}: missing argument ${n}`);
-      return this.expr(t, span[0], span[1], env, pkg, sink, skipped);
+      return this.expr(t, span[0], span[1], env, pkg, sink);
     };
     switch (callee) {
       case 'utils.Validate':
       case 'utils.ValidateWithPaths': {
-        // the samples each list was built from, plus a marker for every skipped statement (a loop, an if) naming it
-        const list = (n: number): Item[] => {
-          const src = argSrc[n] ?? '';
-          const items = this.items(
+        const list = (n: number): Item[] =>
+          this.items(
             this.guard(() => arg(n)),
-            src,
+            argSrc[n] ?? '',
           );
-          const named = skipped.filter((s) => new RegExp(`\\b${src}\\b`).test(s));
-          return [...items, ...named.map((s) => ({ unevaluated: `statement not run: ${s}`, count: 1 }))];
-        };
         sink.push({ tps: list(1), fps: list(2) });
         return { k: 'nil' };
       }
@@ -361,7 +365,7 @@ export class GoEvaluator {
         for (let n = 1; n < argSpans.length; n += 1) {
           const [x, y] = argSpans[n] as [number, number];
           const spread = (t[y - 1] as Tok).v === '...';
-          const v = this.guard(() => this.expr(t, x, spread ? y - 1 : y, env, pkg, sink, skipped));
+          const v = this.guard(() => this.expr(t, x, spread ? y - 1 : y, env, pkg, sink));
           const items = this.items(v, argSrc[n] ?? '');
           // a whole GenerateSampleSecrets call that failed stands for one sample per template
           if (v.k === 'bad' && /GenerateSampleSecrets\b/.test(argSrc[n] ?? '')) {
@@ -397,6 +401,43 @@ export class GoEvaluator {
           return this.str(arg(n++));
         });
         return { k: 'str', s };
+      }
+      case 'base64.StdEncoding.EncodeToString':
+      case 'b64.StdEncoding.EncodeToString':
+        return { k: 'str', s: Buffer.from(this.str(arg(0)), 'latin1').toString('base64') };
+      case 'base64.RawStdEncoding.EncodeToString':
+      case 'b64.RawStdEncoding.EncodeToString':
+        return {
+          k: 'str',
+          s: Buffer.from(this.str(arg(0)), 'latin1')
+            .toString('base64')
+            .replace(/=+$/, ''),
+        };
+      case 'base64.URLEncoding.EncodeToString':
+      case 'b64.URLEncoding.EncodeToString':
+        return {
+          k: 'str',
+          s: Buffer.from(this.str(arg(0)), 'latin1')
+            .toString('base64')
+            .replace(/\+/g, '-')
+            .replace(/\//g, '_'),
+        };
+      case 'base64.RawURLEncoding.EncodeToString':
+      case 'b64.RawURLEncoding.EncodeToString':
+        return { k: 'str', s: Buffer.from(this.str(arg(0)), 'latin1').toString('base64url') };
+      case 'newPlausibleSecret': {
+        // generic.go's helper (a loop): NewSecret(regex) until the secret holds a digit 1-9 and no stop word
+        const re = this.str(arg(0));
+        const stop = this.packageVar('DefaultStopWords', pkg, sink);
+        if (stop.k !== 'list') return fail('DefaultStopWords not read');
+        const words = stop.items.map((w) => ('text' in w ? w.text : fail('stop word not read')));
+        const gen = regexGenerator(re);
+        for (let n = 0; n < 1000; n += 1) {
+          const secret = gen(this.random);
+          const lower = secret.toLowerCase();
+          if (/[1-9]/.test(secret) && !words.some((w) => lower.includes(w))) return { k: 'str', s: secret };
+        }
+        return fail(`newPlausibleSecret(${re}): no plausible secret in 1000 tries`);
       }
       case 'strings.ToUpper':
         return { k: 'str', s: this.str(arg(0)).toUpperCase() };
