@@ -102,7 +102,12 @@ export type Sample = { text: string; path?: string };
 /** A sample the evaluator could not build: the Go source, and how many samples it stands for when known. */
 export type Unevaluated = { unevaluated: string; count: number };
 export type Item = Sample | Unevaluated;
-export type Val = { k: 'str'; s: string } | { k: 'list'; items: Item[] } | { k: 'nil' } | { k: 'bad'; why: string };
+export type Val =
+  | { k: 'str'; s: string }
+  | { k: 'list'; items: Item[] }
+  | { k: 'nil' }
+  | { k: 'bad'; why: string }
+  | { k: 'lists'; entries: [string, Item[]][] };
 
 class GoEvalError extends Error {}
 const fail = (why: string): never => {
@@ -238,6 +243,7 @@ export class GoEvaluator {
         this.guard(() => this.expr(body, a, b, env, pkg, sink));
         continue;
       }
+      if (first.v === 'for' && this.range(body, a, b, env, pkg, sink)) continue;
       if (first.v === 'var' && body[a + 1]?.k === 'id') {
         env.set((body[a + 1] as Tok).v, { k: 'nil' }); // `var x []string`
         continue;
@@ -252,6 +258,37 @@ export class GoEvaluator {
       }
     }
     return { k: 'nil' };
+  }
+
+  /** `for k, v := range X { … }` over a list or a map[string][]string; false when it is another loop. */
+  private range(body: Tok[], a: number, b: number, env: Map<string, Val>, pkg: GoPackage, sink: Validated[]): boolean {
+    const m = /^for (\w+) , (\w+) := range /.exec(text(body, a, b));
+    const open = body.findIndex((t, j) => j > a && j < b && t.v === '{');
+    if (!m || open < 0 || closing(body, open) !== b - 1) return false;
+    const over = this.guard(() => this.expr(body, a + 6, open, env, pkg, sink));
+    const inner = body.slice(open + 1, b - 1);
+    const bind = (k: string, v: Val) => {
+      if (m[1] !== '_') env.set(m[1] as string, { k: 'str', s: k });
+      if (m[2] !== '_') env.set(m[2] as string, v);
+      this.exec(inner, env, pkg, sink);
+    };
+    if (over.k === 'lists') for (const [k, items] of over.entries) bind(k, { k: 'list', items });
+    else if (over.k === 'list') {
+      over.items.forEach((item, n) => {
+        bind(String(n), 'text' in item ? { k: 'str', s: item.text } : { k: 'bad', why: item.unevaluated });
+      });
+    } else return false;
+    return true;
+  }
+
+  /** The elements of a string list literal between its braces, each one evaluated on its own. */
+  private strings(t: Tok[], a: number, b: number, env: Map<string, Val>, pkg: GoPackage, sink: Validated[]): Item[] {
+    return split(t, a, b, ',').flatMap(([x, y]) =>
+      this.items(
+        this.guard(() => this.expr(t, x, y, env, pkg, sink)),
+        text(t, x, y),
+      ),
+    );
   }
 
   private guard(f: () => Val): Val {
@@ -270,7 +307,7 @@ export class GoEvaluator {
     if (v.k === 'list') return v.items;
     if (v.k === 'nil') return [];
     if (v.k === 'str') return [{ text: v.s }];
-    return [{ unevaluated: `${src} (${v.why})`, count: 1 }];
+    return [{ unevaluated: `${src} (${v.k === 'bad' ? v.why : 'a map where a list was wanted'})`, count: 1 }];
   }
 
   private str(v: Val): string {
@@ -301,6 +338,7 @@ export class GoEvaluator {
       if (closing(t, open) !== b - 1) return fail('not a composite literal');
       const type = text(t, a, open);
       const out: Item[] = [];
+      let listsOut: [string, Item[]][] | undefined;
       for (const [x, y] of split(t, open + 1, b - 1, ',')) {
         if (type === 'map [ string ] string') {
           const colon = split(t, x, y, ':');
@@ -313,6 +351,11 @@ export class GoEvaluator {
             if (!(e instanceof GoEvalError || (e instanceof Error && e.message.startsWith('regex:')))) throw e;
             out.push({ unevaluated: `${text(t, x, y)} (${e.message})`, count: 1 });
           }
+        } else if (type === 'map [ string ] [ ] string') {
+          const [[kx, ky], [vx, vy]] = split(t, x, y, ':') as [[number, number], [number, number]];
+          if ((t[vx] as Tok).v !== '{' || closing(t, vx) !== vy - 1) return fail('bad map element');
+          const key = this.str(this.expr(t, kx, ky, env, pkg, sink));
+          listsOut = [...(listsOut ?? []), [key, this.strings(t, vx + 1, vy - 1, env, pkg, sink)]];
         } else if (type === '[ ] string') {
           out.push(
             ...this.items(
@@ -322,7 +365,7 @@ export class GoEvaluator {
           );
         } else return fail(`composite literal of ${type}`);
       }
-      return { k: 'list', items: out };
+      return listsOut ? { k: 'lists', entries: listsOut } : { k: 'list', items: out };
     }
     // a call: name(…) or pkg.name(…)
     if (text(t, a, a + 4) === '[ ] byte (' && closing(t, a + 3) === b - 1) {
@@ -468,7 +511,7 @@ export class GoEvaluator {
     if (known) return known;
     const toks = pkg.vars.get(name);
     if (!toks) return fail(`unknown identifier ${name}`);
-    const v = this.guard(() => this.expr(toks, 0, toks.length, new Map(), pkg, sink, []));
+    const v = this.guard(() => this.expr(toks, 0, toks.length, new Map(), pkg, sink));
     pkg.values.set(name, v);
     return v;
   }
