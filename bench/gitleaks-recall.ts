@@ -7,7 +7,7 @@
 // default config (config/gitleaks.toml) is run through our engine on the same
 // samples: its recall should be near 100%.
 // Reads a gitleaks checkout or mirror when present, skips otherwise; nothing of gitleaks is copied.
-//   GITLEAKS_REPO=/path/to/gitleaks node --import tsx bench/gitleaks-recall.ts [--by-file] [--show] [--seed N]
+//   GITLEAKS_REPO=/path/to/gitleaks node --import tsx bench/gitleaks-recall.ts [--by-file] [--show] [--show-check] [--seed N]
 //     [--max-decode-depth N]
 // --by-file lists each rule file's figures (the most misses first); --show prints each missed
 // true positive, flagged false positive and not-evaluated expression.
@@ -49,6 +49,8 @@ const seed = Number(option('--seed') ?? 1);
 const byFile = argv.includes('--by-file');
 // --show prints gitleaks' public samples that were missed or flagged
 const show = argv.includes('--show');
+// --show-check prints the true positives gitleaks' own config missed in our engine (a generator or engine gap)
+const showCheck = argv.includes('--show-check');
 
 const builtIn = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
 if (!builtIn.ok) throw builtIn.error;
@@ -59,8 +61,11 @@ const utils = loadPackage('');
 for (const f of goFiles('cmd/generate/config/utils')) loadPackage(git('show', `HEAD:${f}`), utils);
 const templates = sampleTemplates(utils);
 
-type Count = { n: number; any: number; same: number; gAny: number; gSame: number };
-const zero = (): Count => ({ n: 0, any: 0, same: 0, gAny: 0, gSame: 0 });
+// gIn: samples whose rule is in config/gitleaks.toml (the rule files hold a few rules the config leaves out)
+type Count = { n: number; any: number; same: number; gAny: number; gSame: number; gIn: number; gInSame: number };
+const zero = (): Count => ({ n: 0, any: 0, same: 0, gAny: 0, gSame: 0, gIn: 0, gInSame: 0 });
+const inGitleaksToml = new Set(gitleaksToml.value.rules.map((r) => r.id));
+const notInGitleaksToml = new Set<string>();
 type Row = { file: string; tp: Count; fp: Count; notEvaluated: number; flaggedBy: Set<string> };
 const add = (into: Count, c: Count) => {
   for (const k of Object.keys(into) as (keyof Count)[]) into[k] += c[k];
@@ -100,7 +105,14 @@ for (const { file, own: pkg } of ruleFiles) {
           if (ours.has(id)) into.same += 1;
           if (theirs.size > 0) into.gAny += 1;
           if (theirs.has(id)) into.gSame += 1;
+          if (inGitleaksToml.has(id)) {
+            into.gIn += 1;
+            if (theirs.has(id)) into.gInSame += 1;
+          } else notInGitleaksToml.add(id);
           if (!positive) for (const r of ours) row.flaggedBy.add(r);
+          if (showCheck && positive && !theirs.has(id)) {
+            console.log(`gitleaks config missed ${file} ${id}: ${JSON.stringify(item.text).slice(0, 300)}`);
+          }
           if (show && positive && ours.size === 0)
             console.log(`missed ${file} ${id}: ${JSON.stringify(item.text).slice(0, 200)}`);
           if (show && !positive && ours.size > 0) {
@@ -146,5 +158,9 @@ console.log(
 console.log(
   `gitleaks default config (${gitleaksToml.value.rules.length} rules, our engine): true positives ${tp.gAny}/${tp.n} found (${pct(tp.gAny, tp.n)}), ` +
     `${tp.gSame} under the sample's rule id (${pct(tp.gSame, tp.n)}); false positives ${fp.gAny}/${fp.n} flagged (${pct(fp.gAny, fp.n)})`,
+);
+console.log(
+  `  of the ${tp.gIn} true positives whose rule is in config/gitleaks.toml: ${tp.gInSame} found under that rule (${pct(tp.gInSame, tp.gIn)}); ` +
+    `rules not in it: ${[...notInGitleaksToml].join(', ') || 'none'}`,
 );
 console.log(`not evaluated: ${notEvaluated} samples (${notEvaluatedList.length} expressions; --show lists them)`);
