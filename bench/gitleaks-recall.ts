@@ -110,6 +110,9 @@ for (const { file, own: pkg } of ruleFiles) {
             if (theirs.has(id)) into.gInSame += 1;
           } else notInGitleaksToml.add(id);
           if (!positive) for (const r of ours) row.flaggedBy.add(r);
+          if (show && positive && ours.size > 0 && !ours.has(id)) {
+            console.log(`other-id ${file} ${id} by ${[...ours].join(',')}: ${JSON.stringify(item.text).slice(0, 200)}`);
+          }
           if (showCheck && positive && !theirs.has(id)) {
             console.log(`gitleaks config missed ${file} ${id}: ${JSON.stringify(item.text).slice(0, 300)}`);
           }

@@ -10,6 +10,15 @@ const END = `(?:[\\x60'"\\s;]|\\\\[nr]|$)`;
 const ASSIGN = `['"\`]?[ \\t]{0,3}(?:=|:=|:|=>|\\|\\|=)[ \\t]{0,3}['"\`]?`;
 
 /**
+ * After a provider's name in an assignment (`HEROKU_API_KEY = "…"`, `herokuToken := \`…\``,
+ * `"herokuToken" => "…"`, `<herokuToken>\n    …`, `setProperty("HEROKU_TOKEN", "…")`): the rest of
+ * the name, an operator (=, :=, ::=, :, =>, ?=, .=, `,`, `>`) and up to five blanks and a quote.
+ */
+const KEYED = `[\\w.-]{0,20}['"\`]?[ \\t]{0,3}(?:=|:{1,3}=|:|=>|\\?=|\\.=|,|>)[ \\t\\r\\n]{0,5}['"\`]?`;
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
  * Conveyor's built-in secret rules, in the raw `.gitleaks.toml` shape; what
  * `[extend] useDefault = true` starts from, and the rule set used when a
  * repository has no `.gitleaks.toml`.
@@ -575,6 +584,190 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
       entropy: 3,
       keywords: ['pscale_tkn_'],
       tags: ['planetscale', 'token'],
+    },
+    {
+      id: 'planetscale-oauth-token',
+      description: 'PlanetScale OAuth token',
+      regex: `\\b(pscale_oauth_[\\w=.-]{32,64})${END}`,
+      entropy: 3,
+      keywords: ['pscale_oauth_'],
+      tags: ['planetscale', 'token'],
+    },
+    {
+      id: 'sentry-org-token',
+      description: 'Sentry organization auth token',
+      // sntrys_ + base64 of {"iat":…,"url":…,"region_url":…,"org":…} + _ + 43 characters
+      regex: '\\b(sntrys_eyJpYXQiO[a-zA-Z0-9+/]{40,600}={0,2}_[a-zA-Z0-9+/]{43})(?:[^a-zA-Z0-9+/]|$)',
+      entropy: 4.5,
+      keywords: ['sntrys_eyjpyxqio'],
+      tags: ['sentry', 'token'],
+    },
+    {
+      id: 'gitlab-cicd-job-token',
+      description: 'GitLab CI/CD job token',
+      regex: '\\b(glcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glcbt-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-feed-token',
+      description: 'GitLab feed token',
+      regex: '\\b(glft-[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glft-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-feature-flag-client-token',
+      description: 'GitLab feature flag client token',
+      regex: '\\b(glffct-[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glffct-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-incoming-mail-token',
+      description: 'GitLab incoming mail token',
+      regex: '\\b(glimt-[0-9a-zA-Z_-]{25})',
+      entropy: 3,
+      keywords: ['glimt-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-kubernetes-agent-token',
+      description: 'GitLab Kubernetes agent token',
+      regex: '\\b(glagent-[0-9a-zA-Z_-]{50})',
+      entropy: 3,
+      keywords: ['glagent-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-oauth-app-secret',
+      description: 'GitLab OAuth application secret',
+      regex: '\\b(gloas-[0-9a-zA-Z_-]{64})',
+      entropy: 3,
+      keywords: ['gloas-'],
+      tags: ['gitlab', 'secret'],
+    },
+    {
+      id: 'gitlab-scim-token',
+      description: 'GitLab SCIM token',
+      regex: '\\b(glsoat-[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glsoat-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-session-cookie',
+      description: 'GitLab session cookie',
+      regex: '_gitlab_session=([0-9a-z]{32})',
+      entropy: 3,
+      keywords: ['_gitlab_session='],
+      tags: ['gitlab', 'cookie'],
+    },
+    {
+      id: 'slack-config-access-token',
+      description: 'Slack app configuration access token',
+      regex: '(?i)\\b(xoxe\\.xox[bp]-\\d-[A-Z0-9]{163,166})',
+      entropy: 2,
+      keywords: ['xoxe.xoxb-', 'xoxe.xoxp-'],
+      tags: ['slack', 'token'],
+    },
+    {
+      id: 'slack-config-refresh-token',
+      description: 'Slack app configuration refresh token',
+      regex: '(?i)\\b(xoxe-\\d-[A-Z0-9]{146})',
+      entropy: 2,
+      keywords: ['xoxe-'],
+      tags: ['slack', 'token'],
+    },
+    {
+      id: 'huggingface-organization-api-token',
+      description: 'Hugging Face organization API token',
+      regex: `\\b(api_org_[a-zA-Z]{34})${END}`,
+      entropy: 2,
+      keywords: ['api_org_'],
+      tags: ['huggingface', 'token'],
+    },
+    {
+      id: 'grafana-cloud-api-token',
+      description: 'Grafana Cloud API token',
+      regex: `\\b(glc_[A-Za-z0-9+/]{32,400}={0,3})${END}`,
+      entropy: 3,
+      keywords: ['glc_'],
+      tags: ['grafana', 'token'],
+    },
+    {
+      id: 'grafana-api-key',
+      description: 'Grafana API key (base64 of {"k":…)',
+      regex: `\\b(eyJrIjoi[A-Za-z0-9]{70,400}={0,3})${END}`,
+      entropy: 3,
+      keywords: ['eyjrijoi'],
+      tags: ['grafana', 'key'],
+    },
+    {
+      id: 'shopify-shared-secret',
+      description: 'Shopify app shared secret',
+      regex: '\\b(shpss_[a-fA-F0-9]{32})',
+      entropy: 2,
+      keywords: ['shpss_'],
+      tags: ['shopify', 'secret'],
+    },
+    {
+      id: 'shopify-private-app-access-token',
+      description: 'Shopify private app access token',
+      regex: '\\b(shppa_[a-fA-F0-9]{32})',
+      entropy: 2,
+      keywords: ['shppa_'],
+      tags: ['shopify', 'token'],
+    },
+    {
+      id: 'shopify-custom-access-token',
+      description: 'Shopify custom app access token',
+      regex: '\\b(shpca_[a-fA-F0-9]{32})',
+      entropy: 2,
+      keywords: ['shpca_'],
+      tags: ['shopify', 'token'],
+    },
+    {
+      id: 'aws-amazon-bedrock-api-key-short-lived',
+      description: 'Amazon Bedrock short-lived API key',
+      // bedrock-api-key- + base64 of "bedrock.amazonaws.com/?Action=CallWithBearerToken&…"
+      regex: '\\b(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=]{0,4096})',
+      entropy: 3,
+      keywords: ['bedrock-api-key-'],
+      tags: ['aws', 'bedrock', 'key'],
+    },
+    {
+      id: '1password-secret-key',
+      description: '1Password account secret key',
+      regex: '\\b(A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})\\b',
+      entropy: 3.8,
+      keywords: ['a3-'],
+      tags: ['1password', 'key'],
+    },
+    {
+      id: 'vault-batch-token',
+      description: 'HashiCorp Vault batch token',
+      regex: `\\b(hvb\\.[\\w-]{138,300})${END}`,
+      entropy: 4,
+      keywords: ['hvb.'],
+      tags: ['vault', 'token'],
+    },
+    {
+      id: 'heroku-api-key',
+      description: 'Heroku API key (a UUID named for Heroku)',
+      regex: `(?i)heroku${KEYED}(${UUID})${END}`,
+      keywords: ['heroku'],
+      tags: ['heroku', 'key'],
+    },
+    {
+      id: 'sidekiq-secret',
+      description: 'Sidekiq Pro/Enterprise gem credentials in BUNDLE_ settings',
+      regex: `(?i)\\bBUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM${KEYED}([a-f0-9]{8}:[a-f0-9]{8})${END}`,
+      keywords: ['bundle_enterprise__contribsys__com', 'bundle_gems__contribsys__com'],
+      tags: ['sidekiq', 'key'],
     },
     {
       id: 'sidekiq-sensitive-url',
