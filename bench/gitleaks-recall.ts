@@ -141,11 +141,11 @@ for (const r of rows) {
 }
 if (byFile) {
   rows.sort((a, b) => b.tp.n - b.tp.any - (a.tp.n - a.tp.any) || b.fp.any - a.fp.any);
-  console.log('file: tp found any/same-id of n (gitleaks config any) | fp flagged of n | not evaluated');
+  console.log('file: tp found any/same-id of n (gitleaks config any) | fp flagged any/same-id of n | not evaluated');
   for (const r of rows) {
     const by = r.flaggedBy.size > 0 ? ` (by ${[...r.flaggedBy].join(', ')})` : '';
     console.log(
-      `${r.file}: tp ${r.tp.any}/${r.tp.same} of ${r.tp.n} (gitleaks ${r.tp.gAny}) | fp ${r.fp.any} of ${r.fp.n}${by}` +
+      `${r.file}: tp ${r.tp.any}/${r.tp.same} of ${r.tp.n} (gitleaks ${r.tp.gAny}) | fp ${r.fp.any}/${r.fp.same} of ${r.fp.n}${by}` +
         (r.notEvaluated > 0 ? ` | not evaluated ${r.notEvaluated}` : ''),
     );
   }
@@ -156,7 +156,8 @@ console.log(
 );
 console.log(
   `built-in rules (${builtIn.value.rules.length}): true positives ${tp.any}/${tp.n} found (${pct(tp.any, tp.n)}), ` +
-    `${tp.same} under gitleaks' rule id (${pct(tp.same, tp.n)}); false positives ${fp.any}/${fp.n} flagged (${pct(fp.any, fp.n)})`,
+    `${tp.same} under gitleaks' rule id (${pct(tp.same, tp.n)}); false positives ${fp.any}/${fp.n} flagged (${pct(fp.any, fp.n)}), ` +
+    `${fp.same} under the sample's rule id (${pct(fp.same, fp.n)})`,
 );
 console.log(
   `gitleaks default config (${gitleaksToml.value.rules.length} rules, our engine): true positives ${tp.gAny}/${tp.n} found (${pct(tp.gAny, tp.n)}), ` +
