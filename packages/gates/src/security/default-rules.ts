@@ -10,6 +10,14 @@ const END = `(?:[\\x60'"\\s;]|\\\\[nr]|$)`;
 const ASSIGN = `['"\`]?[ \\t]{0,3}(?:=|:=|:|=>|\\|\\|=)[ \\t]{0,3}['"\`]?`;
 
 /**
+ * {@link ASSIGN} and the other forms gitleaks' samples write a value in: Make's `::=`, `:::=` and `?=`,
+ * PHP's `.=`, a Go type (`var apiToken string = "…"`) and an XML element whose value starts the
+ * next line. Not gitleaks' `,` (`setProperty("API_TOKEN", "…")`): a list of names
+ * (`["password", "injectNpm2FaToken"]`) reads the same.
+ */
+const ASSIGN_WIDE = `(?:['"\`]?(?:[ \\t]{1,3}string)?[ \\t]{0,3}(?:=|:{1,3}=|:|=>|\\|\\|=|\\?=|\\.=)[ \\t]{0,3}['"\`]?|>\\r?\\n[ \\t]{0,8})`;
+
+/**
  * After a provider's name in an assignment (`HEROKU_API_KEY = "…"`, `herokuToken := \`…\``,
  * `"herokuToken" => "…"`, `<herokuToken>\n    …`, `setProperty("HEROKU_TOKEN", "…")`): the rest of
  * the name, an operator (=, :=, ::=, :, =>, ?=, .=, `,`, `>`) and up to five blanks and a quote.
@@ -931,7 +939,7 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
     {
       id: 'generic-api-key',
       description: 'Generic secret assignment (api key, secret, password, token)',
-      regex: `(?i)(?:api[_.-]?key|secret|passw(?:or)?d|pwd|token|access[_.-]?key|credentials?)[\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.=+/~@#$%^&*!-]{10,150})`,
+      regex: `(?i)(?:api[_.-]?key|secret|passw(?:or)?d|pwd|token|access[_.-]?key|credentials?)[\\w.-]{0,20}${ASSIGN_WIDE}([0-9A-Za-z_.=+/~@#$%^&*!-]{10,150})`,
       entropy: 3.5,
       keywords: ['key', 'secret', 'passw', 'pwd', 'token', 'credential'],
       tags: ['generic'],
