@@ -10,7 +10,9 @@
 //   GITLEAKS_REPO=/path/to/gitleaks node --import tsx bench/gitleaks-recall.ts [--by-file] [--show] [--show-check] [--seed N]
 //     [--max-decode-depth N]
 // --by-file lists each rule file's figures (the most misses first); --show prints each missed
-// true positive, flagged false positive and not-evaluated expression.
+// true positive, true positive found only under another rule id, flagged false positive and
+// not-evaluated expression; --show-check the true positives gitleaks' own config missed.
+// Run from the repository root; the figures repeat for a given --seed (default 1).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import {

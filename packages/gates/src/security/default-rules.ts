@@ -19,10 +19,10 @@ const ASSIGN_WIDE = `(?:['"\`]?(?:[ \\t]{1,3}string)?[ \\t]{0,3}(?:=|:{1,3}=|:|=
 
 /**
  * After a provider's name in an assignment (`HEROKU_API_KEY = "…"`, `herokuToken := \`…\``,
- * `"herokuToken" => "…"`, `<herokuToken>\n    …`, `setProperty("HEROKU_TOKEN", "…")`): the rest of
- * the name, an operator (=, :=, ::=, :, =>, ?=, .=, `,`, `>`) and up to five blanks and a quote.
+ * `"herokuToken" => "…"`, `<herokuToken>\n    …`): the rest of the name, an operator (=, :=, ::=,
+ * :, =>, ?=, .=, `>`) and up to five blanks and a quote. Not a comma, as {@link ASSIGN_WIDE}.
  */
-const KEYED = `[\\w.-]{0,20}['"\`]?[ \\t]{0,3}(?:=|:{1,3}=|:|=>|\\?=|\\.=|,|>)[ \\t\\r\\n]{0,5}['"\`]?`;
+const KEYED = `[\\w.-]{0,20}['"\`]?[ \\t]{0,3}(?:=|:{1,3}=|:|=>|\\?=|\\.=|>)[ \\t\\r\\n]{0,5}['"\`]?`;
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
