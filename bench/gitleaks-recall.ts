@@ -1,17 +1,30 @@
-// Recall of the built-in rules on gitleaks' own rule samples (the literal
-// strings of the `tps` and `fps` slices in cmd/generate/config/rules/*.go;
-// samples built by Go helpers at run time are not counted). Reads a gitleaks
-// checkout or mirror when present, skips otherwise; nothing of gitleaks is copied.
-//   GITLEAKS_REPO=/path/to/gitleaks node --import tsx bench/gitleaks-recall.ts [--max-decode-depth N] [--by-file]
-// --by-file lists each gitleaks rule file's samples found and flagged (the misses first).
+// Recall of the built-in rules on gitleaks' own rule samples: every `tps`/`fps`
+// list handed to utils.Validate in cmd/generate/config/rules/*.go, built the way
+// gitleaks builds them at run time (GenerateSampleSecrets' templates, read from
+// the utils source; secrets.NewSecret(<regex>) from a seeded generator; string
+// literals, `+`, fmt.Sprintf). Samples the evaluator cannot build are counted
+// and listed as "not evaluated". As a check on the generator, gitleaks' own
+// default config (config/gitleaks.toml) is run through our engine on the same
+// samples: its recall should be near 100%.
+// Reads a gitleaks checkout or mirror when present, skips otherwise; nothing of gitleaks is copied.
+//   GITLEAKS_REPO=/path/to/gitleaks node --import tsx bench/gitleaks-recall.ts [--by-file] [--show] [--show-check] [--seed N]
+//     [--max-decode-depth N]
+// --by-file lists each rule file's figures (the most misses first); --show prints each missed
+// true positive, true positive found only under another rule id, flagged false positive and
+// not-evaluated expression; --show-check the true positives gitleaks' own config missed.
+// Run from the repository root; the figures repeat for a given --seed (default 1).
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import {
   compileSecretsConfig,
   DEFAULT_MAX_DECODE_DEPTH,
   DEFAULT_SECRETS_CONFIG,
+  parseSecretsConfig,
+  type SecretsConfig,
   scanText,
 } from '../packages/gates/src/index.js';
+import { GoEvaluator, type Item, loadPackage, type Sample, sampleTemplates } from './gitleaks-samples/go-eval.js';
+import { hashSeed, seededRandom } from './gitleaks-samples/regex-gen.js';
 
 const repo = process.env.GITLEAKS_REPO ?? '/work/.mirror/gitleaks+gitleaks/repo';
 if (!existsSync(repo)) {
@@ -23,102 +36,137 @@ const git = (...args: string[]) =>
     encoding: 'utf8',
     maxBuffer: 256 * 1024 * 1024,
   });
-const files = git('ls-tree', '--name-only', 'HEAD', 'cmd/generate/config/rules/')
-  .split('\n')
-  .filter((f) => f.endsWith('.go') && !f.endsWith('_test.go'));
-
-/** The Go string literals of every `tps`/`fps` slice literal in a file (interpreted and raw). */
-function samples(src: string, name: 'tps' | 'fps'): string[] {
-  const out: string[] = [];
-  const re = new RegExp(`\\b${name}\\s*:?=\\s*(?:append\\(${name},\\s*)?\\[\\]string\\{`, 'g');
-  for (let m = re.exec(src); m; m = re.exec(src)) {
-    let i = m.index + m[0].length;
-    let depth = 1;
-    while (i < src.length && depth > 0) {
-      const c = src[i] as string;
-      if (c === '"' || c === '`') {
-        const end =
-          c === '`'
-            ? src.indexOf('`', i + 1)
-            : (() => {
-                let j = i + 1;
-                while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
-                return j;
-              })();
-        const raw = src.slice(i, end + 1);
-        // a literal that is a whole element (not part of a Go expression)
-        const before = src.slice(src.lastIndexOf('\n', i) + 1, i).trim();
-        const after = src.slice(end + 1, src.indexOf('\n', end + 1)).trim();
-        if (before === '' && (after === ',' || after.startsWith(', //') || after.startsWith(',//') || after === '')) {
-          try {
-            out.push(
-              c === '`' ? raw.slice(1, -1) : (JSON.parse(raw.replace(/\\x([0-9a-fA-F]{2})/g, '\\u00$1')) as string),
-            );
-          } catch {
-            // an escape JSON does not read: not counted
-          }
-        }
-        i = end + 1;
-        continue;
-      }
-      if (c === '{') depth += 1;
-      if (c === '}') depth -= 1;
-      i += 1;
-    }
-  }
-  return out;
-}
+const goFiles = (dir: string) =>
+  git('ls-tree', '--name-only', 'HEAD', `${dir}/`)
+    .split('\n')
+    .filter((f) => f.endsWith('.go') && !f.endsWith('_test.go'));
 
 const argv = process.argv.slice(2);
-const depthAt = argv.indexOf('--max-decode-depth');
-const maxDecodeDepth = depthAt >= 0 ? Number(argv[depthAt + 1]) : DEFAULT_MAX_DECODE_DEPTH;
+const option = (name: string) => {
+  const at = argv.indexOf(name);
+  return at >= 0 ? argv[at + 1] : undefined;
+};
+const maxDecodeDepth = Number(option('--max-decode-depth') ?? DEFAULT_MAX_DECODE_DEPTH);
+const seed = Number(option('--seed') ?? 1);
 const byFile = argv.includes('--by-file');
-// --show: also print each missed true-positive and flagged false-positive sample (gitleaks' public samples)
+// --show prints gitleaks' public samples that were missed or flagged
 const show = argv.includes('--show');
-const compiled = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
-if (!compiled.ok) throw compiled.error;
-let tp = 0;
-let tpHit = 0;
-let fp = 0;
-let fpHit = 0;
-const rows: { file: string; tp: number; tpHit: number; fp: number; fpHit: number; flaggedBy: Set<string> }[] = [];
-const found = (s: string) => scanText(compiled.value, s, { file: 'sample.txt' }, { maxDecodeDepth });
-for (const f of files) {
+// --show-check prints the true positives gitleaks' own config missed in our engine (a generator or engine gap)
+const showCheck = argv.includes('--show-check');
+
+const builtIn = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
+if (!builtIn.ok) throw builtIn.error;
+const gitleaksToml = await parseSecretsConfig(git('show', 'HEAD:config/gitleaks.toml'), 'config/gitleaks.toml');
+if (!gitleaksToml.ok) throw gitleaksToml.error;
+
+const utils = loadPackage('');
+for (const f of goFiles('cmd/generate/config/utils')) loadPackage(git('show', `HEAD:${f}`), utils);
+const templates = sampleTemplates(utils);
+
+// gIn: samples whose rule is in config/gitleaks.toml (the rule files hold a few rules the config leaves out)
+type Count = { n: number; any: number; same: number; gAny: number; gSame: number; gIn: number; gInSame: number };
+const zero = (): Count => ({ n: 0, any: 0, same: 0, gAny: 0, gSame: 0, gIn: 0, gInSame: 0 });
+const inGitleaksToml = new Set(gitleaksToml.value.rules.map((r) => r.id));
+const notInGitleaksToml = new Set<string>();
+type Row = { file: string; tp: Count; fp: Count; notEvaluated: number; flaggedBy: Set<string> };
+const add = (into: Count, c: Count) => {
+  for (const k of Object.keys(into) as (keyof Count)[]) into[k] += c[k];
+};
+
+const rules = (cfg: SecretsConfig, s: Sample) =>
+  new Set(scanText(cfg, s.text, { file: s.path ?? 'sample.txt' }, { maxDecodeDepth }).map((f) => f.RuleID));
+
+const rows: Row[] = [];
+const notEvaluatedList: string[] = [];
+// the rules package as Go sees it (one namespace over its files), and each file's own functions
+const rulesPackage = loadPackage('');
+const ruleFiles = goFiles('cmd/generate/config/rules').map((f) => {
   const src = git('show', `HEAD:${f}`);
-  const row = { file: f.replace(/^.*\//, ''), tp: 0, tpHit: 0, fp: 0, fpHit: 0, flaggedBy: new Set<string>() };
-  for (const s of samples(src, 'tps')) {
-    row.tp += 1;
-    if (found(s).length > 0) row.tpHit += 1;
-    else if (show) console.log(`missed ${row.file}: ${JSON.stringify(s).slice(0, 200)}`);
-  }
-  for (const s of samples(src, 'fps')) {
-    row.fp += 1;
-    const flagged = found(s);
-    if (flagged.length > 0) row.fpHit += 1;
-    for (const x of flagged) row.flaggedBy.add(x.RuleID);
-    if (show && flagged.length > 0) {
-      console.log(
-        `flagged ${row.file} by ${flagged.map((x) => x.RuleID).join(',')}: ${JSON.stringify(s).slice(0, 200)}`,
-      );
+  loadPackage(src, rulesPackage);
+  return { file: f.replace(/^.*\//, ''), own: loadPackage(src) };
+});
+for (const { file, own: pkg } of ruleFiles) {
+  const ev = new GoEvaluator(rulesPackage, utils, templates, seededRandom(hashSeed(file) ^ seed));
+  const row: Row = { file, tp: zero(), fp: zero(), notEvaluated: 0, flaggedBy: new Set() };
+  for (const [name, fn] of pkg.fns) {
+    if (!fn.body.some((t) => t.v === 'Validate' || t.v === 'ValidateWithPaths')) continue;
+    const at = fn.body.findIndex((t, j) => t.v === 'RuleID' && fn.body[j + 1]?.v === ':');
+    const id = at >= 0 && fn.body[at + 2]?.k === 'str' ? (fn.body[at + 2]?.v as string) : `?${name}`;
+    for (const { tps, fps } of ev.runRule(name)) {
+      const each = (items: Item[], into: Count, positive: boolean) => {
+        for (const item of items) {
+          if ('unevaluated' in item) {
+            row.notEvaluated += item.count;
+            notEvaluatedList.push(`${file} ${id} ${positive ? 'tp' : 'fp'} ×${item.count}: ${item.unevaluated}`);
+            continue;
+          }
+          const ours = rules(builtIn.value, item);
+          const theirs = rules(gitleaksToml.value, item);
+          into.n += 1;
+          if (ours.size > 0) into.any += 1;
+          if (ours.has(id)) into.same += 1;
+          if (theirs.size > 0) into.gAny += 1;
+          if (theirs.has(id)) into.gSame += 1;
+          if (inGitleaksToml.has(id)) {
+            into.gIn += 1;
+            if (theirs.has(id)) into.gInSame += 1;
+          } else notInGitleaksToml.add(id);
+          if (!positive) for (const r of ours) row.flaggedBy.add(r);
+          if (show && positive && ours.size > 0 && !ours.has(id)) {
+            console.log(`other-id ${file} ${id} by ${[...ours].join(',')}: ${JSON.stringify(item.text).slice(0, 200)}`);
+          }
+          if (showCheck && positive && !theirs.has(id)) {
+            console.log(`gitleaks config missed ${file} ${id}: ${JSON.stringify(item.text).slice(0, 300)}`);
+          }
+          if (show && positive && ours.size === 0)
+            console.log(`missed ${file} ${id}: ${JSON.stringify(item.text).slice(0, 200)}`);
+          if (show && !positive && ours.size > 0) {
+            console.log(`flagged ${file} ${id} by ${[...ours].join(',')}: ${JSON.stringify(item.text).slice(0, 200)}`);
+          }
+        }
+      };
+      each(tps, row.tp, true);
+      each(fps, row.fp, false);
     }
   }
-  tp += row.tp;
-  tpHit += row.tpHit;
-  fp += row.fp;
-  fpHit += row.fpHit;
   rows.push(row);
 }
+
+const pct = (a: number, b: number) => (b === 0 ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
+const tp = zero();
+const fp = zero();
+let notEvaluated = 0;
+for (const r of rows) {
+  add(tp, r.tp);
+  add(fp, r.fp);
+  notEvaluated += r.notEvaluated;
+}
 if (byFile) {
-  rows.sort((a, b) => b.tp - b.tpHit - (a.tp - a.tpHit) || b.fpHit - a.fpHit);
+  rows.sort((a, b) => b.tp.n - b.tp.any - (a.tp.n - a.tp.any) || b.fp.any - a.fp.any);
+  console.log('file: tp found any/same-id of n (gitleaks config any) | fp flagged any/same-id of n | not evaluated');
   for (const r of rows) {
-    if (r.tp === r.tpHit && r.fpHit === 0) continue;
     const by = r.flaggedBy.size > 0 ? ` (by ${[...r.flaggedBy].join(', ')})` : '';
-    console.log(`${r.file}: found ${r.tpHit}/${r.tp}, flagged ${r.fpHit}/${r.fp}${by}`);
+    console.log(
+      `${r.file}: tp ${r.tp.any}/${r.tp.same} of ${r.tp.n} (gitleaks ${r.tp.gAny}) | fp ${r.fp.any}/${r.fp.same} of ${r.fp.n}${by}` +
+        (r.notEvaluated > 0 ? ` | not evaluated ${r.notEvaluated}` : ''),
+    );
   }
 }
-const pct = (a: number, b: number) => (b === 0 ? 'n/a' : `${((100 * a) / b).toFixed(1)}%`);
+if (show) for (const line of notEvaluatedList) console.log(`not evaluated ${line}`);
 console.log(
-  `gitleaks ${git('rev-parse', '--short', 'HEAD').trim()}: ${files.length} rule files, ${compiled.value.rules.length} built-in rules, max decode depth ${maxDecodeDepth}`,
+  `gitleaks ${git('rev-parse', '--short', 'HEAD').trim()}: ${rows.length} rule files, ${templates.length} sample templates, seed ${seed}, max decode depth ${maxDecodeDepth}`,
 );
-console.log(`true positives (literal samples): ${tpHit}/${tp} found (${pct(tpHit, tp)})`);
-console.log(`false positives (literal samples): ${fpHit}/${fp} flagged (${pct(fpHit, fp)})`);
+console.log(
+  `built-in rules (${builtIn.value.rules.length}): true positives ${tp.any}/${tp.n} found (${pct(tp.any, tp.n)}), ` +
+    `${tp.same} under gitleaks' rule id (${pct(tp.same, tp.n)}); false positives ${fp.any}/${fp.n} flagged (${pct(fp.any, fp.n)}), ` +
+    `${fp.same} under the sample's rule id (${pct(fp.same, fp.n)})`,
+);
+console.log(
+  `gitleaks default config (${gitleaksToml.value.rules.length} rules, our engine): true positives ${tp.gAny}/${tp.n} found (${pct(tp.gAny, tp.n)}), ` +
+    `${tp.gSame} under the sample's rule id (${pct(tp.gSame, tp.n)}); false positives ${fp.gAny}/${fp.n} flagged (${pct(fp.gAny, fp.n)})`,
+);
+console.log(
+  `  of the ${tp.gIn} true positives whose rule is in config/gitleaks.toml: ${tp.gInSame} found under that rule (${pct(tp.gInSame, tp.gIn)}); ` +
+    `rules not in it: ${[...notInGitleaksToml].join(', ') || 'none'}`,
+);
+console.log(`not evaluated: ${notEvaluated} samples (${notEvaluatedList.length} expressions; --show lists them)`);

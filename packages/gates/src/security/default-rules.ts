@@ -10,6 +10,23 @@ const END = `(?:[\\x60'"\\s;]|\\\\[nr]|$)`;
 const ASSIGN = `['"\`]?[ \\t]{0,3}(?:=|:=|:|=>|\\|\\|=)[ \\t]{0,3}['"\`]?`;
 
 /**
+ * {@link ASSIGN} and the other forms gitleaks' samples write a value in: Make's `::=`, `:::=` and `?=`,
+ * PHP's `.=`, a Go type (`var apiToken string = "…"`) and an XML element whose value starts the
+ * next line. Not gitleaks' `,` (`setProperty("API_TOKEN", "…")`): a list of names
+ * (`["password", "injectNpm2FaToken"]`) reads the same.
+ */
+const ASSIGN_WIDE = `(?:['"\`]?(?:[ \\t]{1,3}string)?[ \\t]{0,3}(?:=|:{1,3}=|:|=>|\\|\\|=|\\?=|\\.=)[ \\t]{0,3}['"\`]?|>\\r?\\n[ \\t]{0,8})`;
+
+/**
+ * After a provider's name in an assignment (`HEROKU_API_KEY = "…"`, `herokuToken := \`…\``,
+ * `"herokuToken" => "…"`, `<herokuToken>\n    …`): the rest of the name, an operator (=, :=, ::=,
+ * :, =>, ?=, .=, `>`) and up to five blanks and a quote. Not a comma, as {@link ASSIGN_WIDE}.
+ */
+const KEYED = `[\\w.-]{0,20}['"\`]?[ \\t]{0,3}(?:=|:{1,3}=|:|=>|\\?=|\\.=|>)[ \\t\\r\\n]{0,5}['"\`]?`;
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
  * Conveyor's built-in secret rules, in the raw `.gitleaks.toml` shape; what
  * `[extend] useDefault = true` starts from, and the rule set used when a
  * repository has no `.gitleaks.toml`.
@@ -166,8 +183,9 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
     {
       id: 'telegram-bot-api-token',
       description: 'Telegram bot token',
-      regex: '\\b(\\d{8,10}:AA[0-9A-Za-z_-]{33})(?:[^0-9A-Za-z_-]|$)',
-      keywords: [':aa'],
+      // the real format anywhere; after a Telegram name, also gitleaks' looser form (5-16 digits, `:A`, 34 more)
+      regex: `\\b(\\d{8,10}:AA[0-9A-Za-z_-]{33})(?:[^0-9A-Za-z_-]|$)|[Tt][Ee][Ll][Ee][Gg][Rr]${KEYED}(\\d{5,16}:A[0-9A-Za-z_-]{34})${END}`,
+      keywords: [':aa', 'telegr'],
       tags: ['telegram', 'token'],
     },
     {
@@ -577,6 +595,292 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
       tags: ['planetscale', 'token'],
     },
     {
+      id: 'planetscale-oauth-token',
+      description: 'PlanetScale OAuth token',
+      regex: `\\b(pscale_oauth_[\\w=.-]{32,64})${END}`,
+      entropy: 3,
+      keywords: ['pscale_oauth_'],
+      tags: ['planetscale', 'token'],
+    },
+    {
+      id: 'sentry-org-token',
+      description: 'Sentry organization auth token',
+      // sntrys_ + base64 of {"iat":…,"url":…,"region_url":…,"org":…} + _ + 43 characters
+      regex: '\\b(sntrys_eyJpYXQiO[a-zA-Z0-9+/]{40,600}={0,2}_[a-zA-Z0-9+/]{43})(?:[^a-zA-Z0-9+/]|$)',
+      entropy: 4.5,
+      keywords: ['sntrys_eyjpyxqio'],
+      tags: ['sentry', 'token'],
+    },
+    {
+      id: 'gitlab-cicd-job-token',
+      description: 'GitLab CI/CD job token',
+      regex: '\\b(glcbt-[0-9a-zA-Z]{1,5}_[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glcbt-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-feed-token',
+      description: 'GitLab feed token',
+      regex: '\\b(glft-[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glft-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-feature-flag-client-token',
+      description: 'GitLab feature flag client token',
+      regex: '\\b(glffct-[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glffct-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-incoming-mail-token',
+      description: 'GitLab incoming mail token',
+      regex: '\\b(glimt-[0-9a-zA-Z_-]{25})',
+      entropy: 3,
+      keywords: ['glimt-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-kubernetes-agent-token',
+      description: 'GitLab Kubernetes agent token',
+      regex: '\\b(glagent-[0-9a-zA-Z_-]{50})',
+      entropy: 3,
+      keywords: ['glagent-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-oauth-app-secret',
+      description: 'GitLab OAuth application secret',
+      regex: '\\b(gloas-[0-9a-zA-Z_-]{64})',
+      entropy: 3,
+      keywords: ['gloas-'],
+      tags: ['gitlab', 'secret'],
+    },
+    {
+      id: 'gitlab-scim-token',
+      description: 'GitLab SCIM token',
+      regex: '\\b(glsoat-[0-9a-zA-Z_-]{20})',
+      entropy: 3,
+      keywords: ['glsoat-'],
+      tags: ['gitlab', 'token'],
+    },
+    {
+      id: 'gitlab-session-cookie',
+      description: 'GitLab session cookie',
+      regex: '_gitlab_session=([0-9a-z]{32})',
+      entropy: 3,
+      keywords: ['_gitlab_session='],
+      tags: ['gitlab', 'cookie'],
+    },
+    {
+      id: 'slack-config-access-token',
+      description: 'Slack app configuration access token',
+      regex: '(?i)\\b(xoxe\\.xox[bp]-\\d-[A-Z0-9]{163,166})',
+      entropy: 2,
+      keywords: ['xoxe.xoxb-', 'xoxe.xoxp-'],
+      tags: ['slack', 'token'],
+    },
+    {
+      id: 'slack-config-refresh-token',
+      description: 'Slack app configuration refresh token',
+      regex: '(?i)\\b(xoxe-\\d-[A-Z0-9]{146})',
+      entropy: 2,
+      keywords: ['xoxe-'],
+      tags: ['slack', 'token'],
+    },
+    {
+      id: 'huggingface-organization-api-token',
+      description: 'Hugging Face organization API token',
+      regex: `\\b(api_org_[a-zA-Z]{34})${END}`,
+      entropy: 2,
+      keywords: ['api_org_'],
+      tags: ['huggingface', 'token'],
+    },
+    {
+      id: 'grafana-cloud-api-token',
+      description: 'Grafana Cloud API token',
+      regex: `\\b(glc_[A-Za-z0-9+/]{32,400}={0,3})${END}`,
+      entropy: 3,
+      keywords: ['glc_'],
+      tags: ['grafana', 'token'],
+    },
+    {
+      id: 'grafana-api-key',
+      description: 'Grafana API key (base64 of {"k":…)',
+      regex: `\\b(eyJrIjoi[A-Za-z0-9]{70,400}={0,3})${END}`,
+      entropy: 3,
+      keywords: ['eyjrijoi'],
+      tags: ['grafana', 'key'],
+    },
+    {
+      id: 'shopify-shared-secret',
+      description: 'Shopify app shared secret',
+      regex: '\\b(shpss_[a-fA-F0-9]{32})',
+      entropy: 2,
+      keywords: ['shpss_'],
+      tags: ['shopify', 'secret'],
+    },
+    {
+      id: 'shopify-private-app-access-token',
+      description: 'Shopify private app access token',
+      regex: '\\b(shppa_[a-fA-F0-9]{32})',
+      entropy: 2,
+      keywords: ['shppa_'],
+      tags: ['shopify', 'token'],
+    },
+    {
+      id: 'shopify-custom-access-token',
+      description: 'Shopify custom app access token',
+      regex: '\\b(shpca_[a-fA-F0-9]{32})',
+      entropy: 2,
+      keywords: ['shpca_'],
+      tags: ['shopify', 'token'],
+    },
+    {
+      id: 'aws-amazon-bedrock-api-key-short-lived',
+      description: 'Amazon Bedrock short-lived API key',
+      // bedrock-api-key- + base64 of "bedrock.amazonaws.com/?Action=CallWithBearerToken&…"
+      regex: '\\b(bedrock-api-key-YmVkcm9jay5hbWF6b25hd3MuY29t[A-Za-z0-9+/=]{0,4096})',
+      entropy: 3,
+      keywords: ['bedrock-api-key-'],
+      tags: ['aws', 'bedrock', 'key'],
+    },
+    {
+      id: '1password-secret-key',
+      description: '1Password account secret key',
+      regex: '\\b(A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}|[A-Z0-9]{6}-[A-Z0-9]{5})-[A-Z0-9]{5}-[A-Z0-9]{5}-[A-Z0-9]{5})\\b',
+      entropy: 3.8,
+      keywords: ['a3-'],
+      tags: ['1password', 'key'],
+    },
+    {
+      id: 'vault-batch-token',
+      description: 'HashiCorp Vault batch token',
+      regex: `\\b(hvb\\.[\\w-]{138,300})${END}`,
+      entropy: 4,
+      keywords: ['hvb.'],
+      tags: ['vault', 'token'],
+    },
+    {
+      id: 'heroku-api-key',
+      description: 'Heroku API key (a UUID named for Heroku)',
+      regex: `(?i)heroku${KEYED}(${UUID})${END}`,
+      keywords: ['heroku'],
+      tags: ['heroku', 'key'],
+    },
+    {
+      id: 'sidekiq-secret',
+      description: 'Sidekiq Pro/Enterprise gem credentials in BUNDLE_ settings',
+      regex: `(?i)\\bBUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM${KEYED}([a-f0-9]{8}:[a-f0-9]{8})${END}`,
+      keywords: ['bundle_enterprise__contribsys__com', 'bundle_gems__contribsys__com'],
+      tags: ['sidekiq', 'key'],
+    },
+    {
+      id: 'discord-api-token',
+      description: 'Discord API token (64 hex characters named for Discord)',
+      regex: `(?i)discord${KEYED}([a-f0-9]{64})${END}`,
+      keywords: ['discord'],
+      tags: ['discord', 'token'],
+    },
+    {
+      id: 'discord-client-secret',
+      description: 'Discord OAuth client secret',
+      regex: `(?i)discord${KEYED}([a-z0-9=_-]{32})${END}`,
+      entropy: 2,
+      keywords: ['discord'],
+      tags: ['discord', 'secret'],
+    },
+    {
+      id: 'atlassian-api-token',
+      description: 'Atlassian (Jira, Confluence) API token',
+      regex: `\\b(ATATT3[A-Za-z0-9_=-]{186})${END}|(?:[Aa]tlassian|ATLASSIAN|[Cc]onfluence|CONFLUENCE|[Jj]ira|JIRA)${KEYED}([a-z0-9]{20}[a-f0-9]{4})${END}`,
+      entropy: 3.5,
+      keywords: ['atatt3', 'atlassian', 'confluence', 'jira'],
+      tags: ['atlassian', 'token'],
+    },
+    {
+      id: 'harness-api-key',
+      description: 'Harness personal or service account token',
+      regex: '\\b((?:pat|sat)\\.[a-zA-Z0-9_-]{22}\\.[a-zA-Z0-9]{24}\\.[a-zA-Z0-9]{20})\\b',
+      keywords: ['pat.', 'sat.'],
+      tags: ['harness', 'token'],
+    },
+    {
+      id: 'dynatrace-api-token',
+      description: 'Dynatrace API token',
+      regex: '\\b(dt0c01\\.[A-Za-z0-9]{24}\\.[A-Za-z0-9]{64})\\b',
+      keywords: ['dt0c01.'],
+      tags: ['dynatrace', 'token'],
+    },
+    {
+      id: 'new-relic-user-api-key',
+      description: 'New Relic user API key',
+      regex: '\\b(NRAK-[A-Za-z0-9]{27})\\b',
+      keywords: ['nrak-'],
+      tags: ['newrelic', 'key'],
+    },
+    {
+      id: 'new-relic-browser-api-token',
+      description: 'New Relic browser API token',
+      regex: '\\b(NRJS-[a-f0-9]{19})\\b',
+      keywords: ['nrjs-'],
+      tags: ['newrelic', 'token'],
+    },
+    {
+      id: 'new-relic-insert-key',
+      description: 'New Relic insert key',
+      regex: '\\b(NRII-[A-Za-z0-9-]{32})(?:[^A-Za-z0-9-]|$)',
+      keywords: ['nrii-'],
+      tags: ['newrelic', 'key'],
+    },
+    {
+      id: 'snyk-api-token',
+      description: 'Snyk API token (a UUID named for Snyk)',
+      regex: `(?i)snyk[_.-]?(?:(?:api|oauth)[_.-]?)?(?:key|token)${KEYED}(${UUID})${END}`,
+      keywords: ['snyk'],
+      tags: ['snyk', 'token'],
+    },
+    {
+      id: 'cloudflare-origin-ca-key',
+      description: 'Cloudflare Origin CA key',
+      regex: `\\b(v1\\.0-[a-f0-9]{24}-[a-f0-9]{146})${END}`,
+      keywords: ['v1.0-'],
+      tags: ['cloudflare', 'key'],
+    },
+    {
+      id: 'cloudflare-api-key',
+      description: 'Cloudflare API token (40 characters named for Cloudflare)',
+      regex: `(?i)cloudflare${KEYED}([a-z0-9_-]{40})${END}`,
+      entropy: 2,
+      keywords: ['cloudflare'],
+      tags: ['cloudflare', 'token'],
+    },
+    {
+      id: 'twitter-bearer-token',
+      description: 'Twitter/X API bearer token',
+      regex: `(?i)twitter${KEYED}(A{22}[a-zA-Z0-9%]{80,100})${END}`,
+      keywords: ['twitter'],
+      tags: ['twitter', 'token'],
+    },
+    {
+      id: 'jfrog-api-key',
+      description: 'JFrog Artifactory API key (73 characters named for JFrog)',
+      regex: `(?i)(?:jfrog|artifactory|bintray|xray)${KEYED}([a-z0-9]{73})${END}`,
+      keywords: ['jfrog', 'artifactory', 'bintray', 'xray'],
+      tags: ['jfrog', 'key'],
+    },
+    {
+      id: 'jfrog-identity-token',
+      description: 'JFrog identity token (64 characters named for JFrog)',
+      regex: `(?i)(?:jfrog|artifactory|bintray|xray)${KEYED}([a-z0-9]{64})${END}`,
+      entropy: 3,
+      keywords: ['jfrog', 'artifactory', 'bintray', 'xray'],
+      tags: ['jfrog', 'token'],
+    },
+    {
       id: 'sidekiq-sensitive-url',
       description: 'Sidekiq Pro/Enterprise gem source URL with credentials',
       regex: '(?i)\\bhttps?://([a-f0-9]{8}:[a-f0-9]{8})@(?:gems|enterprise)\\.contribsys\\.com(?:[/#?:]|$)',
@@ -635,7 +939,7 @@ export const DEFAULT_SECRETS_CONFIG: RawSecretsConfig = {
     {
       id: 'generic-api-key',
       description: 'Generic secret assignment (api key, secret, password, token)',
-      regex: `(?i)(?:api[_.-]?key|secret|passw(?:or)?d|pwd|token|access[_.-]?key|credentials?)[\\w.-]{0,20}${ASSIGN}([0-9A-Za-z_.=+/~@#$%^&*!-]{10,150})`,
+      regex: `(?i)(?:api[_.-]?key|secret|passw(?:or)?d|pwd|token|access[_.-]?key|credentials?)[\\w.-]{0,20}${ASSIGN_WIDE}([0-9A-Za-z_.=+/~@#$%^&*!-]{10,150})`,
       entropy: 3.5,
       keywords: ['key', 'secret', 'passw', 'pwd', 'token', 'credential'],
       tags: ['generic'],
