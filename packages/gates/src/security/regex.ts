@@ -30,7 +30,7 @@ const tagged = (re: SecretRegex, engine: SecretRegexEngine): SecretRegex => {
  * Compiles a pattern with RE2 semantics (the dialect gitleaks rules are written
  * in: `(?i)` anywhere, `(?i:…)`, `(?P<name>…)`, `\z`, `[[:alnum:]]`, `(?s:.)`).
  * Matching is linear in the input, so adversarial text cannot hang a scan:
- * a pattern runs on V8 when {@link translateRe2} proves a translation of the
+ * a pattern runs on V8 when the RE2-to-V8 translation (`re2-translate.ts`) proves a translation of the
  * same meaning with a bounded cost per start position (most gitleaks rules),
  * else on re2js (`engine: 're2js'` forces re2js, as the tests that compare
  * both engines do). Returns the parser's message when the pattern is invalid.
@@ -144,7 +144,7 @@ function compileNative(source: string, fallback: () => SecretRegex | string): Se
   return onV8(source, re, fallback);
 }
 
-/** A translated pattern's anchor (see {@link translateRe2}) and the whole pattern, sticky. */
+/** A translated pattern's anchor (see `translateRe2`) and the whole pattern, sticky. */
 interface Anchored {
   readonly anchor: RegExp;
   readonly sticky: RegExp;
