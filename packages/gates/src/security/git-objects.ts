@@ -6,7 +6,7 @@ const PKG = '@conveyor/gates';
 /** The most git output one scan command may hold in memory. */
 const MAX_OUTPUT_BYTES = 1024 * 1024 * 1024;
 /** Objects asked of one `git cat-file --batch` run (bounds the memory one batch takes). */
-const OBJECTS_PER_BATCH = 400;
+const OBJECTS_PER_BATCH = 4000;
 
 /**
  * Options every git command of a scan accepts. `onChild` hears the pid of each
