@@ -107,8 +107,16 @@ function parseCommitObject(sha: string, raw: Buffer): CommitMeta {
 function blobTexts(content: Buffer): string[] {
   const utf8 = content.toString('utf8');
   if (!content.includes(0)) return [utf8];
-  const narrowed = Buffer.from(content.filter((b) => b !== 0));
-  return [utf8, narrowed.toString('utf8')];
+  const narrowed = Buffer.allocUnsafe(content.length);
+  let n = 0;
+  for (let i = 0; i < content.length; i += 1) {
+    const b = content[i] as number;
+    if (b !== 0) {
+      narrowed[n] = b;
+      n += 1;
+    }
+  }
+  return [utf8, narrowed.toString('utf8', 0, n)];
 }
 
 function fragmentOf(commit: PatchCommit, file: string, text: string): PatchFragment {
