@@ -148,16 +148,19 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
     ...(options.onChild ? { onChild: options.onChild } : {}),
   };
   const t0 = performance.now();
-  const trusted = await loadTrustedScanConfig({
-    repoDir: options.repoDir,
-    baseSha: options.range.baseSha,
-    ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
-    ...(options.baselinePath === undefined ? {} : { baselinePath: options.baselinePath }),
-    ...(options.ignorePath === undefined ? {} : { ignorePath: options.ignorePath }),
-    ...gitOptions,
-  });
+  // the configuration (base commit) and the range's commits are read at the same time
+  const [trusted, commits] = await Promise.all([
+    loadTrustedScanConfig({
+      repoDir: options.repoDir,
+      baseSha: options.range.baseSha,
+      ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
+      ...(options.baselinePath === undefined ? {} : { baselinePath: options.baselinePath }),
+      ...(options.ignorePath === undefined ? {} : { ignorePath: options.ignorePath }),
+      ...gitOptions,
+    }),
+    readRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions),
+  ]);
   if (!trusted.ok) return err(trusted.error);
-  const commits = await readRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions);
   if (!commits.ok) return err(commits.error);
   let gitMs = performance.now() - t0;
   let scanMs = 0;
