@@ -24,6 +24,8 @@ export const COMMIT_HEADER_FILE = '<commit header>';
 export const MAX_MATCHES_PER_RULE_AND_BLOB = 1000;
 /** Commits whose objects are read and scanned together (bounds memory on a long range). */
 const COMMITS_PER_CHUNK = 200;
+/** The first chunk is small, so the scan starts while git reads the next one. */
+const FIRST_CHUNK = 20;
 
 /** Options of {@link scanSecrets}. */
 export interface ScanSecretsOptions extends ScanGitOptions {
@@ -170,21 +172,24 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
   const parentKeys = new Map<string, Set<string>>();
   const list = commits.value;
   // the objects a chunk's commits wrote (parents' blobs are read later, only when a parent check needs them)
-  const readChunk = (from: number) => {
+  const bounds: number[] = [];
+  for (let at = 0; at < list.length; at += at === 0 ? FIRST_CHUNK : COMMITS_PER_CHUNK) bounds.push(at);
+  bounds.push(list.length);
+  const readChunk = (i: number) => {
     const wanted: string[] = [];
-    for (const c of list.slice(from, from + COMMITS_PER_CHUNK)) {
+    for (const c of list.slice(bounds[i], bounds[i + 1])) {
       wanted.push(c.sha);
       for (const ch of c.changes) if (ch.newMode !== '160000') wanted.push(ch.newSha);
     }
     return readObjects(options.repoDir, wanted, gitOptions);
   };
-  let pending = list.length > 0 ? readChunk(0) : undefined;
-  for (let from = 0; from < list.length; from += COMMITS_PER_CHUNK) {
-    const chunk = list.slice(from, from + COMMITS_PER_CHUNK);
+  let pending = bounds.length > 1 ? readChunk(0) : undefined;
+  for (let i = 0; i + 1 < bounds.length; i += 1) {
+    const chunk = list.slice(bounds[i], bounds[i + 1]);
     const g0 = performance.now();
     const objects = await (pending as ReturnType<typeof readChunk>);
     // git reads the next chunk while this one is scanned (the scan yields between commits so its output is taken)
-    pending = from + COMMITS_PER_CHUNK < list.length ? readChunk(from + COMMITS_PER_CHUNK) : undefined;
+    pending = i + 2 < bounds.length ? readChunk(i + 1) : undefined;
     if (!objects.ok) {
       if (pending) await pending;
       return err(objects.error);
