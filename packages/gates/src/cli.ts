@@ -6,17 +6,20 @@ import { extname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gatesPackageInfo } from './package-info.js';
 import { MAX_DECODE_DEPTH } from './security/decode.js';
-import { scanDirectory } from './security/dir-scan.js';
-import {
-  formatSecurityOutcome,
-  SECURITY_OUTPUT_FORMATS,
-  type SecurityOutputFormat,
-  withRedaction,
-} from './security/formats.js';
-import { parseLogOpts } from './security/log-opts.js';
-import { redactSecret } from './security/redact.js';
-import { runSecurityScan, type SecurityScanOutcome } from './security/run-scan.js';
-import { securitySettingsSchema } from './security/settings.js';
+import type { SecurityOutputFormat } from './security/formats.js';
+import type { SecurityScanOutcome } from './security/run-scan.js';
+
+// the scan's modules (and the libraries they load: zod, re2js, the TOML parser) are loaded only when a scan runs,
+// so --help, --version and argument errors answer at once
+const loadScan = () =>
+  Promise.all([
+    import('./security/formats.js'),
+    import('./security/redact.js'),
+    import('./security/log-opts.js'),
+    import('./security/run-scan.js'),
+    import('./security/settings.js'),
+  ]);
+const loadDir = () => import('./security/dir-scan.js');
 
 const USAGE = `usage: conveyor-scan [git] [REPO] [options]     scan the commits of a range (default origin/main..HEAD)
        conveyor-scan dir [PATH] [options]        scan files without git (every regular file; symlinks not
@@ -143,6 +146,9 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   let mode: 'git' | 'dir' = 'git';
+  const [formats, { redactSecret }, { parseLogOpts }, { runSecurityScan }, { securitySettingsSchema }] =
+    await loadScan();
+  const { formatSecurityOutcome, SECURITY_OUTPUT_FORMATS, withRedaction } = formats;
   const command = positionals[0];
   if (command === 'git' || command === 'dir') {
     mode = command;
@@ -185,6 +191,7 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!Number.isFinite(mb) || mb <= 0) return fail('--max-target-megabytes takes a positive number');
       maxFileBytes = Math.floor(mb * 1024 * 1024);
     }
+    const { scanDirectory } = await loadDir();
     outcome = await scanDirectory({
       path: target ?? process.cwd(),
       ...(typeof values.config === 'string' ? { configPath: values.config } : {}),

@@ -6,7 +6,7 @@ const PKG = '@conveyor/gates';
 /** The most git output one scan command may hold in memory. */
 const MAX_OUTPUT_BYTES = 1024 * 1024 * 1024;
 /** Objects asked of one `git cat-file --batch` run (bounds the memory one batch takes). */
-const OBJECTS_PER_BATCH = 400;
+const OBJECTS_PER_BATCH = 4000;
 
 /**
  * Options every git command of a scan accepts. `onChild` hears the pid of each
@@ -176,26 +176,28 @@ export async function readRangeCommits(
 ): Promise<Result<RangeCommit[], ConveyorError>> {
   const nonce = `conveyor-${randomBytes(16).toString('hex')}`;
   const spec = `${baseSha}..${headSha}`;
-  const log = await runScanGit(
-    cwd,
-    [
-      'log',
-      '--reverse',
-      `--format=${nonce} %H`,
-      '--raw',
-      '-z',
-      '-c',
-      '-M',
-      '--no-abbrev',
-      '--root',
-      '--no-color',
-      spec,
-      '--',
-    ],
-    options,
-  );
+  const [log, count] = await Promise.all([
+    runScanGit(
+      cwd,
+      [
+        'log',
+        '--reverse',
+        `--format=${nonce} %H`,
+        '--raw',
+        '-z',
+        '-c',
+        '-M',
+        '--no-abbrev',
+        '--root',
+        '--no-color',
+        spec,
+        '--',
+      ],
+      options,
+    ),
+    runScanGit(cwd, ['rev-list', '--count', spec, '--'], options),
+  ]);
   if (!log.ok) return err(log.error);
-  const count = await runScanGit(cwd, ['rev-list', '--count', spec, '--'], options);
   if (!count.ok) return err(count.error);
   const expected = Number(count.value.stdout.toString('utf8').trim());
   const tokens = log.value.stdout.toString('utf8').split('\0');

@@ -22,9 +22,17 @@ export function redactSecret(secret: string): string {
  * ```
  */
 export function redactText(text: string, secrets: readonly string[]): string {
+  return redactSorted(
+    text,
+    [...secrets].sort((a, b) => b.length - a.length),
+  );
+}
+
+/** {@link redactText} with the secrets already sorted longest first; a secret the text does not hold costs one search. */
+function redactSorted(text: string, sorted: readonly string[]): string {
   let out = text;
-  for (const s of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (s.length === 0) continue;
+  for (const s of sorted) {
+    if (s.length === 0 || !out.includes(s)) continue;
     out = out.split(s).join(redactSecret(s));
   }
   return out;
@@ -43,11 +51,11 @@ export function redactDeep<T>(value: T, secrets: readonly string[]): T {
   const list = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
   if (list.length === 0) return value;
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return redactText(v, list);
+    if (typeof v === 'string') return redactSorted(v, list);
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[redactText(k, list)] = walk(x);
+      for (const [k, x] of Object.entries(v)) out[redactSorted(k, list)] = walk(x);
       return out;
     }
     return v;

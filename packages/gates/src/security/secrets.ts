@@ -24,6 +24,8 @@ export const COMMIT_HEADER_FILE = '<commit header>';
 export const MAX_MATCHES_PER_RULE_AND_BLOB = 1000;
 /** Commits whose objects are read and scanned together (bounds memory on a long range). */
 const COMMITS_PER_CHUNK = 200;
+/** The first chunk is small, so the scan starts while git reads the next one. */
+const FIRST_CHUNK = 20;
 
 /** Options of {@link scanSecrets}. */
 export interface ScanSecretsOptions extends ScanGitOptions {
@@ -107,8 +109,16 @@ function parseCommitObject(sha: string, raw: Buffer): CommitMeta {
 function blobTexts(content: Buffer): string[] {
   const utf8 = content.toString('utf8');
   if (!content.includes(0)) return [utf8];
-  const narrowed = Buffer.from(content.filter((b) => b !== 0));
-  return [utf8, narrowed.toString('utf8')];
+  const narrowed = Buffer.allocUnsafe(content.length);
+  let n = 0;
+  for (let i = 0; i < content.length; i += 1) {
+    const b = content[i] as number;
+    if (b !== 0) {
+      narrowed[n] = b;
+      n += 1;
+    }
+  }
+  return [utf8, narrowed.toString('utf8', 0, n)];
 }
 
 function fragmentOf(commit: PatchCommit, file: string, text: string): PatchFragment {
@@ -140,16 +150,19 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
     ...(options.onChild ? { onChild: options.onChild } : {}),
   };
   const t0 = performance.now();
-  const trusted = await loadTrustedScanConfig({
-    repoDir: options.repoDir,
-    baseSha: options.range.baseSha,
-    ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
-    ...(options.baselinePath === undefined ? {} : { baselinePath: options.baselinePath }),
-    ...(options.ignorePath === undefined ? {} : { ignorePath: options.ignorePath }),
-    ...gitOptions,
-  });
+  // the configuration (base commit) and the range's commits are read at the same time
+  const [trusted, commits] = await Promise.all([
+    loadTrustedScanConfig({
+      repoDir: options.repoDir,
+      baseSha: options.range.baseSha,
+      ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
+      ...(options.baselinePath === undefined ? {} : { baselinePath: options.baselinePath }),
+      ...(options.ignorePath === undefined ? {} : { ignorePath: options.ignorePath }),
+      ...gitOptions,
+    }),
+    readRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions),
+  ]);
   if (!trusted.ok) return err(trusted.error);
-  const commits = await readRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions);
   if (!commits.ok) return err(commits.error);
   let gitMs = performance.now() - t0;
   let scanMs = 0;
@@ -157,34 +170,95 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
   const notes: string[] = [];
   let bytes = 0;
   const parentKeys = new Map<string, Set<string>>();
-
-  for (let from = 0; from < commits.value.length; from += COMMITS_PER_CHUNK) {
-    const chunk = commits.value.slice(from, from + COMMITS_PER_CHUNK);
-    const g0 = performance.now();
+  const list = commits.value;
+  // the objects a chunk's commits wrote (parents' blobs are read later, only when a parent check needs them)
+  const bounds: number[] = [];
+  for (let at = 0; at < list.length; at += at === 0 ? FIRST_CHUNK : COMMITS_PER_CHUNK) bounds.push(at);
+  bounds.push(list.length);
+  const readChunk = (i: number) => {
     const wanted: string[] = [];
-    for (const c of chunk) {
+    for (const c of list.slice(bounds[i], bounds[i + 1])) {
       wanted.push(c.sha);
-      for (const ch of c.changes) {
-        if (ch.newMode === '160000') continue;
-        wanted.push(ch.newSha, ...ch.parentShas);
+      for (const ch of c.changes) if (ch.newMode !== '160000') wanted.push(ch.newSha);
+    }
+    return readObjects(options.repoDir, wanted, gitOptions);
+  };
+  let pending = bounds.length > 1 ? readChunk(0) : undefined;
+  for (let i = 0; i + 1 < bounds.length; i += 1) {
+    const chunk = list.slice(bounds[i], bounds[i + 1]);
+    const g0 = performance.now();
+    const objects = await (pending as ReturnType<typeof readChunk>);
+    // git reads the next chunk while this one is scanned (the scan yields between commits so its output is taken)
+    pending = i + 2 < bounds.length ? readChunk(i + 1) : undefined;
+    if (!objects.ok) {
+      if (pending) await pending;
+      return err(objects.error);
+    }
+    gitMs += performance.now() - g0;
+    const scanned: ScannedCommit[] = [];
+    for (const c of chunk) {
+      const s0 = performance.now();
+      scanned.push(scanCommit(c, objects.value, trusted.value, options, parentKeys));
+      scanMs += performance.now() - s0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // the parents' blobs no earlier scan answers for, in one read
+    const missing: string[] = [];
+    for (const sc of scanned) {
+      for (const step of sc.steps) {
+        if (step.kind !== 'blob') continue;
+        for (const parentSha of step.parentShas) {
+          if (!isNullSha(parentSha) && !parentKeys.has(`${parentSha}\u0000${step.parentPath}`)) missing.push(parentSha);
+        }
       }
     }
-    const objects = await readObjects(options.repoDir, wanted, gitOptions);
-    if (!objects.ok) return err(objects.error);
-    const s0 = performance.now();
-    gitMs += s0 - g0;
-    for (const c of chunk) {
-      const scanned = scanCommit(c, objects.value, trusted.value, options, parentKeys);
-      if (!scanned.ok) return err(scanned.error);
-      for (const f of scanned.value.findings) findings.push(f);
-      notes.push(...scanned.value.notes);
-      bytes += scanned.value.bytes;
+    let parents: ReadonlyMap<string, GitObject> = new Map();
+    if (missing.length > 0) {
+      const g1 = performance.now();
+      const read = await readObjects(options.repoDir, missing, gitOptions);
+      gitMs += performance.now() - g1;
+      if (!read.ok) {
+        if (pending) await pending;
+        return err(read.error);
+      }
+      parents = read.value;
     }
-    scanMs += performance.now() - s0;
+    const s1 = performance.now();
+    for (const sc of scanned) {
+      bytes += sc.bytes;
+      for (const step of sc.steps) {
+        if (step.kind === 'note') notes.push(step.note);
+        else if (step.kind === 'finding') findings.push(step.finding);
+        else {
+          const before = new Set<string>();
+          for (const parentSha of step.parentShas) {
+            for (const k of keysOfBlob(
+              parentSha,
+              step.parentPath,
+              parents,
+              trusted.value,
+              parentKeys,
+              options.maxDecodeDepth,
+            ))
+              before.add(k);
+          }
+          for (const f of step.found) {
+            if (before.has(keyOf(f))) continue;
+            findings.push(f);
+            if (f.Tags.includes(INLINE_ALLOW_IGNORED_TAG)) {
+              notes.push(
+                `inline gitleaks:allow marker at ${f.File}:${f.StartLine} (commit ${sc.short}) not honoured: the branch wrote it (setting securityHonourInlineAllow)`,
+              );
+            }
+          }
+        }
+      }
+    }
+    scanMs += performance.now() - s1;
   }
   return ok({
     findings,
-    commitsScanned: commits.value.length,
+    commitsScanned: list.length,
     bytesScanned: bytes,
     notes: [`config: ${trusted.value.origin}`, ...notes],
     gitMs: Math.round(gitMs),
@@ -192,13 +266,35 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
   });
 }
 
+/** One thing a scanned commit reports, in order: a note, a finding, or a blob's findings still to check against its parents. */
+type ScanStep =
+  | { readonly kind: 'note'; readonly note: string }
+  | { readonly kind: 'finding'; readonly finding: SecretFinding }
+  | {
+      readonly kind: 'blob';
+      readonly found: readonly SecretFinding[];
+      readonly parentShas: readonly string[];
+      readonly parentPath: string;
+    };
+
+interface ScannedCommit {
+  readonly short: string;
+  readonly steps: readonly ScanStep[];
+  readonly bytes: number;
+}
+
+/**
+ * Scans one commit's message, header and the blobs it wrote. The parent check
+ * is left to the caller (a blob step), which reads the parents' blobs that no
+ * earlier scan answers for in one batch per chunk.
+ */
 function scanCommit(
   c: RangeCommit,
   objects: ReadonlyMap<string, GitObject>,
   trusted: TrustedScanConfig,
   options: ScanSecretsOptions,
   parentKeys: Map<string, Set<string>>,
-): Result<{ findings: SecretFinding[]; notes: string[]; bytes: number }, ConveyorError> {
+): ScannedCommit {
   const raw = objects.get(c.sha);
   const meta = parseCommitObject(c.sha, raw?.content ?? Buffer.alloc(0));
   const commit: PatchCommit = {
@@ -224,29 +320,29 @@ function scanCommit(
       (a) => a.commits.length > 0,
     );
   const short = c.sha.slice(0, 12);
-  const out: SecretFinding[] = [];
-  const notes: string[] = [];
+  const steps: ScanStep[] = [];
+  const note = (n: string) => steps.push({ kind: 'note', note: n });
   let bytes = raw?.content.length ?? 0;
   const messageFragments = [
     fragmentOf(commit, COMMIT_MESSAGE_FILE, meta.message),
     fragmentOf(commit, COMMIT_HEADER_FILE, meta.headerLines.join('\n')),
   ];
-  out.push(...scanFragments(trusted.config, messageFragments, scanOptions));
+  for (const finding of scanFragments(trusted.config, messageFragments, scanOptions)) {
+    steps.push({ kind: 'finding', finding });
+  }
 
   for (const ch of c.changes) {
     for (const p of new Set([ch.path, ...(ch.fromPath === undefined ? [] : [ch.fromPath])])) {
       if (trusted.trustPaths.has(p)) {
         const what = `${p} (scan configuration) changed in commit ${short}`;
         if (options.allowScanConfigChanges) {
-          notes.push(
-            `${what}: allowed by the host (securityAllowScanConfigChanges); the base commit's version was used`,
-          );
+          note(`${what}: allowed by the host (securityAllowScanConfigChanges); the base commit's version was used`);
         } else {
-          out.push(configChangedFinding(commit, p));
+          steps.push({ kind: 'finding', finding: configChangedFinding(commit, p) });
         }
       }
       if (p === '.gitattributes' || p.endsWith('/.gitattributes')) {
-        notes.push(`${p} changed in commit ${short}: ignored by the scan, which reads blobs as git stores them`);
+        note(`${p} changed in commit ${short}: ignored by the scan, which reads blobs as git stores them`);
       }
     }
     if (ch.newMode === '160000' || isNullSha(ch.newSha)) continue;
@@ -259,7 +355,7 @@ function scanCommit(
       ...scanOptions,
       maxMatchesPerRule: MAX_MATCHES_PER_RULE_AND_BLOB,
       onLimit: (rule: string, file: string) =>
-        notes.push(
+        note(
           `${file} (commit ${short}): more than ${MAX_MATCHES_PER_RULE_AND_BLOB} matches of rule ${rule}; only the first are listed`,
         ),
     };
@@ -274,29 +370,9 @@ function scanCommit(
     // with nothing ignored, baselined or honoured, what this blob holds is what a later commit's parent check asks
     if (neutral) parentKeys.set(`${ch.newSha}\u0000${ch.path}`, new Set(found.map(keyOf)));
     if (found.length === 0) continue;
-    const before = new Set<string>();
-    for (const parentSha of ch.parentShas) {
-      for (const k of keysOfBlob(
-        parentSha,
-        ch.fromPath ?? ch.path,
-        objects,
-        trusted,
-        parentKeys,
-        options.maxDecodeDepth,
-      ))
-        before.add(k);
-    }
-    for (const f of found) {
-      if (before.has(keyOf(f))) continue;
-      out.push(f);
-      if (f.Tags.includes(INLINE_ALLOW_IGNORED_TAG)) {
-        notes.push(
-          `inline gitleaks:allow marker at ${f.File}:${f.StartLine} (commit ${short}) not honoured: the branch wrote it (setting securityHonourInlineAllow)`,
-        );
-      }
-    }
+    steps.push({ kind: 'blob', found, parentShas: ch.parentShas, parentPath: ch.fromPath ?? ch.path });
   }
-  return ok({ findings: out, notes, bytes });
+  return { short, steps, bytes };
 }
 
 /** What a parent's version of a file already held: (rule, secret) keys, cached per blob and path. */
