@@ -134,6 +134,22 @@ describe('decoding is bounded (hostile input)', () => {
     expect(scanText(cfg, text)).toEqual([]);
   });
 
+  it('a run of a million unicode escapes decodes as one segment (no stack overflow), in each escape form', async () => {
+    const cfg = await config(SMALL);
+    for (const unit of ['\\u0073', '\\\\u0073', 'U+0073 ']) {
+      // "s" a million and a half times, then a secret spelled in the same escapes
+      const secret = [...'small-secret-abcdef'].map((c) =>
+        unit.replace('0073', c.charCodeAt(0).toString(16).padStart(4, '0')),
+      );
+      const text = `${unit.repeat(1_500_000)}\n${secret.join('')}`;
+      const found = scanText(cfg, text);
+      expect(
+        found.map((f) => [f.RuleID, f.StartLine]),
+        unit,
+      ).toEqual([['small-secret', 2]]);
+    }
+  });
+
   it('a non-finite or negative depth means no decoding', async () => {
     const cfg = await config(SMALL);
     const enc = b64('small-secret-abcdef');

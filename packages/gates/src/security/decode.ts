@@ -222,8 +222,13 @@ const DECODERS: Record<DecodeEncoding, (value: string) => string> = {
  * matches are filtered: a run that starts right after another match touches
  * it, and those of lower precedence are dropped anyway.
  */
+//
+// A run of unicode escapes is matched one escape at a time and the touching
+// escapes of one form joined afterwards: a repeated group (`(?:…)+`) costs V8
+// a backtracking frame per repetition, and a megabyte-long run of escapes
+// would overflow its stack.
 const ENCODED =
-  /(%[0-9A-Fa-f]{2}(?:[^\n]*%[0-9A-Fa-f]{2})?)|((?:U\+[0-9A-Fa-f]{4}(?:[\t\n\f\r ]|$))+|(?:\\{1,2}[uU][0-9A-Fa-f]{4})+)|((?<![0-9A-Fa-f])[0-9A-Fa-f]{32,})|((?<![\w/+-])[\w/+-]{16,}={0,2})/g;
+  /(%[0-9A-Fa-f]{2}(?:[^\n]*%[0-9A-Fa-f]{2})?)|(U\+[0-9A-Fa-f]{4}(?:[\t\n\f\r ]|$))|(\\{1,2}[uU][0-9A-Fa-f]{4})|((?<![0-9A-Fa-f])[0-9A-Fa-f]{32,})|((?<![\w/+-])[\w/+-]{16,}={0,2})/g;
 
 interface EncodingMatch extends Range {
   readonly kind: number; // index in DECODE_ENCODINGS
@@ -231,8 +236,17 @@ interface EncodingMatch extends Range {
 
 function findEncodingMatches(text: string): EncodingMatch[] {
   const all: EncodingMatch[] = [];
+  // the form of unicode escape the last match was (`U+` or a backslash), to join a run of one form
+  let lastForm = 0;
   for (const m of text.matchAll(ENCODED)) {
-    const kind = m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 3;
+    const form = m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 0;
+    const kind = m[1] !== undefined ? 0 : form !== 0 ? 1 : m[4] !== undefined ? 2 : 3;
+    const last = all[all.length - 1];
+    if (form !== 0 && last !== undefined && lastForm === form && last.end === m.index) {
+      all[all.length - 1] = { kind, start: last.start, end: m.index + m[0].length };
+      continue;
+    }
+    lastForm = form;
     all.push({ kind, start: m.index, end: m.index + m[0].length });
   }
   if (all.length <= 1) return all;
