@@ -225,141 +225,16 @@ const DECODERS: Record<DecodeEncoding, (value: string) => string> = {
 const ENCODED =
   /(%[0-9A-Fa-f]{2}(?:[^\n]*%[0-9A-Fa-f]{2})?)|((?:U\+[0-9A-Fa-f]{4}(?:[\t\n\f\r ]|$))+|(?:\\{1,2}[uU][0-9A-Fa-f]{4})+)|((?<![0-9A-Fa-f])[0-9A-Fa-f]{32,})|((?<![\w/+-])[\w/+-]{16,}={0,2})/g;
 
-/** A candidate encoded segment: its range and which of {@link DECODE_ENCODINGS} it looks like. */
-export interface EncodingMatch extends Range {
+interface EncodingMatch extends Range {
   readonly kind: number; // index in DECODE_ENCODINGS
 }
 
-/** {@link ENCODED}'s matches, left to right (the reference the scanner below is tested against). */
-export function encodingCandidatesByRegex(text: string): EncodingMatch[] {
+function findEncodingMatches(text: string): EncodingMatch[] {
   const all: EncodingMatch[] = [];
   for (const m of text.matchAll(ENCODED)) {
     const kind = m[1] !== undefined ? 0 : m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 3;
     all.push({ kind, start: m.index, end: m.index + m[0].length });
   }
-  return all;
-}
-
-// character classes of ENCODED, one bit each, for the scanner below
-const C_HEX = 1;
-const C_B64 = 2; // [\w/+-]
-const C_UNI_END = 4; // [\t\n\f\r ]
-const CLASS = (() => {
-  const t = new Uint8Array(128);
-  for (let c = 0; c < 128; c += 1) {
-    const ch = String.fromCharCode(c);
-    if (/[0-9A-Fa-f]/.test(ch)) t[c] = (t[c] as number) | C_HEX;
-    if (/[\w/+-]/.test(ch)) t[c] = (t[c] as number) | C_B64;
-    if (/[\t\n\f\r ]/.test(ch)) t[c] = (t[c] as number) | C_UNI_END;
-  }
-  return t;
-})();
-const classOf = (text: string, i: number): number => {
-  const c = text.charCodeAt(i);
-  return c < 128 ? (CLASS[c] as number) : 0; // NaN (past the end) compares false
-};
-const hexAt = (text: string, i: number): boolean => (classOf(text, i) & C_HEX) !== 0;
-const hex4At = (text: string, i: number): boolean =>
-  hexAt(text, i) && hexAt(text, i + 1) && hexAt(text, i + 2) && hexAt(text, i + 3);
-const PERCENT = 0x25;
-const BACKSLASH = 0x5c;
-
-/** The end of ENCODED's percent alternative at `i` (`text[i]` is `%`), or -1. */
-function percentEnd(text: string, i: number): number {
-  if (!hexAt(text, i + 1) || !hexAt(text, i + 2)) return -1;
-  // the optional tail `[^\n]*%XX`, greedy: up to the last escape before the end of the line
-  let lineEnd = text.indexOf('\n', i + 3);
-  if (lineEnd < 0) lineEnd = text.length;
-  for (let k = text.lastIndexOf('%', lineEnd - 3); k >= i + 3; k = text.lastIndexOf('%', k - 1)) {
-    if (hexAt(text, k + 1) && hexAt(text, k + 2)) return k + 3;
-  }
-  return i + 3;
-}
-
-/** The end of ENCODED's unicode alternatives at `i`, or -1. */
-function unicodeEnd(text: string, i: number, c: number): number {
-  let p = i;
-  if (c === 0x55) {
-    // (?:U\+XXXX(?:[\t\n\f\r ]|$))+
-    while (text.charCodeAt(p) === 0x55 && text.charCodeAt(p + 1) === 0x2b && hex4At(text, p + 2)) {
-      if (p + 6 === text.length) return p + 6;
-      if ((classOf(text, p + 6) & C_UNI_END) === 0) break;
-      p += 7;
-    }
-    return p > i ? p : -1;
-  }
-  // (?:\\{1,2}[uU]XXXX)+
-  for (;;) {
-    let q = p;
-    if (text.charCodeAt(q) !== BACKSLASH) break;
-    q += 1;
-    if (text.charCodeAt(q) === BACKSLASH && isU(text.charCodeAt(q + 1)) && hex4At(text, q + 2)) q += 6;
-    else if (isU(text.charCodeAt(q)) && hex4At(text, q + 1)) q += 5;
-    else break;
-    p = q;
-  }
-  return p > i ? p : -1;
-}
-const isU = (c: number): boolean => c === 0x55 || c === 0x75;
-
-/** The end of the run of characters of class `bit` that starts at `i`. */
-function runEnd(text: string, i: number, bit: number): number {
-  let p = i;
-  while ((classOf(text, p) & bit) !== 0) p += 1;
-  return p;
-}
-
-/**
- * {@link ENCODED}'s matches, left to right, found without the regex: one
- * table look-up per character outside candidates. At each position the
- * alternatives are tried in the regex's order (percent, unicode, hex,
- * base64); a match resumes the search at its end, as `matchAll` does.
- */
-export function encodingCandidates(text: string): EncodingMatch[] {
-  const all: EncodingMatch[] = [];
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    let end = -1;
-    let kind = 0;
-    if (c === PERCENT) end = percentEnd(text, i);
-    else if (c === 0x55 || c === BACKSLASH) {
-      end = unicodeEnd(text, i, c);
-      kind = 1;
-    }
-    if (end < 0 && c < 128) {
-      const cls = CLASS[c] as number;
-      const before = i > 0 ? classOf(text, i - 1) : 0;
-      if ((cls & C_HEX) !== 0 && (before & C_HEX) === 0) {
-        const e = runEnd(text, i, C_HEX);
-        if (e - i >= 32) {
-          end = e;
-          kind = 2;
-        }
-      }
-      if (end < 0 && (cls & C_B64) !== 0 && (before & C_B64) === 0) {
-        const e = runEnd(text, i, C_B64);
-        if (e - i >= 16) {
-          end = e;
-          if (text.charCodeAt(end) === 0x3d) end += text.charCodeAt(end + 1) === 0x3d ? 2 : 1;
-          kind = 3;
-        }
-      }
-    }
-    if (end < 0) {
-      i += 1;
-      continue;
-    }
-    all.push({ kind, start: i, end });
-    i = end;
-  }
-  return all;
-}
-
-/** Drops, of two candidates that touch, the one of lower precedence (it waits for the next pass). */
-function findEncodingMatches(text: string): EncodingMatch[] {
-  const all = encodingCandidates(text);
   if (all.length <= 1) return all;
   // two matches that touch: the one of lower precedence waits for the next pass
   return all.filter((m, i) => {
