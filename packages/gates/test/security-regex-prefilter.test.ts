@@ -156,3 +156,22 @@ describe('the necessary-prefix prefilter of re2js patterns', () => {
     expect(found.map((f) => [f.StartLine, f.Secret])).toEqual([[2, t]]);
   });
 });
+
+describe('lazy lead-ins on V8', () => {
+  it('try only the starts whose lead-in reaches the keyword, and find what re2js finds', () => {
+    const pattern =
+      '(?i)[\\w.-]{0,50}?(?:key|token)(?:[ \\t\\w.-]{0,20})[\\s\'"]{0,3}(?:=|:)[\\x60\'"\\s=]{0,5}([a-z0-9]{8,20})';
+    const v8 = compileSecretRegex(pattern);
+    const re2 = compileRe2Engine(pattern, { prefilter: false });
+    if (typeof v8 === 'string' || typeof re2 === 'string') throw new Error('did not compile');
+    expect(secretRegexEngine(v8)).toBe('v8');
+    const texts = [
+      ...samples(),
+      `my.api_key = "${pick(ALNUM, 12)}" and (token: ${pick(ALNUM, 9)})`,
+      `${'a'.repeat(60)}key=${pick(ALNUM, 10)} ${'x.'.repeat(30)}TOKEN : ${pick(ALNUM, 10)}`,
+      `k\u00e9y=abcdefgh1 \u212aey=abcdefgh2 ſ-key='abcdefgh3' a key\nkey=abcdefgh4`,
+      `${'-'.repeat(70)}key=${pick(ALNUM, 10)}\u{1f600}key=${pick(ALNUM, 10)}`,
+    ];
+    for (const text of texts) expect(matchesOf(v8, text), text.slice(0, 60)).toEqual(matchesOf(re2, text));
+  });
+});

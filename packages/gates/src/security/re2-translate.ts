@@ -685,18 +685,37 @@ function maxWidth(n: Node): number {
   }
 }
 
+/** Every character a node may consume. */
+function consumable(n: Node): Ranges {
+  switch (n.t) {
+    case 'class':
+      return n.ranges;
+    case 'assert':
+      return [];
+    case 'group':
+      return consumable(n.node);
+    case 'cat':
+    case 'alt':
+      return normalise(n.items.flatMap(consumable));
+    case 'rep':
+      return n.max === 0 ? [] : consumable(n.node);
+  }
+}
+
 /** The first part of a top-level concatenation that must consume, after a bounded lead-in of at least one unit. */
-function anchorOf(tree: Node): { source: string; lead: number } | undefined {
+function anchorOf(tree: Node): { source: string; lead: number; leadChars: Ranges } | undefined {
   if (tree.t === 'group') return anchorOf(tree.node);
   if (tree.t !== 'cat') return undefined;
   let lead = 0;
+  const leadChars: Ranges = [];
   for (const item of tree.items) {
     const e = edge(item, 'first');
     if (!e.passable) {
       if (item.t === 'assert' || lead === 0 || !Number.isFinite(lead)) return undefined;
-      return { source: emit(item), lead };
+      return { source: emit(item), lead, leadChars: normalise(leadChars) };
     }
     lead += maxWidth(item);
+    leadChars.push(...consumable(item));
   }
   return undefined;
 }
@@ -713,7 +732,12 @@ export type Re2Translation =
        * looks for it first and tries the whole pattern only at the `lead + 1`
        * positions before each occurrence
        */
-      readonly anchor?: { readonly source: string; readonly lead: number };
+      readonly anchor?: {
+        readonly source: string;
+        readonly lead: number;
+        /** every character the lead-in may consume: a match starts only where a run of them reaches the anchor */
+        readonly leadChars: readonly (readonly [number, number])[];
+      };
     }
   | { readonly ok: false; readonly reason: string };
 

@@ -63,6 +63,7 @@ export function compileSecretRegex(
           anchor: new RegExp(translated.anchor.source, 'gu'),
           sticky: new RegExp(translated.source, 'yu'),
           lead: translated.anchor.lead,
+          inLead: unitTest(translated.anchor.leadChars),
         };
       }
     } catch {
@@ -176,6 +177,23 @@ interface Anchored {
   readonly anchor: RegExp;
   readonly sticky: RegExp;
   readonly lead: number;
+  /** whether a code unit may be consumed by the lead-in (undefined: any may) */
+  readonly inLead: ((unit: number) => boolean) | undefined;
+}
+
+/**
+ * A test of code units against code point ranges, when all lie below the
+ * surrogates (one unit is then one character); otherwise undefined.
+ */
+function unitTest(ranges: readonly (readonly [number, number])[]): ((unit: number) => boolean) | undefined {
+  if (ranges.some(([, hi]) => hi >= 0xd800)) return undefined;
+  const ascii = new Uint8Array(128);
+  const other: (readonly [number, number])[] = [];
+  for (const [lo, hi] of ranges) {
+    for (let c = lo; c <= Math.min(hi, 127); c += 1) ascii[c] = 1;
+    if (hi > 127) other.push([Math.max(lo, 128), hi]);
+  }
+  return (unit) => (unit < 128 ? ascii[unit] === 1 : other.some(([lo, hi]) => lo <= unit && unit <= hi));
 }
 
 /** A match of a `y` RegExp at `at`, as a {@link RegexMatch}. */
@@ -205,8 +223,16 @@ function anchoredFindAll(a: Anchored, input: string, limit: number): RegexMatch[
     const hit = a.anchor.exec(input);
     if (hit === null) break;
     const o = Math.max(hit.index, from);
+    let first = Math.max(from, o - a.lead);
+    // a match starting before the anchor consumes every character up to it with its lead-in
+    // (an earlier occurrence of the anchor would have been found first)
+    if (a.inLead) {
+      let p = o;
+      while (p > first && a.inLead(input.charCodeAt(p - 1))) p -= 1;
+      first = p;
+    }
     let found: RegexMatch | undefined;
-    for (let p = Math.max(from, o - a.lead); p <= o && found === undefined; p += 1) {
+    for (let p = first; p <= o && found === undefined; p += 1) {
       if (!midPair(input, p)) found = stickyAt(a.sticky, input, p);
     }
     if (found === undefined) {
