@@ -199,6 +199,24 @@ export function baselineKeys(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit'
   return currentRuleIds(f.RuleID).map((RuleID) => baselineKey({ ...f, RuleID }));
 }
 
+const idsByConfig = new WeakMap<object, Int32Array[]>();
+
+/** Each rule's keywords as indexes in the keyword index (-1: the empty keyword, which no text holds). */
+function keywordIdsOf(config: SecretsConfig, keywords: readonly string[]): Int32Array[] {
+  let ids = idsByConfig.get(config);
+  if (!ids) {
+    const at = new Map(keywords.map((k, i) => [k, i] as const));
+    ids = config.rules.map((r) => Int32Array.from(r.keywords, (k) => at.get(k) ?? -1));
+    idsByConfig.set(config, ids);
+  }
+  return ids;
+}
+
+function anyPresent(ids: Int32Array, flags: Uint8Array): boolean {
+  for (const id of ids) if (id >= 0 && flags[id] === 1) return true;
+  return false;
+}
+
 /**
  * Scans added lines with a compiled configuration and returns gitleaks-shaped
  * findings (secrets in clear: redact before showing them). Applies the
@@ -221,7 +239,8 @@ export function scanFragments(
   const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
   const out: SecretFinding[] = [];
   // one pass over each fragment finds every keyword of every rule
-  const keywordsIn = keywordIndexOf(config).present;
+  const index = keywordIndexOf(config);
+  const keywordIds = keywordIdsOf(config, index.keywords);
 
   const genericIds = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
   const rulesById = new Map(config.rules.map((r) => [r.id, r] as const));
@@ -399,7 +418,7 @@ export function scanFragments(
     let passText = text;
     let segments: EncodedSegment[] = [];
     for (let depth = 0; ; depth += 1) {
-      const present = keywordsIn(passText.toLowerCase());
+      const present = index.flagsIn(passText);
       const detected = new Map<string, Found[]>();
       const detectOnce = (rule: SecretRule): Found[] => {
         let f = detected.get(rule.id);
@@ -409,9 +428,9 @@ export function scanFragments(
         }
         return f;
       };
-      for (const rule of config.rules) {
+      for (const [r, rule] of config.rules.entries()) {
         if (rule.skipReport === true) continue;
-        if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
+        if (rule.keywords.length > 0 && !anyPresent(keywordIds[r] as Int32Array, present)) continue;
         let found = detectOnce(rule);
         if (found.length > 0 && rule.required && rule.required.length > 0) {
           found = withRequired(rule.required, found, (id) => {
