@@ -306,6 +306,9 @@ export function scanFragments(
     /** One rule on one decoding pass: its findings, allowlists applied, offsets in the fragment's own text. */
     const detect = (rule: SecretRule, passText: string, segments: readonly EncodedSegment[]): Found[] => {
       if (rule.path && !rule.path.test(fragment.file)) return [];
+      // most rules find nothing in most fragments: nothing is built for them
+      const matches = rule.regex ? rule.regex.findAll(passText, limit) : undefined;
+      if (matches !== undefined && matches.length === 0) return [];
       const listsForRule = listsFor(rule);
       const base = {
         File: fragment.file,
@@ -318,7 +321,7 @@ export function scanFragments(
         Description: rule.description,
         Tags: [...rule.tags],
       };
-      if (!rule.regex) {
+      if (matches === undefined) {
         // a path-only rule: the file itself is the finding (once, not per decoding pass)
         if (segments.length > 0 || listsForRule.some((a) => allowlistApplies(a, fileCandidate))) return [];
         const first = fragment.lines[0];
@@ -337,7 +340,6 @@ export function scanFragments(
       const found: Found[] = [];
       // a line-target allowlist is tested once per line span, however many matches it holds
       const lineVerdicts = new Map<string, boolean>();
-      const matches = rule.regex.findAll(passText, limit);
       if (matches.length >= limit) options.onLimit?.(rule.id, fragment.file);
       for (const m of matches) {
         let start = m.start;
