@@ -8,7 +8,7 @@ import {
   toOriginalRange,
 } from './decode.js';
 import { shannonEntropy } from './entropy.js';
-import { keywordIndexOf } from './keyword-index.js';
+import { type KeywordIndex, keywordIndexOf } from './keyword-index.js';
 import type { PatchFragment } from './patch.js';
 import { currentRuleIds } from './rule-aliases.js';
 import type { SecretAllowlist, SecretFinding, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';
@@ -199,6 +199,63 @@ export function baselineKeys(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit'
   return currentRuleIds(f.RuleID).map((RuleID) => baselineKey({ ...f, RuleID }));
 }
 
+const EMPTY_SET: ReadonlySet<string> = new Set<string>();
+
+/** What {@link scanFragments} derives from a configuration alone. */
+interface Prepared {
+  readonly globalFileLevel: readonly SecretAllowlist[];
+  readonly genericIds: ReadonlySet<string>;
+  readonly rulesById: ReadonlyMap<string, SecretRule>;
+  /** a rule's own allowlists, then the global ones that apply to it */
+  readonly listsFor: (rule: SecretRule) => SecretAllowlist[];
+  readonly index: KeywordIndex;
+  readonly keywordIds: readonly Int32Array[];
+}
+
+const preparedByConfig = new WeakMap<SecretsConfig, Prepared>();
+
+function preparedOf(config: SecretsConfig): Prepared {
+  const known = preparedByConfig.get(config);
+  if (known) return known;
+  const globalFileLevel = config.allowlists.filter((a) => pathOrCommitOnly(a) && a.targetRules.length === 0);
+  const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
+  const listsByRule = new Map<string, SecretAllowlist[]>();
+  const index = keywordIndexOf(config);
+  const prepared: Prepared = {
+    globalFileLevel,
+    genericIds: new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id)),
+    rulesById: new Map(config.rules.map((r) => [r.id, r] as const)),
+    listsFor: (rule) => {
+      let lists = listsByRule.get(rule.id);
+      if (!lists) {
+        lists = [
+          ...rule.allowlists,
+          ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
+        ];
+        listsByRule.set(rule.id, lists);
+      }
+      return lists;
+    },
+    index,
+    keywordIds: keywordIdsOf(config, index.keywords),
+  };
+  preparedByConfig.set(config, prepared);
+  return prepared;
+}
+
+const baselineSets = new WeakMap<readonly SecretFinding[], ReadonlySet<string>>();
+
+/** A baseline's keys, built once per baseline array (the same options serve every blob of a scan). */
+function baselineSetOf(baseline: readonly SecretFinding[] | undefined): ReadonlySet<string> {
+  if (baseline === undefined || baseline.length === 0) return EMPTY_SET;
+  let keys = baselineSets.get(baseline);
+  if (!keys) {
+    keys = new Set(baseline.flatMap(baselineKeys));
+    baselineSets.set(baseline, keys);
+  }
+  return keys;
+}
+
 const idsByConfig = new WeakMap<object, Int32Array[]>();
 
 /** Each rule's keywords as indexes in the keyword index (-1: the empty keyword, which no text holds). */
@@ -233,34 +290,16 @@ export function scanFragments(
   fragments: readonly PatchFragment[],
   options: ScanFragmentsOptions = {},
 ): SecretFinding[] {
-  const ignored = options.ignoredFingerprints ?? new Set<string>();
-  const baseline = new Set((options.baseline ?? []).flatMap(baselineKeys));
-  const globalFileLevel = config.allowlists.filter((a) => pathOrCommitOnly(a) && a.targetRules.length === 0);
-  const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
+  const ignored = options.ignoredFingerprints ?? EMPTY_SET;
+  const baseline = baselineSetOf(options.baseline);
+  // what depends on the configuration alone is built once per configuration (a history scan calls this per blob)
+  const { globalFileLevel, genericIds, rulesById, listsFor, index, keywordIds } = preparedOf(config);
   const out: SecretFinding[] = [];
-  // one pass over each fragment finds every keyword of every rule
-  const index = keywordIndexOf(config);
-  const keywordIds = keywordIdsOf(config, index.keywords);
-
-  const genericIds = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
-  const rulesById = new Map(config.rules.map((r) => [r.id, r] as const));
   const requestedDepth = options.maxDecodeDepth ?? DEFAULT_MAX_DECODE_DEPTH;
   const maxDepth = Number.isFinite(requestedDepth)
     ? Math.max(0, Math.min(MAX_DECODE_DEPTH, Math.floor(requestedDepth)))
     : 0;
   const limit = options.maxMatchesPerRule ?? Number.POSITIVE_INFINITY;
-  const listsByRule = new Map<string, SecretAllowlist[]>();
-  const listsFor = (rule: SecretRule): SecretAllowlist[] => {
-    let lists = listsByRule.get(rule.id);
-    if (!lists) {
-      lists = [
-        ...rule.allowlists,
-        ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
-      ];
-      listsByRule.set(rule.id, lists);
-    }
-    return lists;
-  };
   for (const fragment of fragments) {
     const spans: Span[] = [];
     const suppressed = new Set<SecretFinding>();
