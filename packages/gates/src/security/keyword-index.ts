@@ -9,6 +9,13 @@ export interface KeywordIndex {
   readonly keywords: readonly string[];
   /** the keywords of `keywords` that occur in `lower` (already lower-cased, as gitleaks compares) */
   present(lower: string): Set<string>;
+  /**
+   * which keywords occur in `text.toLowerCase()`, as one flag (0 or 1) per
+   * index of `keywords`; the array is reused by the next call. When every
+   * keyword is lower-case ASCII the text is folded while it is read, with no
+   * lower-cased copy.
+   */
+  flagsIn(text: string): Uint8Array;
 }
 
 /**
@@ -94,33 +101,90 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
   // per call: which output states were already reported (an epoch per call, no clearing)
   const seenAt = new Uint32Array(states);
   let epoch = 0;
+  const flags = new Uint8Array(keywords.length);
+
+  // Folding while reading: when every keyword is lower-case ASCII, the only code units whose
+  // lower case holds a keyword character are A-Z, U+212A KELVIN SIGN ('k') and U+0130 (whose
+  // lower case is 'i' then U+0307, a character no keyword holds); every other code unit's
+  // lower case (surrogate pairs included) holds no ASCII character, so it can end no keyword.
+  const foldable = keywords.every((k) => {
+    for (let i = 0; i < k.length; i += 1) {
+      const c = k.charCodeAt(i);
+      if (c >= 0x80 || (c >= 0x41 && c <= 0x5a)) return false;
+    }
+    return true;
+  });
+  const folded = foldable ? symbolOf.slice() : symbolOf;
+  if (foldable) {
+    for (let c = 0x41; c <= 0x5a; c += 1) folded[c] = symbolOf[c + 32] as number;
+    folded[0x212a] = symbolOf[0x6b] as number;
+  }
+  const I_WITH_DOT = 0x130;
+  const symI = symbolOf[0x69] as number;
+
+  /** Flags the keywords ending at state `s`, once per call; returns how many were new. */
+  const mark = (s: number): number => {
+    if (seenAt[s] === epoch) return 0;
+    seenAt[s] = epoch;
+    let added = 0;
+    for (const k of outputs[s] as number[]) {
+      if (flags[k] === 0) {
+        flags[k] = 1;
+        added += 1;
+      }
+    }
+    return added;
+  };
+
+  /** Runs the automaton over `text` (folding it when `fold`), setting `flags`; returns how many were found. */
+  const run = (text: string, fold: boolean): number => {
+    flags.fill(0);
+    if (keywords.length === 0) return 0;
+    epoch += 1;
+    if (epoch === 0xffffffff) {
+      seenAt.fill(0);
+      epoch = 1;
+    }
+    const sym = fold ? folded : symbolOf;
+    let found = 0;
+    let row = 0;
+    for (let i = 0; i < text.length; i += 1) {
+      const c = text.charCodeAt(i);
+      let v: number;
+      if (fold && c === I_WITH_DOT) {
+        // 'i', then U+0307 (symbol 0) once the keywords ending at the 'i' are counted
+        v = table[row + symI] as number;
+        if (v < 0) {
+          const s = (-v - 1) >> shift;
+          found += mark(s);
+          row = -v - 1;
+        } else row = v;
+        v = table[row] as number;
+      } else v = table[row + (sym[c] as number)] as number;
+      if (v >= 0) {
+        row = v;
+        continue;
+      }
+      row = -v - 1;
+      const s = row >> shift;
+      found += mark(s);
+      if (found === keywords.length) break;
+    }
+    return found;
+  };
 
   return Object.freeze({
     keywords,
     present(lower: string): Set<string> {
       const found = new Set<string>();
-      if (keywords.length === 0) return found;
-      epoch += 1;
-      if (epoch === 0xffffffff) {
-        seenAt.fill(0);
-        epoch = 1;
-      }
-      let row = 0;
-      for (let i = 0; i < lower.length; i += 1) {
-        const v = table[row + (symbolOf[lower.charCodeAt(i)] as number)] as number;
-        if (v >= 0) {
-          row = v;
-          continue;
-        }
-        row = -v - 1;
-        const s = row >> shift;
-        if (seenAt[s] !== epoch) {
-          seenAt[s] = epoch;
-          for (const k of outputs[s] as number[]) found.add(keywords[k] as string);
-          if (found.size === keywords.length) break;
-        }
-      }
+      if (run(lower, false) === 0) return found;
+      for (const [k, on] of flags.entries()) if (on === 1) found.add(keywords[k] as string);
       return found;
+    },
+    flagsIn(text: string): Uint8Array {
+      if (foldable) run(text, true);
+      else run(text.toLowerCase(), false);
+      return flags;
     },
   });
 }

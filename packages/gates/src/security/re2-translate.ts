@@ -685,18 +685,37 @@ function maxWidth(n: Node): number {
   }
 }
 
+/** Every character a node may consume. */
+function consumable(n: Node): Ranges {
+  switch (n.t) {
+    case 'class':
+      return n.ranges;
+    case 'assert':
+      return [];
+    case 'group':
+      return consumable(n.node);
+    case 'cat':
+    case 'alt':
+      return normalise(n.items.flatMap(consumable));
+    case 'rep':
+      return n.max === 0 ? [] : consumable(n.node);
+  }
+}
+
 /** The first part of a top-level concatenation that must consume, after a bounded lead-in of at least one unit. */
-function anchorOf(tree: Node): { source: string; lead: number } | undefined {
+function anchorOf(tree: Node): { source: string; lead: number; leadChars: Ranges } | undefined {
   if (tree.t === 'group') return anchorOf(tree.node);
   if (tree.t !== 'cat') return undefined;
   let lead = 0;
+  const leadChars: Ranges = [];
   for (const item of tree.items) {
     const e = edge(item, 'first');
     if (!e.passable) {
       if (item.t === 'assert' || lead === 0 || !Number.isFinite(lead)) return undefined;
-      return { source: emit(item), lead };
+      return { source: emit(item), lead, leadChars: normalise(leadChars) };
     }
     lead += maxWidth(item);
+    leadChars.push(...consumable(item));
   }
   return undefined;
 }
@@ -713,7 +732,12 @@ export type Re2Translation =
        * looks for it first and tries the whole pattern only at the `lead + 1`
        * positions before each occurrence
        */
-      readonly anchor?: { readonly source: string; readonly lead: number };
+      readonly anchor?: {
+        readonly source: string;
+        readonly lead: number;
+        /** every character the lead-in may consume: a match starts only where a run of them reaches the anchor */
+        readonly leadChars: readonly (readonly [number, number])[];
+      };
     }
   | { readonly ok: false; readonly reason: string };
 
@@ -744,4 +768,52 @@ export function translateRe2(pattern: string): Re2Translation {
     if (thrown instanceof Refused) return { ok: false, reason: thrown.message };
     throw thrown;
   }
+}
+
+/** The most leading positions {@link necessaryPrefix} spells out. */
+const MAX_PREFIX_SETS = 32;
+
+const unit = (c: number): string => `\\u${c.toString(16).padStart(4, '0')}`;
+
+/**
+ * A V8 source (to compile without flags: code units) that matches at every
+ * position where some match of an RE2 pattern starts: the characters every
+ * match has at its first positions, as far as they are fixed and below the
+ * surrogates (one code unit each). A search may skip to its occurrences
+ * without missing a match. `undefined` when fewer than two positions are fixed
+ * (or the pattern uses what the translator does not parse).
+ *
+ * @example
+ * ```ts
+ * necessaryPrefix('\\b(ey[a-zA-Z0-9]{17,}\\.ey…)'); // 'ey[0-9A-Za-z]{17}', as code-unit ranges
+ * ```
+ */
+export function necessaryPrefix(pattern: string): string | undefined {
+  let tree: Node;
+  try {
+    tree = new Parser(pattern).parse();
+  } catch (thrown) {
+    if (thrown instanceof Refused) return undefined;
+    throw thrown;
+  }
+  const sets: Ranges[] = [];
+  for (const s of prefixSets(tree)) {
+    if (s.length === 0 || s.some(([, hi]) => hi >= 0xd800) || sets.length >= MAX_PREFIX_SETS) break;
+    sets.push(s);
+  }
+  if (sets.length < 2) return undefined;
+  const spell = (r: Ranges): string => {
+    const [only] = r;
+    if (r.length === 1 && only && only[0] === only[1]) return unit(only[0]);
+    return `[${r.map(([lo, hi]) => (lo === hi ? unit(lo) : `${unit(lo)}-${unit(hi)}`)).join('')}]`;
+  };
+  let out = '';
+  for (let i = 0; i < sets.length; ) {
+    const here = spell(sets[i] as Ranges);
+    let j = i + 1;
+    while (j < sets.length && spell(sets[j] as Ranges) === here) j += 1;
+    out += j - i > 1 ? `${here}{${j - i}}` : here;
+    i = j;
+  }
+  return out;
 }

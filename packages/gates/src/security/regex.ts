@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import { translateRe2 } from './re2-translate.js';
+import { necessaryPrefix, translateRe2 } from './re2-translate.js';
 import type { RegexMatch, SecretRegex } from './types.js';
 
 /** Which engine runs a compiled pattern: V8 (translated from RE2, or a built-in written for V8) or re2js. */
@@ -63,6 +63,7 @@ export function compileSecretRegex(
           anchor: new RegExp(translated.anchor.source, 'gu'),
           sticky: new RegExp(translated.source, 'yu'),
           lead: translated.anchor.lead,
+          inLead: unitTest(translated.anchor.leadChars),
         };
       }
     } catch {
@@ -88,7 +89,16 @@ function compileRe2(source: string): SecretRegex | string {
 /** re2js programs by source: the same pattern in many rules or allowlists is compiled once. */
 const re2Cache = new Map<string, SecretRegex>();
 
-function compileRe2Uncached(source: string): SecretRegex | string {
+/**
+ * A pattern on re2js. With `prefilter` (the default), when every match must
+ * begin with a few fixed characters ({@link necessaryPrefix}), a V8 search for
+ * them comes first: no occurrence, no match (most texts hold no `ey` followed
+ * by 17 letters, and re2js would have read them all); otherwise re2js
+ * searches from the first occurrence, which changes nothing, since no match
+ * starts before it. The V8 search is linear (a fixed-length sequence of
+ * classes), re2js's too.
+ */
+export function compileRe2Engine(source: string, options: { prefilter?: boolean } = {}): SecretRegex | string {
   let compiled: RE2JS;
   try {
     compiled = RE2JS.compile(source);
@@ -96,27 +106,45 @@ function compileRe2Uncached(source: string): SecretRegex | string {
     return thrown instanceof Error ? thrown.message : String(thrown);
   }
   const groupCount = compiled.groupCount();
+  const prefixSource = options.prefilter === false ? undefined : necessaryPrefix(source);
+  const prefix = prefixSource === undefined ? undefined : new RegExp(prefixSource, 'g');
+  /** Where the next match may start, at or after `from`; -1: nowhere. */
+  const nextStart = (input: string, from: number): number => {
+    if (!prefix) return from;
+    prefix.lastIndex = from;
+    return prefix.exec(input)?.index ?? -1;
+  };
   return tagged(
     Object.freeze({
       source,
-      test: (input: string) => compiled.test(input),
+      test: (input: string) => {
+        if (!prefix) return compiled.test(input);
+        const at = nextStart(input, 0);
+        return at >= 0 && compiled.matcher(input).find(at);
+      },
       findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
         const out: RegexMatch[] = [];
+        let from = nextStart(input, 0);
+        if (from < 0) return out;
         const m = compiled.matcher(input);
-        let from = 0;
-        while (out.length < limit && from <= input.length && m.find(from)) {
+        while (out.length < limit && from >= 0 && from <= input.length && m.find(from)) {
           const start = m.start();
           const end = m.end();
           const groups: (string | undefined)[] = [];
           for (let g = 1; g <= groupCount; g += 1) groups.push(m.group(g) ?? undefined);
           out.push({ start, end, text: input.slice(start, end), groups });
           from = end > start ? end : end + 1;
+          if (from <= input.length) from = nextStart(input, from);
         }
         return out;
       },
     }),
     're2js',
   );
+}
+
+function compileRe2Uncached(source: string): SecretRegex | string {
+  return compileRe2Engine(source);
 }
 
 /**
@@ -149,6 +177,23 @@ interface Anchored {
   readonly anchor: RegExp;
   readonly sticky: RegExp;
   readonly lead: number;
+  /** whether a code unit may be consumed by the lead-in (undefined: any may) */
+  readonly inLead: ((unit: number) => boolean) | undefined;
+}
+
+/**
+ * A test of code units against code point ranges, when all lie below the
+ * surrogates (one unit is then one character); otherwise undefined.
+ */
+function unitTest(ranges: readonly (readonly [number, number])[]): ((unit: number) => boolean) | undefined {
+  if (ranges.some(([, hi]) => hi >= 0xd800)) return undefined;
+  const ascii = new Uint8Array(128);
+  const other: (readonly [number, number])[] = [];
+  for (const [lo, hi] of ranges) {
+    for (let c = lo; c <= Math.min(hi, 127); c += 1) ascii[c] = 1;
+    if (hi > 127) other.push([Math.max(lo, 128), hi]);
+  }
+  return (unit) => (unit < 128 ? ascii[unit] === 1 : other.some(([lo, hi]) => lo <= unit && unit <= hi));
 }
 
 /** A match of a `y` RegExp at `at`, as a {@link RegexMatch}. */
@@ -178,8 +223,16 @@ function anchoredFindAll(a: Anchored, input: string, limit: number): RegexMatch[
     const hit = a.anchor.exec(input);
     if (hit === null) break;
     const o = Math.max(hit.index, from);
+    let first = Math.max(from, o - a.lead);
+    // a match starting before the anchor consumes every character up to it with its lead-in
+    // (an earlier occurrence of the anchor would have been found first)
+    if (a.inLead) {
+      let p = o;
+      while (p > first && a.inLead(input.charCodeAt(p - 1))) p -= 1;
+      first = p;
+    }
     let found: RegexMatch | undefined;
-    for (let p = Math.max(from, o - a.lead); p <= o && found === undefined; p += 1) {
+    for (let p = first; p <= o && found === undefined; p += 1) {
       if (!midPair(input, p)) found = stickyAt(a.sticky, input, p);
     }
     if (found === undefined) {

@@ -8,7 +8,7 @@ import {
   toOriginalRange,
 } from './decode.js';
 import { shannonEntropy } from './entropy.js';
-import { keywordIndexOf } from './keyword-index.js';
+import { type KeywordIndex, keywordIndexOf } from './keyword-index.js';
 import type { PatchFragment } from './patch.js';
 import { currentRuleIds } from './rule-aliases.js';
 import type { SecretAllowlist, SecretFinding, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';
@@ -199,6 +199,81 @@ export function baselineKeys(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit'
   return currentRuleIds(f.RuleID).map((RuleID) => baselineKey({ ...f, RuleID }));
 }
 
+const EMPTY_SET: ReadonlySet<string> = new Set<string>();
+
+/** What {@link scanFragments} derives from a configuration alone. */
+interface Prepared {
+  readonly globalFileLevel: readonly SecretAllowlist[];
+  readonly genericIds: ReadonlySet<string>;
+  readonly rulesById: ReadonlyMap<string, SecretRule>;
+  /** a rule's own allowlists, then the global ones that apply to it */
+  readonly listsFor: (rule: SecretRule) => SecretAllowlist[];
+  readonly index: KeywordIndex;
+  readonly keywordIds: readonly Int32Array[];
+}
+
+const preparedByConfig = new WeakMap<SecretsConfig, Prepared>();
+
+function preparedOf(config: SecretsConfig): Prepared {
+  const known = preparedByConfig.get(config);
+  if (known) return known;
+  const globalFileLevel = config.allowlists.filter((a) => pathOrCommitOnly(a) && a.targetRules.length === 0);
+  const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
+  const listsByRule = new Map<string, SecretAllowlist[]>();
+  const index = keywordIndexOf(config);
+  const prepared: Prepared = {
+    globalFileLevel,
+    genericIds: new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id)),
+    rulesById: new Map(config.rules.map((r) => [r.id, r] as const)),
+    listsFor: (rule) => {
+      let lists = listsByRule.get(rule.id);
+      if (!lists) {
+        lists = [
+          ...rule.allowlists,
+          ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
+        ];
+        listsByRule.set(rule.id, lists);
+      }
+      return lists;
+    },
+    index,
+    keywordIds: keywordIdsOf(config, index.keywords),
+  };
+  preparedByConfig.set(config, prepared);
+  return prepared;
+}
+
+const baselineSets = new WeakMap<readonly SecretFinding[], ReadonlySet<string>>();
+
+/** A baseline's keys, built once per baseline array (the same options serve every blob of a scan). */
+function baselineSetOf(baseline: readonly SecretFinding[] | undefined): ReadonlySet<string> {
+  if (baseline === undefined || baseline.length === 0) return EMPTY_SET;
+  let keys = baselineSets.get(baseline);
+  if (!keys) {
+    keys = new Set(baseline.flatMap(baselineKeys));
+    baselineSets.set(baseline, keys);
+  }
+  return keys;
+}
+
+const idsByConfig = new WeakMap<object, Int32Array[]>();
+
+/** Each rule's keywords as indexes in the keyword index (-1: the empty keyword, which no text holds). */
+function keywordIdsOf(config: SecretsConfig, keywords: readonly string[]): Int32Array[] {
+  let ids = idsByConfig.get(config);
+  if (!ids) {
+    const at = new Map(keywords.map((k, i) => [k, i] as const));
+    ids = config.rules.map((r) => Int32Array.from(r.keywords, (k) => at.get(k) ?? -1));
+    idsByConfig.set(config, ids);
+  }
+  return ids;
+}
+
+function anyPresent(ids: Int32Array, flags: Uint8Array): boolean {
+  for (const id of ids) if (id >= 0 && flags[id] === 1) return true;
+  return false;
+}
+
 /**
  * Scans added lines with a compiled configuration and returns gitleaks-shaped
  * findings (secrets in clear: redact before showing them). Applies the
@@ -215,33 +290,16 @@ export function scanFragments(
   fragments: readonly PatchFragment[],
   options: ScanFragmentsOptions = {},
 ): SecretFinding[] {
-  const ignored = options.ignoredFingerprints ?? new Set<string>();
-  const baseline = new Set((options.baseline ?? []).flatMap(baselineKeys));
-  const globalFileLevel = config.allowlists.filter((a) => pathOrCommitOnly(a) && a.targetRules.length === 0);
-  const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
+  const ignored = options.ignoredFingerprints ?? EMPTY_SET;
+  const baseline = baselineSetOf(options.baseline);
+  // what depends on the configuration alone is built once per configuration (a history scan calls this per blob)
+  const { globalFileLevel, genericIds, rulesById, listsFor, index, keywordIds } = preparedOf(config);
   const out: SecretFinding[] = [];
-  // one pass over each fragment finds every keyword of every rule
-  const keywordsIn = keywordIndexOf(config).present;
-
-  const genericIds = new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id));
-  const rulesById = new Map(config.rules.map((r) => [r.id, r] as const));
   const requestedDepth = options.maxDecodeDepth ?? DEFAULT_MAX_DECODE_DEPTH;
   const maxDepth = Number.isFinite(requestedDepth)
     ? Math.max(0, Math.min(MAX_DECODE_DEPTH, Math.floor(requestedDepth)))
     : 0;
   const limit = options.maxMatchesPerRule ?? Number.POSITIVE_INFINITY;
-  const listsByRule = new Map<string, SecretAllowlist[]>();
-  const listsFor = (rule: SecretRule): SecretAllowlist[] => {
-    let lists = listsByRule.get(rule.id);
-    if (!lists) {
-      lists = [
-        ...rule.allowlists,
-        ...globalOther.filter((a) => a.targetRules.length === 0 || a.targetRules.includes(rule.id)),
-      ];
-      listsByRule.set(rule.id, lists);
-    }
-    return lists;
-  };
   for (const fragment of fragments) {
     const spans: Span[] = [];
     const suppressed = new Set<SecretFinding>();
@@ -287,6 +345,9 @@ export function scanFragments(
     /** One rule on one decoding pass: its findings, allowlists applied, offsets in the fragment's own text. */
     const detect = (rule: SecretRule, passText: string, segments: readonly EncodedSegment[]): Found[] => {
       if (rule.path && !rule.path.test(fragment.file)) return [];
+      // most rules find nothing in most fragments: nothing is built for them
+      const matches = rule.regex ? rule.regex.findAll(passText, limit) : undefined;
+      if (matches !== undefined && matches.length === 0) return [];
       const listsForRule = listsFor(rule);
       const base = {
         File: fragment.file,
@@ -299,7 +360,7 @@ export function scanFragments(
         Description: rule.description,
         Tags: [...rule.tags],
       };
-      if (!rule.regex) {
+      if (matches === undefined) {
         // a path-only rule: the file itself is the finding (once, not per decoding pass)
         if (segments.length > 0 || listsForRule.some((a) => allowlistApplies(a, fileCandidate))) return [];
         const first = fragment.lines[0];
@@ -318,7 +379,6 @@ export function scanFragments(
       const found: Found[] = [];
       // a line-target allowlist is tested once per line span, however many matches it holds
       const lineVerdicts = new Map<string, boolean>();
-      const matches = rule.regex.findAll(passText, limit);
       if (matches.length >= limit) options.onLimit?.(rule.id, fragment.file);
       for (const m of matches) {
         let start = m.start;
@@ -399,7 +459,7 @@ export function scanFragments(
     let passText = text;
     let segments: EncodedSegment[] = [];
     for (let depth = 0; ; depth += 1) {
-      const present = keywordsIn(passText.toLowerCase());
+      const present = index.flagsIn(passText);
       const detected = new Map<string, Found[]>();
       const detectOnce = (rule: SecretRule): Found[] => {
         let f = detected.get(rule.id);
@@ -409,9 +469,9 @@ export function scanFragments(
         }
         return f;
       };
-      for (const rule of config.rules) {
+      for (const [r, rule] of config.rules.entries()) {
         if (rule.skipReport === true) continue;
-        if (rule.keywords.length > 0 && !rule.keywords.some((k) => present.has(k))) continue;
+        if (rule.keywords.length > 0 && !anyPresent(keywordIds[r] as Int32Array, present)) continue;
         let found = detectOnce(rule);
         if (found.length > 0 && rule.required && rule.required.length > 0) {
           found = withRequired(rule.required, found, (id) => {
