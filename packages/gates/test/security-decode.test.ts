@@ -8,6 +8,7 @@ import {
   type SecretsConfig,
   scanText,
 } from '../src/index.js';
+import { encodedByLoop, encodedByRegex } from '../src/security/decode.js';
 import { chars } from './fixtures/security/samples.js';
 
 // Decoding like gitleaks 8 (--max-decode-depth): encoded segments are decoded
@@ -147,6 +148,53 @@ describe('decoding is bounded (hostile input)', () => {
         found.map((f) => [f.RuleID, f.StartLine]),
         unit,
       ).toEqual([['small-secret', 2]]);
+    }
+  });
+
+  it('a run of megabytes of base64, hex or escape characters is found by the loop the regex falls back to', async () => {
+    const cfg = await config(SMALL);
+    for (const run of ['A'.repeat(8_000_000), 'ab'.repeat(4_000_000), `${'1'.repeat(8_000_000)}==`]) {
+      expect(() => encodedByRegex(run)).toThrow(RangeError);
+      const text = `${run}\n${b64('small-secret-abcdef')}`;
+      expect(scanText(cfg, text).map((f) => [f.RuleID, f.StartLine])).toEqual([['small-secret', 2]]);
+    }
+  });
+
+  it('the loop finds exactly what the regex finds (random texts over the characters that matter)', () => {
+    const alphabet = [
+      '%',
+      '4',
+      '1',
+      'A',
+      'f',
+      'U',
+      '+',
+      '\\',
+      'u',
+      '=',
+      '\n',
+      ' ',
+      'x',
+      '/',
+      '-',
+      '_',
+      'ab',
+      '%41',
+      'U+0041',
+      '\\u0041',
+      '0123456789abcdef',
+      'QUJDREVGR0hJSktM',
+    ];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed;
+    };
+    for (let round = 0; round < 3000; round += 1) {
+      const len = 1 + (next() % 120);
+      let text = '';
+      for (let k = 0; k < len; k += 1) text += alphabet[next() % alphabet.length];
+      expect(encodedByLoop(text), JSON.stringify(text)).toEqual(encodedByRegex(text));
     }
   });
 

@@ -234,20 +234,145 @@ interface EncodingMatch extends Range {
   readonly kind: number; // index in DECODE_ENCODINGS
 }
 
+/** One match of {@link ENCODED}: the alternative it took (1 to 5) and where it ends. */
+interface RawEncodedMatch {
+  readonly alt: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The matches of {@link ENCODED} in `text`, by V8's engine.
+ *
+ * @internal exported for the test that compares it with {@link encodedByLoop}
+ */
+export function encodedByRegex(text: string): RawEncodedMatch[] {
+  const out: RawEncodedMatch[] = [];
+  for (const m of text.matchAll(ENCODED)) {
+    const alt = m[1] !== undefined ? 1 : m[2] !== undefined ? 2 : m[3] !== undefined ? 3 : m[4] !== undefined ? 4 : 5;
+    out.push({ alt, start: m.index, end: m.index + m[0].length });
+  }
+  return out;
+}
+
+const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+/** `[\w/+-]` */
+const isB64 = (c: number): boolean =>
+  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 47 || c === 43 || c === 45;
+const isSpace = (c: number): boolean => c === 9 || c === 10 || c === 12 || c === 13 || c === 32;
+const hexAt = (text: string, i: number, n: number): boolean => {
+  if (i + n > text.length) return false;
+  for (let k = i; k < i + n; k += 1) if (!isHex(text.charCodeAt(k))) return false;
+  return true;
+};
+
+/**
+ * The same matches as {@link encodedByRegex}, found by a loop instead of V8's
+ * regex engine (which keeps a backtracking frame per character of a run and
+ * overflows its stack on a run of several megabytes): at each position the
+ * alternatives of {@link ENCODED} in order, leftmost first, each run greedy.
+ * Linear: every run is read once, and a percent match's line once.
+ *
+ * @internal exported for the test that compares it with the regex
+ */
+export function encodedByLoop(text: string): RawEncodedMatch[] {
+  const out: RawEncodedMatch[] = [];
+  const n = text.length;
+  // where the line of a percent match ends, and the last `%XX` on it (cached per line)
+  let lineEnd = -1;
+  let lastPct = -1;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 37 && hexAt(text, i + 1, 2)) {
+      if (i >= lineEnd) {
+        lineEnd = text.indexOf('\n', i);
+        if (lineEnd === -1) lineEnd = n;
+        lastPct = -1;
+        for (let j = lineEnd - 3; j >= i; j -= 1) {
+          if (text.charCodeAt(j) === 37 && hexAt(text, j + 1, 2)) {
+            lastPct = j;
+            break;
+          }
+        }
+      }
+      const end = lastPct >= i + 3 ? lastPct + 3 : i + 3;
+      out.push({ alt: 1, start: i, end });
+      i = end;
+      continue;
+    }
+    if (c === 85 && text.charCodeAt(i + 1) === 43 && hexAt(text, i + 2, 4)) {
+      if (i + 6 === n) {
+        out.push({ alt: 2, start: i, end: n });
+        i = n;
+        continue;
+      }
+      if (isSpace(text.charCodeAt(i + 6))) {
+        out.push({ alt: 2, start: i, end: i + 7 });
+        i += 7;
+        continue;
+      }
+    }
+    if (c === 92) {
+      const u = (k: number) => text.charCodeAt(k) === 117 || text.charCodeAt(k) === 85;
+      if (text.charCodeAt(i + 1) === 92 && u(i + 2) && hexAt(text, i + 3, 4)) {
+        out.push({ alt: 3, start: i, end: i + 7 });
+        i += 7;
+        continue;
+      }
+      if (u(i + 1) && hexAt(text, i + 2, 4)) {
+        out.push({ alt: 3, start: i, end: i + 6 });
+        i += 6;
+        continue;
+      }
+    }
+    if (isHex(c) && (i === 0 || !isHex(text.charCodeAt(i - 1)))) {
+      let j = i;
+      while (j < n && isHex(text.charCodeAt(j))) j += 1;
+      if (j - i >= 32) {
+        out.push({ alt: 4, start: i, end: j });
+        i = j;
+        continue;
+      }
+    }
+    if (isB64(c) && (i === 0 || !isB64(text.charCodeAt(i - 1)))) {
+      let j = i;
+      while (j < n && isB64(text.charCodeAt(j))) j += 1;
+      if (j - i >= 16) {
+        let end = j;
+        while (end < n && end - j < 2 && text.charCodeAt(end) === 61) end += 1;
+        out.push({ alt: 5, start: i, end });
+        i = end;
+        continue;
+      }
+    }
+    i += 1;
+  }
+  return out;
+}
+
 function findEncodingMatches(text: string): EncodingMatch[] {
+  let raw: RawEncodedMatch[];
+  try {
+    raw = encodedByRegex(text);
+  } catch (thrown) {
+    // V8's backtracking stack is finite: a run of megabytes throws instead of answering
+    if (!(thrown instanceof RangeError)) throw thrown;
+    raw = encodedByLoop(text);
+  }
   const all: EncodingMatch[] = [];
   // the form of unicode escape the last match was (`U+` or a backslash), to join a run of one form
   let lastForm = 0;
-  for (const m of text.matchAll(ENCODED)) {
-    const form = m[2] !== undefined ? 1 : m[3] !== undefined ? 2 : 0;
-    const kind = m[1] !== undefined ? 0 : form !== 0 ? 1 : m[4] !== undefined ? 2 : 3;
+  for (const m of raw) {
+    const form = m.alt === 2 ? 1 : m.alt === 3 ? 2 : 0;
+    const kind = m.alt === 1 ? 0 : form !== 0 ? 1 : m.alt === 4 ? 2 : 3;
     const last = all[all.length - 1];
-    if (form !== 0 && last !== undefined && lastForm === form && last.end === m.index) {
-      all[all.length - 1] = { kind, start: last.start, end: m.index + m[0].length };
+    if (form !== 0 && last !== undefined && lastForm === form && last.end === m.start) {
+      all[all.length - 1] = { kind, start: last.start, end: m.end };
       continue;
     }
     lastForm = form;
-    all.push({ kind, start: m.index, end: m.index + m[0].length });
+    all.push({ kind, start: m.start, end: m.end });
   }
   if (all.length <= 1) return all;
   // two matches that touch: the one of lower precedence waits for the next pass
