@@ -112,7 +112,13 @@ export function compileRe2Engine(source: string, options: { prefilter?: boolean 
   const nextStart = (input: string, from: number): number => {
     if (!prefix) return from;
     prefix.lastIndex = from;
-    return prefix.exec(input)?.index ?? -1;
+    try {
+      return prefix.exec(input)?.index ?? -1;
+    } catch (thrown) {
+      // V8 out of backtracking stack: no prefilter for this input, re2js searches from `from`
+      if (thrown instanceof RangeError) return from;
+      throw thrown;
+    }
   };
   return tagged(
     Object.freeze({
