@@ -1,9 +1,4 @@
-// The fast path (RE2 patterns translated to V8) must find exactly what re2js
-// finds, for every built-in rule and every rule of gitleaks' default config
-// (read from a gitleaks mirror when present), and a hostile pattern must stay
-// on an engine that is linear in the text.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
@@ -11,21 +6,7 @@ import { DEFAULT_SECRETS_CONFIG } from '../src/security/default-rules.js';
 import { translateRe2 } from '../src/security/re2-translate.js';
 import { compileSecretRegex, secretRegexEngine } from '../src/security/regex.js';
 import type { SecretRegex } from '../src/security/types.js';
-
-const GITLEAKS_MIRROR = process.env.GITLEAKS_REPO ?? '/work/.mirror/gitleaks+gitleaks/repo';
-
-function gitleaksConfigText(): string | undefined {
-  if (process.env.GITLEAKS_CONFIG && existsSync(process.env.GITLEAKS_CONFIG)) {
-    return readFileSync(process.env.GITLEAKS_CONFIG, 'utf8');
-  }
-  if (!existsSync(GITLEAKS_MIRROR)) return undefined;
-  const gitDir = existsSync(join(GITLEAKS_MIRROR, '.git')) ? join(GITLEAKS_MIRROR, '.git') : GITLEAKS_MIRROR;
-  try {
-    return execFileSync('git', ['--git-dir', gitDir, 'show', 'HEAD:config/gitleaks.toml'], { encoding: 'utf8' });
-  } catch {
-    return undefined;
-  }
-}
+import { GITLEAKS_MIRROR, gitleaksConfigText } from './fixtures/security/gitleaks-mirror.js';
 
 let seed = 7;
 const next = () => {

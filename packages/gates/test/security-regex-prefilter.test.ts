@@ -1,32 +1,10 @@
-// Patterns left on re2js search from the first occurrence of what every match
-// must begin with (found on V8). That skip must change nothing: the same
-// matches and groups with the prefilter on and off, on texts full of near
-// misses, Unicode and line-ending traps, and on a hostile text; and the
-// findings of a whole scan with gitleaks' config stay the same.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
 import { parseSecretsConfig, scanText } from '../src/index.js';
 import { necessaryPrefix } from '../src/security/re2-translate.js';
 import { compileRe2Engine, compileSecretRegex, secretRegexEngine } from '../src/security/regex.js';
 import type { SecretRegex } from '../src/security/types.js';
-
-const GITLEAKS_MIRROR = process.env.GITLEAKS_REPO ?? '/work/.mirror/gitleaks+gitleaks/repo';
-
-function gitleaksConfigText(): string | undefined {
-  if (process.env.GITLEAKS_CONFIG && existsSync(process.env.GITLEAKS_CONFIG)) {
-    return readFileSync(process.env.GITLEAKS_CONFIG, 'utf8');
-  }
-  if (!existsSync(GITLEAKS_MIRROR)) return undefined;
-  const gitDir = existsSync(join(GITLEAKS_MIRROR, '.git')) ? join(GITLEAKS_MIRROR, '.git') : GITLEAKS_MIRROR;
-  try {
-    return execFileSync('git', ['--git-dir', gitDir, 'show', 'HEAD:config/gitleaks.toml'], { encoding: 'utf8' });
-  } catch {
-    return undefined;
-  }
-}
+import { gitleaksConfigText } from './fixtures/security/gitleaks-mirror.js';
 
 let seed = 11;
 const next = () => {
