@@ -10,6 +10,7 @@ import {
   createWorkspaces,
 } from '@conveyor/agents';
 import type { ConveyorEventBus, Job, Launcher, LaunchSpec, Logger, Store, Task, Tracker } from '@conveyor/core';
+import { compileSecretsConfig, DEFAULT_SECRETS_CONFIG, scanText } from '@conveyor/gates';
 import type { HostSettings } from './settings.js';
 
 /** What {@link createHostAgents} needs from the host. */
@@ -106,6 +107,8 @@ export function createHostAgents(options: HostAgentsOptions): HostAgents | undef
     }
     return runner;
   };
+  // agent output is also cleaned of whatever the security gate's built-in rules would flag
+  const secretRules = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
   const launcher = createAgentLauncher({
     store: options.store,
     workspaces,
@@ -113,6 +116,9 @@ export function createHostAgents(options: HostAgentsOptions): HostAgents | undef
     transcriptDir: join(cfg.dataDir, 'agents'),
     runnerFor: (job, task) => (job.agent === 'deployer' ? deployerOf(task) : cli),
     secrets: [cfg.giteaToken, ...(cfg.agentApiKey === undefined ? [] : [cfg.agentApiKey])],
+    ...(secretRules.ok
+      ? { detectSecrets: (text: string) => scanText(secretRules.value, text).map((f) => f.Secret) }
+      : {}),
     logger: options.logger,
   });
   attachWorkspaceCleanup({

@@ -18,7 +18,7 @@ import {
 import type { AgentRunOutcome, AgentRunStatus } from './agent-process.js';
 import { agentsError } from './errors.js';
 import { BUILT_IN_PROMPTS, type PromptTemplate, parsePromptTemplate, promptNameFor, renderPrompt } from './prompts.js';
-import { createRedactor, secretEnvValues } from './redact.js';
+import { createRedactor, type SecretDetector, secretEnvValues } from './redact.js';
 import type { AgentRunner } from './runner.js';
 import type { PushOutcome, Workspace, Workspaces } from './workspaces.js';
 
@@ -67,6 +67,8 @@ export interface AgentLauncherOptions {
   readonly secrets?: readonly string[];
   /** env variables (the host's or the launch spec's) whose values are secrets whatever their names */
   readonly secretEnvNames?: readonly string[];
+  /** finds secrets in agent output beyond the known values (e.g. a secret scanner's rules); each is redacted */
+  readonly detectSecrets?: SecretDetector;
   readonly logger?: Logger;
   /** called once per job with its outcome (after commit and push) */
   readonly onOutcome?: (outcome: AgentJobOutcome) => void;
@@ -213,6 +215,7 @@ export function createAgentLauncher(options: AgentLauncherOptions): AgentLaunche
           ...secretEnvValues(process.env, secretEnv),
           ...secretEnvValues(spec.env ?? {}, secretEnv),
         ],
+        ...(options.detectSecrets ? { detect: options.detectSecrets } : {}),
       });
       const attempt = theJob.stage === 'development' ? theTask.snapshot.developerRetries + 1 : theJob.attempt;
       const prompt = renderPrompt(template.value, {

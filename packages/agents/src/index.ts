@@ -58,6 +58,7 @@ export {
   REDACTED,
   type Redactor,
   type RedactorOptions,
+  type SecretDetector,
   type SecretEnvOptions,
   secretEnvValues,
 } from './redact.js';

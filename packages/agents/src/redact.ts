@@ -1,5 +1,3 @@
-import { compileSecretsConfig, DEFAULT_SECRETS_CONFIG, type SecretsConfig, scanText } from '@conveyor/gates';
-
 /** What a redacted value is replaced with. */
 export const REDACTED = '[redacted]';
 
@@ -28,25 +26,24 @@ export interface RedactorOptions {
   readonly values?: readonly string[];
   /** more patterns to hide (their flags are ignored: matching is case-sensitive and global) */
   readonly patterns?: readonly RegExp[];
-  /** also hide what the gates' built-in secret rules find (`@conveyor/gates`' default rules); default true */
-  readonly secretRules?: boolean;
+  /**
+   * also hide every secret this detector finds (the host passes one built on a
+   * secret scanner, e.g. the gates' built-in rules: `(text) => scanText(rules, text).map((f) => f.Secret)`)
+   */
+  readonly detect?: SecretDetector;
 }
 
-let defaultRules: SecretsConfig | null | undefined;
-/** The gates' built-in secret rules, compiled once per process (`null` if they do not compile). */
-function builtInRules(): SecretsConfig | null {
-  if (defaultRules === undefined) {
-    const compiled = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
-    defaultRules = compiled.ok ? compiled.value : null;
-  }
-  return defaultRules;
-}
+/**
+ * Finds the secrets in a text and returns them (their exact text); the
+ * redactor hides each one found of 6 characters or more. Must not throw.
+ */
+export type SecretDetector = (text: string) => readonly string[];
 
 /**
  * Builds a redactor: every known value (longest first), then credential shapes
  * (GitHub/GitLab/Slack/AWS/OpenAI/Anthropic keys, JWTs, private keys, bearer
- * tokens, passwords in URLs) and whatever the gates' built-in secret rules
- * find become `[redacted]`. A value is also hidden in its JSON-escaped form
+ * tokens, passwords in URLs) and whatever `options.detect` finds become
+ * `[redacted]`. A value is also hidden in its JSON-escaped form
  * (transcript records are JSON). Transcripts, summaries and error messages of
  * agent runs all pass through it.
  *
@@ -61,7 +58,7 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   const values = [...new Set([...given, ...given.map((v) => JSON.stringify(v).slice(1, -1))])].sort(
     (a, b) => b.length - a.length,
   );
-  const rules = options.secretRules === false ? null : builtInRules();
+  const detect = options.detect;
   // One alternation, one pass over the text, instead of a pass per pattern.
   const combined = new RegExp(
     [...TOKEN_PATTERNS, ...(options.patterns ?? [])].map((p) => `(?:${p.source})`).join('|'),
@@ -70,8 +67,8 @@ export function createRedactor(options: RedactorOptions = {}): Redactor {
   return (text: string) => {
     let out = text;
     for (const value of values) if (out.includes(value)) out = out.split(value).join(REDACTED);
-    if (rules !== null) {
-      const found = [...new Set(scanText(rules, out).map((f) => f.Secret))].filter((f) => f.length >= 6);
+    if (detect !== undefined) {
+      const found = [...new Set(detect(out))].filter((f) => f.length >= 6);
       for (const secret of found.sort((a, b) => b.length - a.length)) out = out.split(secret).join(REDACTED);
     }
     out = out.replace(combined, REDACTED);

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { compileSecretsConfig, DEFAULT_SECRETS_CONFIG, scanText } from '@conveyor/gates';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   createAgentLauncher,
@@ -58,12 +59,15 @@ describe('secret env values', () => {
     expect(isSecretEnvName('GIT_AUTHOR_EMAIL')).toBe(false);
   });
 
-  it("hides what the gates' secret rules find, and a value in its JSON-escaped form", () => {
+  it("hides what a given detector (the gates' secret rules) finds, and a value in its JSON-escaped form", () => {
     const quoted = 'pass"word\\with-escapes';
-    const redact = createRedactor({ values: [quoted] });
+    const rules = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
+    if (!rules.ok) throw rules.error;
+    const detect = (text: string) => scanText(rules.value, text).map((f) => f.Secret);
+    const redact = createRedactor({ values: [quoted], detect });
     // a shape only the gates' rules know (Stripe)
     const stripe = ['sk', 'live', 'Zq8Wm2Xn4Rb6Tc1Vd3Yf5Hg7'].join('_');
-    expect(createRedactor({ secretRules: false })(`key ${stripe} ok`)).toBe(`key ${stripe} ok`);
+    expect(createRedactor({})(`key ${stripe} ok`)).toBe(`key ${stripe} ok`);
     expect(redact(`key ${stripe} ok`)).toBe(`key ${REDACTED} ok`);
     expect(redact(JSON.stringify({ text: `use ${quoted} now` }))).toBe(JSON.stringify({ text: `use ${REDACTED} now` }));
   });
