@@ -1,34 +1,18 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { securitySettingsSchema } from '../src/index.js';
+import { runScanCli as scan } from './fixtures/security/cli.js';
 import { chars } from './fixtures/security/samples.js';
 
 // `--max-decode-depth` (gitleaks' flag) on conveyor-scan and its setting.
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
 
 const cleanup: (() => void)[] = [];
 afterAll(() => {
   for (const c of cleanup) c();
 });
-
-function scan(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI, ...args],
-      { cwd: ROOT, timeout: 120_000 },
-      (e, stdout, stderr) => {
-        const code = e && typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
 
 describe('--max-decode-depth', () => {
   it('is listed by --help and refuses a value that is not an integer within the cap', async () => {

@@ -1,41 +1,24 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { FIXTURES_MISSING_MESSAGE, sharedFixturesDir } from '@conveyor/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatSarif, lockfileLine, type SecurityScanOutcome } from '../src/index.js';
 import { SHRINKWRAP, YARN_V1 } from './fixtures/audit/lockfile-texts.js';
+import { REPO_ROOT, runScanCli } from './fixtures/security/cli.js';
 import { TempRepo } from './fixtures/security/git-repo.js';
 import { chars } from './fixtures/security/samples.js';
+
+const runCli = (args: readonly string[]) => runScanCli(...args);
 
 // SARIF 2.1.0, checked field by field against what the spec requires (no network
 // for the schema) and what GitHub code scanning needs: help, security-severity,
 // tags, a region and partialFingerprints on every result, the driver's version.
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const ROOT = REPO_ROOT;
 const cleanup: (() => void)[] = [];
 afterAll(() => {
   for (const c of cleanup) c();
 });
-
-function runCli(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', CLI, ...args],
-      { cwd: ROOT, timeout: 120_000 },
-      (e, stdout, stderr) => {
-        done({
-          code: e && typeof (e as { code?: unknown }).code === 'number' ? (e as { code: number }).code : 0,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,18 +1,17 @@
-import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, runScanCli, runScript } from './fixtures/security/cli.js';
 import { TempRepo } from './fixtures/security/git-repo.js';
 import { chars } from './fixtures/security/samples.js';
 
 // The gitleaks-compatible command line of the real `conveyor-scan` (and
 // `conveyor-staging --help`), each case a child process on a real temp repo or dir.
 
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 const STAGING = fileURLToPath(new URL('../src/staging-cli.ts', import.meta.url));
-const ROOT = resolve(fileURLToPath(new URL('../../..', import.meta.url)));
+const ROOT = REPO_ROOT;
 const TOKEN = `ghp_${chars(36, 11)}`;
 const TOKEN2 = `ghp_${chars(36, 12)}`;
 
@@ -21,21 +20,8 @@ afterAll(() => {
   for (const c of cleanup) c();
 });
 
-function run(script: string, args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', script, ...args],
-      { cwd: ROOT, timeout: 120_000 },
-      (error, stdout, stderr) => {
-        const code =
-          error && typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
-const scan = (...args: string[]) => run(CLI, args);
+const run = runScript;
+const scan = runScanCli;
 
 function tmp(): string {
   const d = mkdtempSync(join(tmpdir(), 'conveyor-scan-cli-'));

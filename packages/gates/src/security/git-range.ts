@@ -1,5 +1,6 @@
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { git } from '../git/run.js';
+import { PATCH_LOG_FORMAT } from './patch.js';
 
 const PKG = '@conveyor/gates';
 /** A whole range's patch may be large: keep up to 1 GiB of git output in memory. */
@@ -113,7 +114,7 @@ export async function readRangePatch(
       '--find-renames',
       '--src-prefix=a/',
       '--dst-prefix=b/',
-      '--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%B%x1e',
+      PATCH_LOG_FORMAT,
       `${range.baseSha}..${range.headSha}`,
       '--',
     ],
