@@ -184,18 +184,44 @@ describe('decoding is bounded (hostile input)', () => {
       '\\u0041',
       '0123456789abcdef',
       'QUJDREVGR0hJSktM',
+      '0123456789abcdef0123456789ABCDEF',
+      'zz',
+      '==',
+      '\t',
+      '%4',
+      '\\\\',
     ];
     let seed = 7;
     const next = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
       return seed;
     };
-    for (let round = 0; round < 3000; round += 1) {
-      const len = 1 + (next() % 120);
+    for (let round = 0; round < 20000; round += 1) {
+      const len = 1 + (next() % 160);
       let text = '';
       for (let k = 0; k < len; k += 1) text += alphabet[next() % alphabet.length];
       expect(encodedByLoop(text), JSON.stringify(text)).toEqual(encodedByRegex(text));
     }
+  });
+
+  it('the loop finds exactly what the regex finds around the run lengths that decide (15-17 base64, 31-33 hex)', () => {
+    const hex = (n: number) => '0123456789abcdefABCDEF'.repeat(4).slice(0, n);
+    const b64 = (n: number) => 'QUJDREVGR0hJSktMTU5PUFFSU1RV'.repeat(2).slice(0, n);
+    const befores = ['', 'z', ' ', '%41', 'zz', '\\u0041', '0'];
+    const afters = ['', 'z', ' ', '=', '===', 'U+0041', 'U+0041 ', 'zU+0041\n', hex(32)];
+    let compared = 0;
+    for (const len of [5, 6, 15, 16, 17, 30, 31, 32, 33, 40]) {
+      for (const run of [hex(len), b64(len), `z${hex(len)}`, `${hex(len)}z${hex(len)}`]) {
+        for (const before of befores) {
+          for (const after of afters) {
+            const text = `${before}${run}${after}`;
+            expect(encodedByLoop(text), JSON.stringify(text)).toEqual(encodedByRegex(text));
+            compared += 1;
+          }
+        }
+      }
+    }
+    expect(compared).toBe(10 * 4 * befores.length * afters.length);
   });
 
   it('a non-finite or negative depth means no decoding', async () => {

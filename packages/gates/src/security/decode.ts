@@ -255,11 +255,20 @@ export function encodedByRegex(text: string): RawEncodedMatch[] {
   return out;
 }
 
-const isHex = (c: number): boolean => (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+const HEX_BIT = 1;
 /** `[\w/+-]` */
-const isB64 = (c: number): boolean =>
-  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 47 || c === 43 || c === 45;
-const isSpace = (c: number): boolean => c === 9 || c === 10 || c === 12 || c === 13 || c === 32;
+const RUN_BIT = 2;
+const SPACE_BIT = 4;
+/** Character classes of ASCII codes, one table lookup per character. */
+const CLASS = new Uint8Array(128);
+for (let c = 0; c < 128; c += 1) {
+  const ch = String.fromCharCode(c);
+  if (/[0-9A-Fa-f]/.test(ch)) CLASS[c] |= HEX_BIT;
+  if (/[\w/+-]/.test(ch)) CLASS[c] |= RUN_BIT;
+  if (/[\t\n\f\r ]/.test(ch)) CLASS[c] |= SPACE_BIT;
+}
+const classOf = (c: number): number => (c < 128 ? (CLASS[c] as number) : 0);
+const isHex = (c: number): boolean => (classOf(c) & HEX_BIT) !== 0;
 const hexAt = (text: string, i: number, n: number): boolean => {
   if (i + n > text.length) return false;
   for (let k = i; k < i + n; k += 1) if (!isHex(text.charCodeAt(k))) return false;
@@ -267,11 +276,18 @@ const hexAt = (text: string, i: number, n: number): boolean => {
 };
 
 /**
- * The same matches as {@link encodedByRegex}, found by a loop instead of V8's
- * regex engine (which keeps a backtracking frame per character of a run and
- * overflows its stack on a run of several megabytes): at each position the
- * alternatives of {@link ENCODED} in order, leftmost first, each run greedy.
- * Linear: every run is read once, and a percent match's line once.
+ * The same matches as {@link encodedByRegex}, found in one pass with a class
+ * table instead of V8's regex engine (which tries five alternatives at every
+ * position, and keeps a backtracking frame per character of a run, so a run
+ * of several megabytes overflows its stack). Linear: every character is read
+ * a bounded number of times.
+ *
+ * Within a run of `[\w/+-]` characters only three things can start a match:
+ * the run's first character (a hex run of 32 or more, else a base64 run of 16
+ * or more: both lookbehinds need the run to start there), a hex run that
+ * starts after a non-hex character when the run's start was taken by an
+ * earlier match, and `U+XXXX` at the run's very end (it must be followed by a
+ * space or the end). `%` and `\` are outside every run.
  *
  * @internal exported for the test that compares it with the regex
  */
@@ -281,9 +297,73 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
   // where the line of a percent match ends, and the last `%XX` on it (cached per line)
   let lineEnd = -1;
   let lastPct = -1;
+  /** `U+XXXX` ending the run at `end`, followed by a space or the end of the text */
+  const unicodeAtEnd = (from: number, end: number): boolean =>
+    end - from >= 6 &&
+    text.charCodeAt(end - 6) === 85 &&
+    text.charCodeAt(end - 5) === 43 &&
+    hexAt(text, end - 4, 4) &&
+    (end === n || (classOf(text.charCodeAt(end)) & SPACE_BIT) !== 0);
+  /** The rest of a run entered at `from` (its start already taken): hex runs after a non-hex character, then `U+XXXX`. */
+  const restOfRun = (from: number): number => {
+    let end = from;
+    while (end < n && (classOf(text.charCodeAt(end)) & RUN_BIT) !== 0) end += 1;
+    const uStart = unicodeAtEnd(from, end) ? end - 6 : end;
+    let i = from;
+    while (i < uStart) {
+      if (isHex(text.charCodeAt(i)) && !isHex(text.charCodeAt(i - 1))) {
+        let j = i;
+        while (j < end && isHex(text.charCodeAt(j))) j += 1;
+        if (j - i >= 32) {
+          out.push({ alt: 4, start: i, end: j });
+          i = j;
+          continue;
+        }
+        i = j;
+        continue;
+      }
+      i += 1;
+    }
+    if (uStart < end && i <= uStart) {
+      out.push({ alt: 2, start: uStart, end: end === n ? n : end + 1 });
+      return end === n ? n : end + 1;
+    }
+    return Math.max(i, end);
+  };
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
+    const cls = classOf(c);
+    if ((cls & RUN_BIT) !== 0) {
+      if (i > 0 && (classOf(text.charCodeAt(i - 1)) & RUN_BIT) !== 0) {
+        i = restOfRun(i);
+        continue;
+      }
+      let end = i;
+      while (end < n && (classOf(text.charCodeAt(end)) & RUN_BIT) !== 0) end += 1;
+      let hexEnd = i;
+      while (hexEnd < end && isHex(text.charCodeAt(hexEnd))) hexEnd += 1;
+      if (hexEnd - i >= 32) {
+        out.push({ alt: 4, start: i, end: hexEnd });
+        i = hexEnd < end ? restOfRun(hexEnd) : hexEnd;
+        continue;
+      }
+      if (end - i >= 16) {
+        let stop = end;
+        while (stop < n && stop - end < 2 && text.charCodeAt(stop) === 61) stop += 1;
+        out.push({ alt: 5, start: i, end: stop });
+        i = stop;
+        continue;
+      }
+      if (unicodeAtEnd(i, end)) {
+        const stop = end === n ? n : end + 1;
+        out.push({ alt: 2, start: end - 6, end: stop });
+        i = stop;
+        continue;
+      }
+      i = end;
+      continue;
+    }
     if (c === 37 && hexAt(text, i + 1, 2)) {
       if (i >= lineEnd) {
         lineEnd = text.indexOf('\n', i);
@@ -301,18 +381,6 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
       i = end;
       continue;
     }
-    if (c === 85 && text.charCodeAt(i + 1) === 43 && hexAt(text, i + 2, 4)) {
-      if (i + 6 === n) {
-        out.push({ alt: 2, start: i, end: n });
-        i = n;
-        continue;
-      }
-      if (isSpace(text.charCodeAt(i + 6))) {
-        out.push({ alt: 2, start: i, end: i + 7 });
-        i += 7;
-        continue;
-      }
-    }
     if (c === 92) {
       const u = (k: number) => text.charCodeAt(k) === 117 || text.charCodeAt(k) === 85;
       if (text.charCodeAt(i + 1) === 92 && u(i + 2) && hexAt(text, i + 3, 4)) {
@@ -326,40 +394,13 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
         continue;
       }
     }
-    if (isHex(c) && (i === 0 || !isHex(text.charCodeAt(i - 1)))) {
-      let j = i;
-      while (j < n && isHex(text.charCodeAt(j))) j += 1;
-      if (j - i >= 32) {
-        out.push({ alt: 4, start: i, end: j });
-        i = j;
-        continue;
-      }
-    }
-    if (isB64(c) && (i === 0 || !isB64(text.charCodeAt(i - 1)))) {
-      let j = i;
-      while (j < n && isB64(text.charCodeAt(j))) j += 1;
-      if (j - i >= 16) {
-        let end = j;
-        while (end < n && end - j < 2 && text.charCodeAt(end) === 61) end += 1;
-        out.push({ alt: 5, start: i, end });
-        i = end;
-        continue;
-      }
-    }
     i += 1;
   }
   return out;
 }
 
 function findEncodingMatches(text: string): EncodingMatch[] {
-  let raw: RawEncodedMatch[];
-  try {
-    raw = encodedByRegex(text);
-  } catch (thrown) {
-    // V8's backtracking stack is finite: a run of megabytes throws instead of answering
-    if (!(thrown instanceof RangeError)) throw thrown;
-    raw = encodedByLoop(text);
-  }
+  const raw = encodedByLoop(text);
   const all: EncodingMatch[] = [];
   // the form of unicode escape the last match was (`U+` or a backslash), to join a run of one form
   let lastForm = 0;
