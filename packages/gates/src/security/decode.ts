@@ -263,9 +263,10 @@ const SPACE_BIT = 4;
 const CLASS = new Uint8Array(128);
 for (let c = 0; c < 128; c += 1) {
   const ch = String.fromCharCode(c);
-  if (/[0-9A-Fa-f]/.test(ch)) CLASS[c] |= HEX_BIT;
-  if (/[\w/+-]/.test(ch)) CLASS[c] |= RUN_BIT;
-  if (/[\t\n\f\r ]/.test(ch)) CLASS[c] |= SPACE_BIT;
+  CLASS[c] =
+    (/[0-9A-Fa-f]/.test(ch) ? HEX_BIT : 0) |
+    (/[\w/+-]/.test(ch) ? RUN_BIT : 0) |
+    (/[\t\n\f\r ]/.test(ch) ? SPACE_BIT : 0);
 }
 const classOf = (c: number): number => (c < 128 ? (CLASS[c] as number) : 0);
 const isHex = (c: number): boolean => (classOf(c) & HEX_BIT) !== 0;

@@ -680,8 +680,31 @@ function maxWidth(n: Node): number {
       return n.items.reduce((a, x) => a + maxWidth(x), 0);
     case 'alt':
       return Math.max(0, ...n.items.map(maxWidth));
-    case 'rep':
-      return n.max === 0 ? 0 : n.max * maxWidth(n.node);
+    case 'rep': {
+      const w = n.max === 0 ? 0 : maxWidth(n.node);
+      return w === 0 ? 0 : n.max * w;
+    }
+  }
+}
+
+/**
+ * The most UTF-16 code units one match of a pattern may span, read from its
+ * syntax; `Infinity` when a repetition is unbounded or the pattern uses what
+ * the parser does not read. A bound lets a scan run the pattern on a window of
+ * a text instead of the whole text (see `windowed.ts`).
+ *
+ * @example
+ * ```ts
+ * maxMatchLength('key=([a-z0-9]{8})'); // 12
+ * maxMatchLength('key=.+'); // Infinity
+ * ```
+ */
+export function maxMatchLength(pattern: string): number {
+  try {
+    const w = maxWidth(new Parser(pattern).parse());
+    return Number.isFinite(w) ? w : Number.POSITIVE_INFINITY;
+  } catch {
+    return Number.POSITIVE_INFINITY;
   }
 }
 

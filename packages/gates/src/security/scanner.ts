@@ -10,8 +10,17 @@ import {
 import { shannonEntropy } from './entropy.js';
 import { type KeywordIndex, keywordIndexOf } from './keyword-index.js';
 import type { PatchFragment } from './patch.js';
+import { maxMatchLength } from './re2-translate.js';
 import { currentRuleIds } from './rule-aliases.js';
-import type { SecretAllowlist, SecretFinding, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';
+import type {
+  SecretAllowlist,
+  SecretFinding,
+  SecretRegex,
+  SecretRule,
+  SecretRuleRequirement,
+  SecretsConfig,
+} from './types.js';
+import { findAllNear } from './windowed.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
 
@@ -201,6 +210,18 @@ export function baselineKeys(f: Pick<SecretFinding, 'RuleID' | 'File' | 'Commit'
 
 const EMPTY_SET: ReadonlySet<string> = new Set<string>();
 
+const maxLengths = new WeakMap<SecretRegex, number>();
+
+/** The most code units one match of a compiled pattern spans (`Infinity`: unbounded), read once per pattern. */
+function maxLengthOf(re: SecretRegex): number {
+  let n = maxLengths.get(re);
+  if (n === undefined) {
+    n = maxMatchLength(re.source);
+    maxLengths.set(re, n);
+  }
+  return n;
+}
+
 /** What {@link scanFragments} derives from a configuration alone. */
 interface Prepared {
   readonly globalFileLevel: readonly SecretAllowlist[];
@@ -290,6 +311,61 @@ export function scanFragments(
   fragments: readonly PatchFragment[],
   options: ScanFragmentsOptions = {},
 ): SecretFinding[] {
+  return scanAll(config, fragments, options);
+}
+
+/**
+ * A whole text to scan as one fragment, its lines numbered from 1 (a blob):
+ * the scanner reads its lines off the text instead of a line array.
+ *
+ * @internal the history scan's
+ */
+export interface TextFragment {
+  readonly commit: PatchFragment['commit'];
+  readonly file: string;
+  readonly text: string;
+}
+
+/**
+ * {@link scanFragments} over whole texts (blobs), without splitting them into
+ * line objects first.
+ *
+ * @internal the history scan's
+ */
+export function scanTextFragments(
+  config: SecretsConfig,
+  fragments: readonly TextFragment[],
+  options: ScanFragmentsOptions = {},
+): SecretFinding[] {
+  return scanAll(config, fragments, options);
+}
+
+/** A fragment's text and where its lines start; `lineNos` is absent when line i is number i + 1. */
+function layoutOf(fragment: PatchFragment | TextFragment): {
+  text: string;
+  starts: number[];
+  lineNos: readonly number[] | undefined;
+} {
+  if ('text' in fragment) {
+    const { text } = fragment;
+    const starts = [0];
+    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) starts.push(at + 1);
+    return { text, starts, lineNos: undefined };
+  }
+  const starts: number[] = [];
+  let length = 0;
+  for (const l of fragment.lines) {
+    starts.push(length);
+    length += l.text.length + 1;
+  }
+  return { text: fragment.lines.map((l) => l.text).join('\n'), starts, lineNos: fragment.lines.map((l) => l.lineNo) };
+}
+
+function scanAll(
+  config: SecretsConfig,
+  fragments: readonly (PatchFragment | TextFragment)[],
+  options: ScanFragmentsOptions,
+): SecretFinding[] {
   const ignored = options.ignoredFingerprints ?? EMPTY_SET;
   const baseline = baselineSetOf(options.baseline);
   // what depends on the configuration alone is built once per configuration (a history scan calls this per blob)
@@ -311,17 +387,15 @@ export function scanFragments(
       line: '',
     };
     if (globalFileLevel.some((a) => allowlistApplies(a, fileCandidate))) continue;
-    const starts: number[] = [];
-    let length = 0;
-    for (const l of fragment.lines) {
-      starts.push(length);
-      length += l.text.length + 1;
-    }
-    const text = fragment.lines.map((l) => l.text).join('\n');
+    const { text, starts, lineNos } = layoutOf(fragment);
+    const lineNoOf = (idx: number): number => (lineNos ? (lineNos[idx] ?? 0) : idx + 1);
+    /** The text of lines `from` to `to` (indexes), joined by newlines. */
+    const linesText = (from: number, to: number): string =>
+      text.slice(starts[from] ?? 0, to + 1 < starts.length ? (starts[to + 1] as number) - 1 : text.length);
     // which lines carry an inline marker: computed once, so a long line is not searched per match
     const marked = new Set<number>();
-    if (text.includes(INLINE_ALLOW)) {
-      for (const [i, l] of fragment.lines.entries()) if (l.text.includes(INLINE_ALLOW)) marked.add(i);
+    for (let at = text.indexOf(INLINE_ALLOW); at !== -1; at = text.indexOf(INLINE_ALLOW, at + 1)) {
+      marked.add(lineIndexAt(starts, at));
     }
     const markedBetween = (from: number, to: number): boolean => {
       if (marked.size === 0) return false;
@@ -345,8 +419,19 @@ export function scanFragments(
     /** One rule on one decoding pass: its findings, allowlists applied, offsets in the fragment's own text. */
     const detect = (rule: SecretRule, passText: string, segments: readonly EncodedSegment[]): Found[] => {
       if (rule.path && !rule.path.test(fragment.file)) return [];
-      // most rules find nothing in most fragments: nothing is built for them
-      const matches = rule.regex ? rule.regex.findAll(passText, limit) : undefined;
+      // most rules find nothing in most fragments: nothing is built for them. A decoding pass
+      // reports only matches that touch a decoded value, so a bounded pattern runs only near them
+      const matches = rule.regex
+        ? segments.length > 0
+          ? findAllNear(
+              rule.regex,
+              passText,
+              segments.map((s) => s.decoded),
+              maxLengthOf(rule.regex),
+              limit,
+            )
+          : rule.regex.findAll(passText, limit)
+        : undefined;
       if (matches !== undefined && matches.length === 0) return [];
       const listsForRule = listsFor(rule);
       const base = {
@@ -363,11 +448,11 @@ export function scanFragments(
       if (matches === undefined) {
         // a path-only rule: the file itself is the finding (once, not per decoding pass)
         if (segments.length > 0 || listsForRule.some((a) => allowlistApplies(a, fileCandidate))) return [];
-        const first = fragment.lines[0];
+        const firstLine = starts.length > 0 ? lineNoOf(0) : 1;
         const finding = {
           ...base,
-          StartLine: first?.lineNo ?? 1,
-          EndLine: first?.lineNo ?? 1,
+          StartLine: firstLine,
+          EndLine: firstLine,
           StartColumn: 1,
           EndColumn: 1,
           Match: `file detected: ${fragment.file}`,
@@ -412,12 +497,7 @@ export function scanFragments(
         const lineKey = decodedLine ? `d${decodedLine.from}:${decodedLine.to}` : `${startIdx}:${endIdx}`;
         let lineText: string | undefined;
         const lineOf = () => {
-          lineText ??= decodedLine
-            ? passText.slice(decodedLine.from, decodedLine.to)
-            : fragment.lines
-                .slice(startIdx, endIdx + 1)
-                .map((l) => l.text)
-                .join('\n');
+          lineText ??= decodedLine ? passText.slice(decodedLine.from, decodedLine.to) : linesText(startIdx, endIdx);
           return lineText;
         };
         const lineHit = (a: SecretAllowlist): boolean => {
@@ -432,14 +512,12 @@ export function scanFragments(
         };
         const candidate: Candidate = { ...fileCandidate, secret, match: matchText, line: '', lineHit };
         if (listsForRule.some((a) => allowlistApplies(a, candidate))) continue;
-        const startLine = fragment.lines[startIdx];
-        const endLine = fragment.lines[endIdx];
         const tags = [...rule.tags, ...decodedTags, ...(hasMarker ? [INLINE_ALLOW_IGNORED_TAG] : [])];
         found.push({
           finding: {
             ...base,
-            StartLine: startLine?.lineNo ?? 0,
-            EndLine: endLine?.lineNo ?? 0,
+            StartLine: starts.length > 0 ? lineNoOf(startIdx) : 0,
+            EndLine: starts.length > 0 ? lineNoOf(endIdx) : 0,
             StartColumn: start - (starts[startIdx] ?? 0) + 1,
             EndColumn: end - (starts[endIdx] ?? 0),
             Match: matchText,

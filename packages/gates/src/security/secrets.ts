@@ -10,8 +10,8 @@ import {
   type ScanGitOptions,
 } from './git-objects.js';
 import type { SecurityRange } from './git-range.js';
-import type { PatchCommit, PatchFragment } from './patch.js';
-import { INLINE_ALLOW_IGNORED_TAG, scanFragments } from './scanner.js';
+import type { PatchCommit } from './patch.js';
+import { INLINE_ALLOW_IGNORED_TAG, scanTextFragments, type TextFragment } from './scanner.js';
 import type { SecretFinding } from './types.js';
 
 /** The rule id of a finding that says the range changed the scan's own configuration. */
@@ -121,8 +121,8 @@ function blobTexts(content: Buffer): string[] {
   return [utf8, narrowed.toString('utf8', 0, n)];
 }
 
-function fragmentOf(commit: PatchCommit, file: string, text: string): PatchFragment {
-  return { commit, file, lines: text.split('\n').map((t, i) => ({ lineNo: i + 1, text: t })) };
+function fragmentOf(commit: PatchCommit, file: string, text: string): TextFragment {
+  return { commit, file, text };
 }
 
 const keyOf = (f: SecretFinding) => `${f.RuleID}\u0000${f.Secret}`;
@@ -327,7 +327,7 @@ function scanCommit(
     fragmentOf(commit, COMMIT_MESSAGE_FILE, meta.message),
     fragmentOf(commit, COMMIT_HEADER_FILE, meta.headerLines.join('\n')),
   ];
-  for (const finding of scanFragments(trusted.config, messageFragments, scanOptions)) {
+  for (const finding of scanTextFragments(trusted.config, messageFragments, scanOptions)) {
     steps.push({ kind: 'finding', finding });
   }
 
@@ -360,7 +360,7 @@ function scanCommit(
         ),
     };
     for (const text of blobTexts(blob.content)) {
-      for (const f of scanFragments(trusted.config, [fragmentOf(commit, ch.path, text)], blobOptions)) {
+      for (const f of scanTextFragments(trusted.config, [fragmentOf(commit, ch.path, text)], blobOptions)) {
         const k = `${keyOf(f)}\u0000${f.StartLine}`;
         if (seen.has(k)) continue;
         seen.add(k);
@@ -398,7 +398,7 @@ function keysOfBlob(
         maxMatchesPerRule: MAX_MATCHES_PER_RULE_AND_BLOB,
         ...(maxDecodeDepth === undefined ? {} : { maxDecodeDepth }),
       };
-      for (const f of scanFragments(trusted.config, [fragmentOf(commit, path, text)], options)) {
+      for (const f of scanTextFragments(trusted.config, [fragmentOf(commit, path, text)], options)) {
         keys.add(keyOf(f));
       }
     }
