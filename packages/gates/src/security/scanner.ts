@@ -20,7 +20,7 @@ import type {
   SecretRuleRequirement,
   SecretsConfig,
 } from './types.js';
-import { findAllNear } from './windowed.js';
+import { findAllNear, type TextRange } from './windowed.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
 
@@ -417,19 +417,18 @@ function scanAll(
     };
 
     /** One rule on one decoding pass: its findings, allowlists applied, offsets in the fragment's own text. */
-    const detect = (rule: SecretRule, passText: string, segments: readonly EncodedSegment[]): Found[] => {
+    const detect = (
+      rule: SecretRule,
+      passText: string,
+      segments: readonly EncodedSegment[],
+      decodedRanges: readonly TextRange[],
+    ): Found[] => {
       if (rule.path && !rule.path.test(fragment.file)) return [];
       // most rules find nothing in most fragments: nothing is built for them. A decoding pass
       // reports only matches that touch a decoded value, so a bounded pattern runs only near them
       const matches = rule.regex
         ? segments.length > 0
-          ? findAllNear(
-              rule.regex,
-              passText,
-              segments.map((s) => s.decoded),
-              maxLengthOf(rule.regex),
-              limit,
-            )
+          ? findAllNear(rule.regex, passText, decodedRanges, maxLengthOf(rule.regex), limit)
           : rule.regex.findAll(passText, limit)
         : undefined;
       if (matches !== undefined && matches.length === 0) return [];
@@ -536,13 +535,14 @@ function scanAll(
     const decoder = createDecoder();
     let passText = text;
     let segments: EncodedSegment[] = [];
+    let decodedRanges: TextRange[] = [];
     for (let depth = 0; ; depth += 1) {
       const present = index.flagsIn(passText);
       const detected = new Map<string, Found[]>();
       const detectOnce = (rule: SecretRule): Found[] => {
         let f = detected.get(rule.id);
         if (!f) {
-          f = detect(rule, passText, segments);
+          f = detect(rule, passText, segments, decodedRanges);
           detected.set(rule.id, f);
         }
         return f;
@@ -565,6 +565,7 @@ function scanAll(
       if (next.segments.length === 0) break;
       passText = next.text;
       segments = next.segments;
+      decodedRanges = segments.map((s) => s.decoded);
     }
     for (const f of withoutGenericOverlaps(spans)) if (!suppressed.has(f)) out.push(f);
   }
