@@ -259,8 +259,8 @@ const HEX_BIT = 1;
 /** `[\w/+-]` */
 const RUN_BIT = 2;
 const SPACE_BIT = 4;
-/** Character classes of ASCII codes, one table lookup per character. */
-const CLASS = new Uint8Array(128);
+/** Character classes of every UTF-16 code unit (0 beyond ASCII), one table lookup per character. */
+const CLASS = new Uint8Array(65_536);
 for (let c = 0; c < 128; c += 1) {
   const ch = String.fromCharCode(c);
   CLASS[c] =
@@ -268,13 +268,55 @@ for (let c = 0; c < 128; c += 1) {
     (/[\w/+-]/.test(ch) ? RUN_BIT : 0) |
     (/[\t\n\f\r ]/.test(ch) ? SPACE_BIT : 0);
 }
-const classOf = (c: number): number => (c < 128 ? (CLASS[c] as number) : 0);
+const classOf = (c: number): number => CLASS[c] as number;
 const isHex = (c: number): boolean => (classOf(c) & HEX_BIT) !== 0;
 const hexAt = (text: string, i: number, n: number): boolean => {
   if (i + n > text.length) return false;
   for (let k = i; k < i + n; k += 1) if (!isHex(text.charCodeAt(k))) return false;
   return true;
 };
+
+/** `u` or `U` */
+const isU = (c: number): boolean => c === 117 || c === 85;
+
+/** `U+XXXX` ending the run at `end`, followed by a space or the end of the text. */
+function unicodeAtEnd(text: string, from: number, end: number): boolean {
+  return (
+    end - from >= 6 &&
+    text.charCodeAt(end - 6) === 85 &&
+    text.charCodeAt(end - 5) === 43 &&
+    hexAt(text, end - 4, 4) &&
+    (end === text.length || (classOf(text.charCodeAt(end)) & SPACE_BIT) !== 0)
+  );
+}
+
+/**
+ * The rest of a run entered at `from` (its start already taken by a match):
+ * hex runs after a non-hex character, then `U+XXXX`; returns where the scan
+ * goes on.
+ */
+function restOfRun(text: string, from: number, out: RawEncodedMatch[]): number {
+  const n = text.length;
+  let end = from;
+  while (end < n && (classOf(text.charCodeAt(end)) & RUN_BIT) !== 0) end += 1;
+  const uStart = unicodeAtEnd(text, from, end) ? end - 6 : end;
+  let i = from;
+  while (i < uStart) {
+    if (isHex(text.charCodeAt(i)) && !isHex(text.charCodeAt(i - 1))) {
+      let j = i;
+      while (j < end && isHex(text.charCodeAt(j))) j += 1;
+      if (j - i >= 32) out.push({ alt: 4, start: i, end: j });
+      i = j;
+      continue;
+    }
+    i += 1;
+  }
+  if (uStart < end && i <= uStart) {
+    out.push({ alt: 2, start: uStart, end: end === n ? n : end + 1 });
+    return end === n ? n : end + 1;
+  }
+  return Math.max(i, end);
+}
 
 /**
  * The same matches as {@link encodedByRegex}, found in one pass with a class
@@ -293,60 +335,33 @@ const hexAt = (text: string, i: number, n: number): boolean => {
  * @internal exported for the test that compares it with the regex
  */
 export function encodedByLoop(text: string): RawEncodedMatch[] {
+  // (no closure here captures the loop's variables: V8 would keep them in a heap context, read on every step)
   const out: RawEncodedMatch[] = [];
   const n = text.length;
   // where the line of a percent match ends, and the last `%XX` on it (cached per line)
   let lineEnd = -1;
   let lastPct = -1;
-  /** `U+XXXX` ending the run at `end`, followed by a space or the end of the text */
-  const unicodeAtEnd = (from: number, end: number): boolean =>
-    end - from >= 6 &&
-    text.charCodeAt(end - 6) === 85 &&
-    text.charCodeAt(end - 5) === 43 &&
-    hexAt(text, end - 4, 4) &&
-    (end === n || (classOf(text.charCodeAt(end)) & SPACE_BIT) !== 0);
-  /** The rest of a run entered at `from` (its start already taken): hex runs after a non-hex character, then `U+XXXX`. */
-  const restOfRun = (from: number): number => {
-    let end = from;
-    while (end < n && (classOf(text.charCodeAt(end)) & RUN_BIT) !== 0) end += 1;
-    const uStart = unicodeAtEnd(from, end) ? end - 6 : end;
-    let i = from;
-    while (i < uStart) {
-      if (isHex(text.charCodeAt(i)) && !isHex(text.charCodeAt(i - 1))) {
-        let j = i;
-        while (j < end && isHex(text.charCodeAt(j))) j += 1;
-        if (j - i >= 32) {
-          out.push({ alt: 4, start: i, end: j });
-          i = j;
-          continue;
-        }
-        i = j;
-        continue;
-      }
-      i += 1;
-    }
-    if (uStart < end && i <= uStart) {
-      out.push({ alt: 2, start: uStart, end: end === n ? n : end + 1 });
-      return end === n ? n : end + 1;
-    }
-    return Math.max(i, end);
-  };
   let i = 0;
   while (i < n) {
     const c = text.charCodeAt(i);
-    const cls = classOf(c);
-    if ((cls & RUN_BIT) !== 0) {
-      if (i > 0 && (classOf(text.charCodeAt(i - 1)) & RUN_BIT) !== 0) {
-        i = restOfRun(i);
+    if (((CLASS[c] as number) & RUN_BIT) !== 0) {
+      if (i > 0 && ((CLASS[text.charCodeAt(i - 1)] as number) & RUN_BIT) !== 0) {
+        i = restOfRun(text, i, out);
         continue;
       }
+      // the run's end and where its hex prefix ends, in one read
       let end = i;
-      while (end < n && (classOf(text.charCodeAt(end)) & RUN_BIT) !== 0) end += 1;
-      let hexEnd = i;
-      while (hexEnd < end && isHex(text.charCodeAt(hexEnd))) hexEnd += 1;
+      let hexEnd = -1;
+      while (end < n) {
+        const k = CLASS[text.charCodeAt(end)] as number;
+        if ((k & RUN_BIT) === 0) break;
+        if (hexEnd < 0 && (k & HEX_BIT) === 0) hexEnd = end;
+        end += 1;
+      }
+      if (hexEnd < 0) hexEnd = end;
       if (hexEnd - i >= 32) {
         out.push({ alt: 4, start: i, end: hexEnd });
-        i = hexEnd < end ? restOfRun(hexEnd) : hexEnd;
+        i = hexEnd < end ? restOfRun(text, hexEnd, out) : hexEnd;
         continue;
       }
       if (end - i >= 16) {
@@ -356,7 +371,7 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
         i = stop;
         continue;
       }
-      if (unicodeAtEnd(i, end)) {
+      if (end - i >= 6 && unicodeAtEnd(text, i, end)) {
         const stop = end === n ? n : end + 1;
         out.push({ alt: 2, start: end - 6, end: stop });
         i = stop;
@@ -383,13 +398,12 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
       continue;
     }
     if (c === 92) {
-      const u = (k: number) => text.charCodeAt(k) === 117 || text.charCodeAt(k) === 85;
-      if (text.charCodeAt(i + 1) === 92 && u(i + 2) && hexAt(text, i + 3, 4)) {
+      if (text.charCodeAt(i + 1) === 92 && isU(text.charCodeAt(i + 2)) && hexAt(text, i + 3, 4)) {
         out.push({ alt: 3, start: i, end: i + 7 });
         i += 7;
         continue;
       }
-      if (u(i + 1) && hexAt(text, i + 2, 4)) {
+      if (isU(text.charCodeAt(i + 1)) && hexAt(text, i + 2, 4)) {
         out.push({ alt: 3, start: i, end: i + 6 });
         i += 6;
         continue;
@@ -400,8 +414,56 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
   return out;
 }
 
-function findEncodingMatches(text: string): EncodingMatch[] {
-  const raw = encodedByLoop(text);
+/** `U+XXXX` right before the newline at `nl - 1`: a match there ends at `nl`, touching what starts the next line. */
+function unicodeBeforeNewline(text: string, nl: number): boolean {
+  return nl >= 7 && text.charCodeAt(nl - 7) === 85 && text.charCodeAt(nl - 6) === 43 && hexAt(text, nl - 5, 4);
+}
+
+/**
+ * The windows of a later pass: the lines that hold the ranges (each with its
+ * newline), widened by a line while the line before ends in `U+XXXX` (a match
+ * there would touch the window's first). Sorted, disjoint.
+ */
+function linesAround(text: string, ranges: readonly Range[]): Range[] {
+  const out: Range[] = [];
+  const n = text.length;
+  for (const r of ranges) {
+    let start = text.lastIndexOf('\n', r.start - 1) + 1;
+    while (start > 0 && unicodeBeforeNewline(text, start)) start = text.lastIndexOf('\n', start - 2) + 1;
+    let nl = text.indexOf('\n', Math.max(r.start, r.end - 1));
+    let end = nl === -1 ? n : nl + 1;
+    while (end < n && unicodeBeforeNewline(text, end)) {
+      nl = text.indexOf('\n', end);
+      end = nl === -1 ? n : nl + 1;
+    }
+    const last = out[out.length - 1];
+    if (last && start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, end) };
+    else out.push({ start, end });
+  }
+  return out;
+}
+
+/**
+ * The raw matches of a later pass: only in the lines of the last pass's
+ * decoded values. Elsewhere the text, and every line's neighbours, are those
+ * of the last pass, where each match there decoded to nothing, or was dropped
+ * beside one that touched it (then it touches a decoded value, so its line is
+ * searched), or came after the budget ran out (then so do all the windows):
+ * searching those lines again finds nothing to decode.
+ */
+function encodedNear(text: string, decoded: readonly Range[]): RawEncodedMatch[] {
+  const out: RawEncodedMatch[] = [];
+  for (const w of linesAround(text, decoded)) {
+    if (w.start === 0 && w.end === text.length) return encodedByLoop(text);
+    for (const m of encodedByLoop(text.slice(w.start, w.end))) {
+      out.push({ alt: m.alt, start: m.start + w.start, end: m.end + w.start });
+    }
+  }
+  return out;
+}
+
+function findEncodingMatches(text: string, decoded: readonly Range[] | undefined): EncodingMatch[] {
+  const raw = decoded === undefined ? encodedByLoop(text) : encodedNear(text, decoded);
   const all: EncodingMatch[] = [];
   // the form of unicode escape the last match was (`U+` or a backslash), to join a run of one form
   let lastForm = 0;
@@ -439,7 +501,10 @@ export interface Decoder {
 
 /**
  * A decoder for one fragment; `maxDecodedChars` caps what all its passes may
- * decode together.
+ * decode together. A later pass (called with the last pass's segments, on
+ * its text) reads only the lines of their decoded values, which finds what a
+ * read of its whole text finds (`readWhole`: read it whole anyway, the
+ * reference for tests).
  *
  * @example
  * ```ts
@@ -447,7 +512,7 @@ export interface Decoder {
  * pass.text; // 'token: small-secret'
  * ```
  */
-export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT): Decoder {
+export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT, readWhole = false): Decoder {
   const cache = new Map<string, string>();
   let budget = maxDecodedChars;
   return {
@@ -457,7 +522,9 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT):
       let copied = 0;
       let shift = 0;
       const depth = predecessors.length > 0 ? (predecessors[0] as EncodedSegment).depth + 1 : 1;
-      for (const m of findEncodingMatches(text)) {
+      // the first pass reads the whole text, a later one only the lines of the last pass's decoded values
+      const decodedBefore = predecessors.length > 0 && !readWhole ? predecessors.map((p) => p.decoded) : undefined;
+      for (const m of findEncodingMatches(text, decodedBefore)) {
         const value = text.slice(m.start, m.end);
         let decoded = cache.get(value);
         if (decoded === undefined) {

@@ -16,6 +16,36 @@ export interface KeywordIndex {
    * lower-cased copy.
    */
   flagsIn(text: string): Uint8Array;
+  /**
+   * {@link KeywordIndex.flagsIn} plus where each keyword occurs, in code units
+   * of `text` itself (no lower-cased copy, so offsets need no mapping); both
+   * are reused by the next call. The places fold U+017F (LATIN SMALL LETTER
+   * LONG S) to `s` as well, as RE2's case-insensitive `s` matches it, so a
+   * pattern's match that holds a keyword case-insensitively holds one of
+   * these places; the flags stay those of `text.toLowerCase()`. `undefined`
+   * when some keyword is not lower-case ASCII (the text would have to be
+   * lower-cased, which moves offsets).
+   */
+  occurrencesIn(text: string): { flags: Uint8Array; occurrences: KeywordOccurrences } | undefined;
+  /**
+   * Adds `sign` to `counts[k]` for every place of keyword `k` in `text` that
+   * overlaps one of `ranges` (sorted, disjoint), reading only the text around
+   * them: how a decoding pass keeps per-keyword counts without reading the
+   * whole text again. `false` (and `counts` left half-updated) when the text
+   * there holds U+017F, whose places and lower case disagree, or when the
+   * keywords are not lower-case ASCII.
+   */
+  countNear(text: string, ranges: readonly { start: number; end: number }[], counts: Int32Array, sign: number): boolean;
+}
+
+/**
+ * Where keywords occur in a text: keyword `k` (an index of
+ * {@link KeywordIndex.keywords}) starts at the offsets
+ * `starts[offsets[k]] .. starts[offsets[k + 1] - 1]`, in ascending order.
+ */
+export interface KeywordOccurrences {
+  readonly offsets: Int32Array;
+  readonly starts: Int32Array;
 }
 
 /**
@@ -120,7 +150,17 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
     folded[0x212a] = symbolOf[0x6b] as number;
   }
   const I_WITH_DOT = 0x130;
+  const LONG_S = 0x17f;
   const symI = symbolOf[0x69] as number;
+  // the places' table: also U+017F as 's' (RE2 folds it with s; String#toLowerCase leaves it)
+  const liberal = folded.slice();
+  if (foldable) liberal[LONG_S] = symbolOf[0x73] as number;
+  const lengths = Int32Array.from(keywords, (k) => k.length);
+  // every (keyword, end) pair of the last call, grown as needed
+  let hitKeyword = new Int32Array(256);
+  let hitEnd = new Int32Array(256);
+  const offsets = new Int32Array(keywords.length + 1);
+  let starts = new Int32Array(256);
 
   /** Flags the keywords ending at state `s`, once per call; returns how many were new. */
   const mark = (s: number): number => {
@@ -145,32 +185,83 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
       seenAt.fill(0);
       epoch = 1;
     }
+    // locals, not the enclosing scope's variables: the loop reads them on every code unit
     const sym = fold ? folded : symbolOf;
+    const tableHere = table;
+    const shiftHere = shift;
+    const all = keywords.length;
+    const n = text.length;
     let found = 0;
     let row = 0;
-    for (let i = 0; i < text.length; i += 1) {
+    for (let i = 0; i < n; i += 1) {
       const c = text.charCodeAt(i);
       let v: number;
       if (fold && c === I_WITH_DOT) {
         // 'i', then U+0307 (symbol 0) once the keywords ending at the 'i' are counted
-        v = table[row + symI] as number;
+        v = tableHere[row + symI] as number;
         if (v < 0) {
-          const s = (-v - 1) >> shift;
+          const s = (-v - 1) >> shiftHere;
           found += mark(s);
           row = -v - 1;
         } else row = v;
-        v = table[row] as number;
-      } else v = table[row + (sym[c] as number)] as number;
+        v = tableHere[row] as number;
+      } else v = tableHere[row + (sym[c] as number)] as number;
       if (v >= 0) {
         row = v;
         continue;
       }
       row = -v - 1;
-      const s = row >> shift;
+      const s = row >> shiftHere;
       found += mark(s);
-      if (found === keywords.length) break;
+      if (found === all) break;
     }
     return found;
+  };
+
+  /** Records every keyword ending at each offset of `text` (liberal folding); returns how many were recorded. */
+  /** Stores one (keyword, end) pair at `at`, growing the arrays; returns `at + 1`. */
+  const store = (at: number, keyword: number, end: number): number => {
+    if (at === hitKeyword.length) {
+      const grownKeyword = new Int32Array(at * 2);
+      grownKeyword.set(hitKeyword);
+      hitKeyword = grownKeyword;
+      const grownEnd = new Int32Array(at * 2);
+      grownEnd.set(hitEnd);
+      hitEnd = grownEnd;
+    }
+    hitKeyword[at] = keyword;
+    hitEnd[at] = end;
+    return at + 1;
+  };
+
+  /** Records every keyword ending at each offset of `text` (liberal folding); returns how many were recorded. */
+  const record = (text: string): number => {
+    // locals, not the enclosing scope's variables: the loop reads them on every code unit
+    const tableHere = table;
+    const symHere = liberal;
+    const shiftHere = shift;
+    const n = text.length;
+    let hits = 0;
+    let row = 0;
+    for (let i = 0; i < n; i += 1) {
+      const c = text.charCodeAt(i);
+      let v: number;
+      if (c === I_WITH_DOT) {
+        v = tableHere[row + symI] as number;
+        if (v < 0) {
+          row = -v - 1;
+          for (const k of outputs[row >> shiftHere] as number[]) hits = store(hits, k, i);
+        } else row = v;
+        v = tableHere[row] as number;
+      } else v = tableHere[row + (symHere[c] as number)] as number;
+      if (v >= 0) {
+        row = v;
+        continue;
+      }
+      row = -v - 1;
+      for (const k of outputs[row >> shiftHere] as number[]) hits = store(hits, k, i);
+    }
+    return hits;
   };
 
   return Object.freeze({
@@ -185,6 +276,71 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
       if (foldable) run(text, true);
       else run(text.toLowerCase(), false);
       return flags;
+    },
+    countNear(
+      text: string,
+      ranges: readonly { start: number; end: number }[],
+      counts: Int32Array,
+      sign: number,
+    ): boolean {
+      if (!foldable) return false;
+      if (keywords.length === 0 || ranges.length === 0) return true;
+      const reach = Math.max(...lengths) - 1;
+      let i = 0;
+      while (i < ranges.length) {
+        const a = Math.max(0, (ranges[i] as { start: number }).start - reach);
+        let b = Math.min(text.length, (ranges[i] as { end: number }).end + reach);
+        let j = i + 1;
+        while (j < ranges.length && (ranges[j] as { start: number }).start - reach <= b) {
+          b = Math.min(text.length, (ranges[j] as { end: number }).end + reach);
+          j += 1;
+        }
+        const slice = text.slice(a, b);
+        if (slice.indexOf(String.fromCharCode(LONG_S)) !== -1) return false;
+        const hits = record(slice);
+        for (let h = 0; h < hits; h += 1) {
+          const k = hitKeyword[h] as number;
+          const end = a + (hitEnd[h] as number) + 1;
+          const start = end - (lengths[k] as number);
+          // does [start, end) overlap one of ranges i..j-1? (binary search for the first that ends after start)
+          let lo = i;
+          let hi = j;
+          while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if ((ranges[mid] as { end: number }).end <= start) lo = mid + 1;
+            else hi = mid;
+          }
+          if (lo < j && (ranges[lo] as { start: number }).start < end) counts[k] = (counts[k] as number) + sign;
+        }
+        i = j;
+      }
+      return true;
+    },
+    occurrencesIn(text: string) {
+      if (!foldable) return undefined;
+      const hits = keywords.length === 0 ? 0 : record(text);
+      // the flags: every keyword recorded, unless a long s made one up (then as toLowerCase reads)
+      if (text.indexOf(String.fromCharCode(LONG_S)) !== -1) run(text, true);
+      else {
+        flags.fill(0);
+        for (let h = 0; h < hits; h += 1) flags[hitKeyword[h] as number] = 1;
+      }
+      // grouped by keyword, ascending within each (the hits are in order of their end)
+      offsets.fill(0);
+      for (let h = 0; h < hits; h += 1) {
+        const at = (hitKeyword[h] as number) + 1;
+        offsets[at] = (offsets[at] as number) + 1;
+      }
+      for (let k = 0; k < keywords.length; k += 1) offsets[k + 1] = (offsets[k + 1] as number) + (offsets[k] as number);
+      if (starts.length < hits) starts = new Int32Array(hits * 2);
+      const next = offsets.slice(0, keywords.length);
+      for (let h = 0; h < hits; h += 1) {
+        const k = hitKeyword[h] as number;
+        const at = next[k] as number;
+        starts[at] = (hitEnd[h] as number) - (lengths[k] as number) + 1;
+        next[k] = at + 1;
+      }
+      return { flags, occurrences: { offsets, starts } };
     },
   });
 }

@@ -708,6 +708,175 @@ export function maxMatchLength(pattern: string): number {
   }
 }
 
+/** The most strings {@link exactStrings} keeps for one node before it gives up. */
+const MAX_EXACT = 64;
+
+/**
+ * A code point as the keyword places read it (`keyword-index.ts`): A-Z, the
+ * Kelvin sign and the long s as their ASCII lower case, every other code
+ * point as itself.
+ */
+const placeFold = (cp: number): number =>
+  cp >= 0x41 && cp <= 0x5a ? cp + 32 : cp === 0x212a ? 0x6b : cp === 0x17f ? 0x73 : cp;
+
+/** Every string a node can match, folded as the keyword places read text, when there are at most MAX_EXACT. */
+function exactStrings(n: Node): string[] | undefined {
+  switch (n.t) {
+    case 'class': {
+      const out = new Set<string>();
+      for (const [lo, hi] of n.ranges) {
+        if (hi - lo >= MAX_EXACT) return undefined;
+        for (let cp = lo; cp <= hi; cp += 1) out.add(String.fromCodePoint(placeFold(cp)));
+        if (out.size > MAX_EXACT) return undefined;
+      }
+      return [...out];
+    }
+    case 'assert':
+      return [''];
+    case 'group':
+      return exactStrings(n.node);
+    case 'alt': {
+      const out = new Set<string>();
+      for (const item of n.items) {
+        const e = exactStrings(item);
+        if (!e) return undefined;
+        for (const x of e) out.add(x);
+        if (out.size > MAX_EXACT) return undefined;
+      }
+      return [...out];
+    }
+    case 'cat':
+      return product(n.items);
+    case 'rep': {
+      if (n.max === 0) return [''];
+      if (n.max > 8) return undefined;
+      const one = exactStrings(n.node);
+      if (!one) return undefined;
+      const out = new Set<string>();
+      let level: string[] = [''];
+      for (let k = 0; k <= n.max; k += 1) {
+        if (k >= n.min) for (const x of level) out.add(x);
+        if (out.size > MAX_EXACT) return undefined;
+        if (k === n.max) break;
+        const next = cross(level, one);
+        if (!next) return undefined;
+        level = next;
+      }
+      return out.size > MAX_EXACT ? undefined : [...out];
+    }
+  }
+}
+
+function cross(left: readonly string[], right: readonly string[]): string[] | undefined {
+  if (left.length * right.length > MAX_EXACT) return undefined;
+  const out = new Set<string>();
+  for (const a of left) for (const b of right) out.add(a + b);
+  return [...out];
+}
+
+/** The strings a concatenation of `items` can match, or `undefined` (an item unknown, or too many). */
+function product(items: readonly Node[]): string[] | undefined {
+  let out: string[] | undefined = [''];
+  for (const item of items) {
+    const e = exactStrings(item);
+    out = e && out ? cross(out, e) : undefined;
+    if (!out) return undefined;
+  }
+  return out;
+}
+
+/** Whether every match of `n` holds one of `keywords` (folded as the keyword places read text). */
+function holdsKeyword(n: Node, keywords: readonly string[]): boolean {
+  const every = (strings: readonly string[] | undefined) =>
+    strings !== undefined && strings.length > 0 && strings.every((x) => keywords.some((k) => x.includes(k)));
+  if (every(exactStrings(n))) return true;
+  switch (n.t) {
+    case 'class':
+    case 'assert':
+      return false;
+    case 'group':
+      return holdsKeyword(n.node, keywords);
+    case 'alt':
+      return n.items.every((item) => holdsKeyword(item, keywords));
+    case 'rep':
+      return n.min >= 1 && holdsKeyword(n.node, keywords);
+    case 'cat': {
+      if (n.items.some((item) => holdsKeyword(item, keywords))) return true;
+      // a run of items with few strings: a keyword may span several of them (`api[_.-]?key`)
+      for (let from = 0; from < n.items.length; from += 1) {
+        for (let to = from + 2; to <= n.items.length; to += 1) {
+          const strings = product(n.items.slice(from, to));
+          if (!strings) break;
+          if (every(strings)) return true;
+        }
+      }
+      return false;
+    }
+  }
+}
+
+/**
+ * Whether every match of an RE2 pattern holds one of `keywords` (lower-case
+ * ASCII), read from its syntax: where a keyword occurs in a text is then
+ * where a match can be. `false` when that is not provable (or the pattern
+ * uses what the parser does not read), which only costs speed.
+ *
+ * @example
+ * ```ts
+ * matchesHoldKeyword('(?i)api[_.-]?key=([a-z0-9]{8})', ['api']); // true
+ * matchesHoldKeyword('[a-z]+_key', ['token']); // false
+ * ```
+ */
+export function matchesHoldKeyword(pattern: string, keywords: readonly string[]): boolean {
+  if (keywords.length === 0) return false;
+  try {
+    return holdsKeyword(new Parser(pattern).parse(), keywords);
+  } catch {
+    return false;
+  }
+}
+
+/** The most newlines one match of a node may hold. */
+function maxNewlines(n: Node): number {
+  switch (n.t) {
+    case 'class':
+      return n.ranges.some(([lo, hi]) => lo <= 0x0a && hi >= 0x0a) ? 1 : 0;
+    case 'assert':
+      return 0;
+    case 'group':
+      return maxNewlines(n.node);
+    case 'cat':
+      return n.items.reduce((a, x) => a + maxNewlines(x), 0);
+    case 'alt':
+      return Math.max(0, ...n.items.map(maxNewlines));
+    case 'rep': {
+      const inner = n.max === 0 ? 0 : maxNewlines(n.node);
+      return inner === 0 ? 0 : n.max * inner;
+    }
+  }
+}
+
+/**
+ * The most newlines one match of an RE2 pattern may hold (`Infinity` when
+ * unbounded, or when the parser does not read the pattern). A pattern with a
+ * bound is searched on the lines around what matters (see `windowed.ts`),
+ * however long its matches may be.
+ *
+ * @example
+ * ```ts
+ * matchNewlines('key=[a-z]+'); // 0
+ * matchNewlines('key=(?s:.){0,3}'); // 3
+ * matchNewlines('key=\\s+'); // Infinity
+ * ```
+ */
+export function matchNewlines(pattern: string): number {
+  try {
+    return maxNewlines(new Parser(pattern).parse());
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 /** Every character a node may consume. */
 function consumable(n: Node): Ranges {
   switch (n.t) {

@@ -8,11 +8,12 @@ import {
   toOriginalRange,
 } from './decode.js';
 import { shannonEntropy } from './entropy.js';
-import { type KeywordIndex, keywordIndexOf } from './keyword-index.js';
+import { type KeywordIndex, type KeywordOccurrences, keywordIndexOf } from './keyword-index.js';
 import type { PatchFragment } from './patch.js';
-import { maxMatchLength } from './re2-translate.js';
+import { matchesHoldKeyword, matchNewlines, maxMatchLength } from './re2-translate.js';
 import { currentRuleIds } from './rule-aliases.js';
 import type {
+  RegexMatch,
   SecretAllowlist,
   SecretFinding,
   SecretRegex,
@@ -20,7 +21,7 @@ import type {
   SecretRuleRequirement,
   SecretsConfig,
 } from './types.js';
-import { findAllNear, type TextRange } from './windowed.js';
+import { findAllInLines, findAllNear, type TextRange } from './windowed.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
 
@@ -189,6 +190,14 @@ export interface ScanFragmentsOptions {
    * encoded text, tagged `decoded:<encoding>` and `decode-depth:<n>`.
    */
   readonly maxDecodeDepth?: number;
+  /**
+   * read every text whole: every rule on the whole text of every pass, every
+   * decoding pass over its whole text (the reference the tests compare the
+   * windowed reads with; the answer is the same, only slower)
+   *
+   * @internal
+   */
+  readonly readWhole?: boolean;
 }
 
 /** The tag of a finding whose line carries a `gitleaks:allow` marker that was not honoured. */
@@ -231,6 +240,13 @@ interface Prepared {
   readonly listsFor: (rule: SecretRule) => SecretAllowlist[];
   readonly index: KeywordIndex;
   readonly keywordIds: readonly Int32Array[];
+  /**
+   * per rule, when every match holds one of its keywords: where it runs, near their places
+   * (`window`: a bounded pattern, `lines`: one whose matches hold a bounded number of newlines), else undefined
+   */
+  readonly nearKeywords: readonly ('window' | 'lines' | undefined)[];
+  /** per rule: the most newlines one match holds (`Infinity`: unbounded, or no regex) */
+  readonly newlines: readonly number[];
 }
 
 const preparedByConfig = new WeakMap<SecretsConfig, Prepared>();
@@ -259,6 +275,14 @@ function preparedOf(config: SecretsConfig): Prepared {
     },
     index,
     keywordIds: keywordIdsOf(config, index.keywords),
+    nearKeywords: config.rules.map((r) => {
+      if (r.regex === undefined || !matchesHoldKeyword(r.regex.source, r.keywords)) return undefined;
+      if (Number.isFinite(maxLengthOf(r.regex))) return 'window';
+      return Number.isFinite(matchNewlines(r.regex.source)) ? 'lines' : undefined;
+    }),
+    newlines: config.rules.map((r) =>
+      r.regex === undefined ? Number.POSITIVE_INFINITY : matchNewlines(r.regex.source),
+    ),
   };
   preparedByConfig.set(config, prepared);
   return prepared;
@@ -369,7 +393,9 @@ function scanAll(
   const ignored = options.ignoredFingerprints ?? EMPTY_SET;
   const baseline = baselineSetOf(options.baseline);
   // what depends on the configuration alone is built once per configuration (a history scan calls this per blob)
-  const { globalFileLevel, genericIds, rulesById, listsFor, index, keywordIds } = preparedOf(config);
+  const { globalFileLevel, genericIds, rulesById, listsFor, index, keywordIds, nearKeywords, newlines } =
+    preparedOf(config);
+  const ruleIndex = new Map(config.rules.map((r, i) => [r, i] as const));
   const out: SecretFinding[] = [];
   const requestedDepth = options.maxDecodeDepth ?? DEFAULT_MAX_DECODE_DEPTH;
   const maxDepth = Number.isFinite(requestedDepth)
@@ -416,6 +442,29 @@ function scanAll(
       spans.push({ finding, start, end, generic: genericIds.has(f.RuleID) });
     };
 
+    /** A rule's matches on a pass: on a decoding pass only those that touch a decoded value are needed. */
+    const matchesOf = (
+      rule: SecretRule,
+      re: SecretRegex,
+      passText: string,
+      decoding: boolean,
+      decodedRanges: readonly TextRange[],
+    ): RegexMatch[] => {
+      const maxLength = maxLengthOf(re);
+      const lines = newlines[ruleIndex.get(rule) ?? -1] ?? Number.POSITIVE_INFINITY;
+      if (options.readWhole === true) return re.findAll(passText, limit);
+      if (decoding) {
+        return Number.isFinite(maxLength) || !Number.isFinite(lines)
+          ? findAllNear(re, passText, decodedRanges, maxLength, limit)
+          : findAllInLines(re, passText, decodedRanges, lines, limit);
+      }
+      const near = keywordRanges(rule);
+      if (!near) return re.findAll(passText, limit);
+      return near.mode === 'window'
+        ? findAllNear(re, passText, near.ranges, maxLength, limit, true)
+        : findAllInLines(re, passText, near.ranges, lines, limit, starts);
+    };
+
     /** One rule on one decoding pass: its findings, allowlists applied, offsets in the fragment's own text. */
     const detect = (
       rule: SecretRule,
@@ -425,11 +474,10 @@ function scanAll(
     ): Found[] => {
       if (rule.path && !rule.path.test(fragment.file)) return [];
       // most rules find nothing in most fragments: nothing is built for them. A decoding pass
-      // reports only matches that touch a decoded value, so a bounded pattern runs only near them
+      // reports only matches that touch a decoded value, so a bounded pattern runs only near them;
+      // on the text as written, a pattern whose every match holds a keyword runs only near those
       const matches = rule.regex
-        ? segments.length > 0
-          ? findAllNear(rule.regex, passText, decodedRanges, maxLengthOf(rule.regex), limit)
-          : rule.regex.findAll(passText, limit)
+        ? matchesOf(rule, rule.regex, passText, segments.length > 0, decodedRanges)
         : undefined;
       if (matches !== undefined && matches.length === 0) return [];
       const listsForRule = listsFor(rule);
@@ -531,13 +579,46 @@ function scanAll(
       return found;
     };
 
+    // where the keywords occur in the text as written (undefined: not known, every rule runs on the whole text)
+    const places = options.readWhole === true ? undefined : index.occurrencesIn(text);
+    const rangesByKeywords = new Map<string, TextRange[]>();
+    /** The places of a rule's keywords, sorted and merged, when the rule runs only near them. */
+    const keywordRanges = (rule: SecretRule): { mode: 'window' | 'lines'; ranges: TextRange[] } | undefined => {
+      const r = ruleIndex.get(rule);
+      const mode = r === undefined ? undefined : nearKeywords[r];
+      if (!places || r === undefined || mode === undefined) return undefined;
+      const ids = keywordIds[r] as Int32Array;
+      const key = ids.join(',');
+      let ranges = rangesByKeywords.get(key);
+      if (!ranges) {
+        ranges = placesOf(ids, index.keywords, places.occurrences);
+        rangesByKeywords.set(key, ranges);
+      }
+      return { mode, ranges };
+    };
+
     // pass 0 scans the text as written; each further pass scans it with one more level decoded
-    const decoder = createDecoder();
+    const decoder = createDecoder(undefined, options.readWhole === true);
     let passText = text;
     let segments: EncodedSegment[] = [];
     let decodedRanges: TextRange[] = [];
+    // how often each keyword occurs in the pass's text, kept from pass to pass by reading only around
+    // what changed (undefined: each pass reads its whole text)
+    let counts: Int32Array | undefined;
+    if (places && maxDepth > 0 && text.indexOf('\u017f') === -1) {
+      counts = new Int32Array(index.keywords.length);
+      for (let k = 0; k < counts.length; k += 1) {
+        counts[k] = (places.occurrences.offsets[k + 1] as number) - (places.occurrences.offsets[k] as number);
+      }
+    }
+    const countedFlags = new Uint8Array(index.keywords.length);
     for (let depth = 0; ; depth += 1) {
-      const present = index.flagsIn(passText);
+      let present: Uint8Array;
+      if (depth === 0 && places) present = places.flags;
+      else if (counts) {
+        for (let k = 0; k < counts.length; k += 1) countedFlags[k] = (counts[k] as number) > 0 ? 1 : 0;
+        present = countedFlags;
+      } else present = index.flagsIn(passText);
       const detected = new Map<string, Found[]>();
       const detectOnce = (rule: SecretRule): Found[] => {
         let f = detected.get(rule.id);
@@ -563,11 +644,51 @@ function scanAll(
       if (depth >= maxDepth) break;
       const next = decoder.next(passText, segments);
       if (next.segments.length === 0) break;
+      if (
+        counts &&
+        !(
+          index.countNear(
+            passText,
+            next.segments.map((s) => s.encoded),
+            counts,
+            -1,
+          ) &&
+          index.countNear(
+            next.text,
+            next.segments.map((s) => s.decoded),
+            counts,
+            1,
+          )
+        )
+      ) {
+        counts = undefined;
+      }
       passText = next.text;
       segments = next.segments;
       decodedRanges = segments.map((s) => s.decoded);
     }
     for (const f of withoutGenericOverlaps(spans)) if (!suppressed.has(f)) out.push(f);
+  }
+  return out;
+}
+
+/** Where any of the keywords `ids` occurs, as sorted, disjoint ranges. */
+function placesOf(ids: Int32Array, keywords: readonly string[], occurrences: KeywordOccurrences): TextRange[] {
+  const all: TextRange[] = [];
+  for (const id of ids) {
+    if (id < 0) continue;
+    const length = (keywords[id] as string).length;
+    for (let o = occurrences.offsets[id] as number; o < (occurrences.offsets[id + 1] as number); o += 1) {
+      const start = occurrences.starts[o] as number;
+      all.push({ start, end: start + length });
+    }
+  }
+  if (ids.length > 1) all.sort((x, y) => x.start - y.start);
+  const out: TextRange[] = [];
+  for (const r of all) {
+    const last = out[out.length - 1];
+    if (last && r.start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, r.end) };
+    else out.push(r);
   }
   return out;
 }
