@@ -270,23 +270,24 @@ for (let c = 0; c < 128; c += 1) {
 }
 const classOf = (c: number): number => CLASS[c] as number;
 const isHex = (c: number): boolean => (classOf(c) & HEX_BIT) !== 0;
-const hexAt = (text: string, i: number, n: number): boolean => {
-  if (i + n > text.length) return false;
-  for (let k = i; k < i + n; k += 1) if (!isHex(text.charCodeAt(k))) return false;
+/** `count` hex digits at `i`, all before `end`. */
+const hexAt = (text: string, i: number, count: number, end = text.length): boolean => {
+  if (i + count > end) return false;
+  for (let k = i; k < i + count; k += 1) if (!isHex(text.charCodeAt(k))) return false;
   return true;
 };
 
 /** `u` or `U` */
 const isU = (c: number): boolean => c === 117 || c === 85;
 
-/** `U+XXXX` ending the run at `end`, followed by a space or the end of the text. */
-function unicodeAtEnd(text: string, from: number, end: number): boolean {
+/** `U+XXXX` ending the run at `end`, followed by a space or the end of the text (read up to `n`). */
+function unicodeAtEnd(text: string, from: number, end: number, n: number): boolean {
   return (
     end - from >= 6 &&
     text.charCodeAt(end - 6) === 85 &&
     text.charCodeAt(end - 5) === 43 &&
-    hexAt(text, end - 4, 4) &&
-    (end === text.length || (classOf(text.charCodeAt(end)) & SPACE_BIT) !== 0)
+    hexAt(text, end - 4, 4, n) &&
+    (end === n || (classOf(text.charCodeAt(end)) & SPACE_BIT) !== 0)
   );
 }
 
@@ -295,11 +296,10 @@ function unicodeAtEnd(text: string, from: number, end: number): boolean {
  * hex runs after a non-hex character, then `U+XXXX`; returns where the scan
  * goes on.
  */
-function restOfRun(text: string, from: number, out: RawEncodedMatch[]): number {
-  const n = text.length;
+function restOfRun(text: string, from: number, n: number, out: RawEncodedMatch[]): number {
   let end = from;
   while (end < n && (classOf(text.charCodeAt(end)) & RUN_BIT) !== 0) end += 1;
-  const uStart = unicodeAtEnd(text, from, end) ? end - 6 : end;
+  const uStart = unicodeAtEnd(text, from, end, n) ? end - 6 : end;
   let i = from;
   while (i < uStart) {
     if (isHex(text.charCodeAt(i)) && !isHex(text.charCodeAt(i - 1))) {
@@ -334,19 +334,20 @@ function restOfRun(text: string, from: number, out: RawEncodedMatch[]): number {
  *
  * @internal exported for the test that compares it with the regex
  */
-export function encodedByLoop(text: string): RawEncodedMatch[] {
-  // (no closure here captures the loop's variables: V8 would keep them in a heap context, read on every step)
+export function encodedByLoop(text: string, from = 0, to = text.length): RawEncodedMatch[] {
+  // (no closure here captures the loop's variables: V8 would keep them in a heap context, read on every step;
+  // and a part of a text is read in place, as a slice would be a string of another representation each read goes through)
   const out: RawEncodedMatch[] = [];
-  const n = text.length;
+  const n = to;
   // where the line of a percent match ends, and the last `%XX` on it (cached per line)
   let lineEnd = -1;
   let lastPct = -1;
-  let i = 0;
+  let i = from;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (((CLASS[c] as number) & RUN_BIT) !== 0) {
-      if (i > 0 && ((CLASS[text.charCodeAt(i - 1)] as number) & RUN_BIT) !== 0) {
-        i = restOfRun(text, i, out);
+      if (i > from && ((CLASS[text.charCodeAt(i - 1)] as number) & RUN_BIT) !== 0) {
+        i = restOfRun(text, i, n, out);
         continue;
       }
       // the run's end and where its hex prefix ends, in one read
@@ -361,7 +362,7 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
       if (hexEnd < 0) hexEnd = end;
       if (hexEnd - i >= 32) {
         out.push({ alt: 4, start: i, end: hexEnd });
-        i = hexEnd < end ? restOfRun(text, hexEnd, out) : hexEnd;
+        i = hexEnd < end ? restOfRun(text, hexEnd, n, out) : hexEnd;
         continue;
       }
       if (end - i >= 16) {
@@ -371,7 +372,7 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
         i = stop;
         continue;
       }
-      if (end - i >= 6 && unicodeAtEnd(text, i, end)) {
+      if (end - i >= 6 && unicodeAtEnd(text, i, end, n)) {
         const stop = end === n ? n : end + 1;
         out.push({ alt: 2, start: end - 6, end: stop });
         i = stop;
@@ -380,13 +381,13 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
       i = end;
       continue;
     }
-    if (c === 37 && hexAt(text, i + 1, 2)) {
+    if (c === 37 && hexAt(text, i + 1, 2, n)) {
       if (i >= lineEnd) {
         lineEnd = text.indexOf('\n', i);
-        if (lineEnd === -1) lineEnd = n;
+        if (lineEnd === -1 || lineEnd > n) lineEnd = n;
         lastPct = -1;
         for (let j = lineEnd - 3; j >= i; j -= 1) {
-          if (text.charCodeAt(j) === 37 && hexAt(text, j + 1, 2)) {
+          if (text.charCodeAt(j) === 37 && hexAt(text, j + 1, 2, n)) {
             lastPct = j;
             break;
           }
@@ -398,12 +399,12 @@ export function encodedByLoop(text: string): RawEncodedMatch[] {
       continue;
     }
     if (c === 92) {
-      if (text.charCodeAt(i + 1) === 92 && isU(text.charCodeAt(i + 2)) && hexAt(text, i + 3, 4)) {
+      if (i + 2 < n && text.charCodeAt(i + 1) === 92 && isU(text.charCodeAt(i + 2)) && hexAt(text, i + 3, 4, n)) {
         out.push({ alt: 3, start: i, end: i + 7 });
         i += 7;
         continue;
       }
-      if (isU(text.charCodeAt(i + 1)) && hexAt(text, i + 2, 4)) {
+      if (i + 1 < n && isU(text.charCodeAt(i + 1)) && hexAt(text, i + 2, 4, n)) {
         out.push({ alt: 3, start: i, end: i + 6 });
         i += 6;
         continue;
@@ -454,10 +455,7 @@ function linesAround(text: string, ranges: readonly Range[]): Range[] {
 function encodedNear(text: string, decoded: readonly Range[]): RawEncodedMatch[] {
   const out: RawEncodedMatch[] = [];
   for (const w of linesAround(text, decoded)) {
-    if (w.start === 0 && w.end === text.length) return encodedByLoop(text);
-    for (const m of encodedByLoop(text.slice(w.start, w.end))) {
-      out.push({ alt: m.alt, start: m.start + w.start, end: m.end + w.start });
-    }
+    for (const m of encodedByLoop(text, w.start, w.end)) out.push(m);
   }
   return out;
 }

@@ -234,16 +234,20 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
     return at + 1;
   };
 
-  /** Records every keyword ending at each offset of `text` (liberal folding); returns how many were recorded. */
-  const record = (text: string): number => {
+  /**
+   * Records every keyword ending at each offset of `text` from `from` to `to`
+   * (read in place: a slice would be a string of another representation),
+   * liberal folding; returns how many were recorded.
+   */
+  const record = (text: string, from = 0, to = text.length): number => {
     // locals, not the enclosing scope's variables: the loop reads them on every code unit
     const tableHere = table;
     const symHere = liberal;
     const shiftHere = shift;
-    const n = text.length;
+    const n = to;
     let hits = 0;
     let row = 0;
-    for (let i = 0; i < n; i += 1) {
+    for (let i = from; i < n; i += 1) {
       const c = text.charCodeAt(i);
       let v: number;
       if (c === I_WITH_DOT) {
@@ -286,6 +290,7 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
       if (!foldable) return false;
       if (keywords.length === 0 || ranges.length === 0) return true;
       const reach = Math.max(...lengths) - 1;
+      const anyLongS = text.indexOf(String.fromCharCode(LONG_S)) !== -1;
       let i = 0;
       while (i < ranges.length) {
         const a = Math.max(0, (ranges[i] as { start: number }).start - reach);
@@ -295,12 +300,13 @@ export function createKeywordIndex(words: Iterable<string>): KeywordIndex {
           b = Math.min(text.length, (ranges[j] as { end: number }).end + reach);
           j += 1;
         }
-        const slice = text.slice(a, b);
-        if (slice.indexOf(String.fromCharCode(LONG_S)) !== -1) return false;
-        const hits = record(slice);
+        if (anyLongS) {
+          for (let at = a; at < b; at += 1) if (text.charCodeAt(at) === LONG_S) return false;
+        }
+        const hits = record(text, a, b);
         for (let h = 0; h < hits; h += 1) {
           const k = hitKeyword[h] as number;
-          const end = a + (hitEnd[h] as number) + 1;
+          const end = (hitEnd[h] as number) + 1;
           const start = end - (lengths[k] as number);
           // does [start, end) overlap one of ranges i..j-1? (binary search for the first that ends after start)
           let lo = i;
