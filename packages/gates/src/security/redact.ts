@@ -48,19 +48,51 @@ function redactSorted(text: string, sorted: readonly string[]): string {
  * ```
  */
 export function redactDeep<T>(value: T, secrets: readonly string[]): T {
-  const list = [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+  const list = sortedSecrets(secrets);
   if (list.length === 0) return value;
+  // one search finds whether a string holds any secret at all (most hold none), instead of one per secret
+  const any = list.length > 1 && list.length <= 20_000 ? anySecretOf(list) : undefined;
+  const redact = (text: string): string => {
+    if (any && !any.test(text)) return text;
+    return redactSorted(text, list);
+  };
   const walk = (v: unknown): unknown => {
-    if (typeof v === 'string') return redactSorted(v, list);
+    if (typeof v === 'string') return redact(v);
     if (Array.isArray(v)) return v.map(walk);
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, x] of Object.entries(v)) out[redactSorted(k, list)] = walk(x);
+      for (const [k, x] of Object.entries(v)) out[redact(k)] = walk(x);
       return out;
     }
     return v;
   };
   return walk(value) as T;
+}
+
+/** The distinct non-empty secrets, longest first. */
+function sortedSecrets(secrets: readonly string[]): readonly string[] {
+  return [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
+}
+
+// the last list's pattern: a scan redacts every finding with the same list (keyed by its content, never by identity)
+let lastAny: { readonly key: string; readonly re: RegExp | undefined } | undefined;
+
+/**
+ * A pattern that matches where any of `sorted` occurs, by code units as
+ * `includes` reads (each escaped: secrets are literal text); `undefined` when
+ * the engine refuses a pattern that large.
+ */
+function anySecretOf(sorted: readonly string[]): RegExp | undefined {
+  const key = sorted.join('\u0000');
+  if (lastAny?.key === key) return lastAny.re;
+  let re: RegExp | undefined;
+  try {
+    re = new RegExp(sorted.map((s) => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'));
+  } catch {
+    re = undefined;
+  }
+  lastAny = { key, re };
+  return re;
 }
 
 /**
