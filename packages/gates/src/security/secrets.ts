@@ -183,13 +183,18 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
     }
     return readObjects(options.repoDir, wanted, gitOptions);
   };
+  // the first chunk is small so the scan starts early; the second is read at the same time, so the scan of the
+  // first does not wait for it
   let pending = bounds.length > 1 ? readChunk(0) : undefined;
+  let after = bounds.length > 2 ? readChunk(1) : undefined;
   for (let i = 0; i + 1 < bounds.length; i += 1) {
     const chunk = list.slice(bounds[i], bounds[i + 1]);
     const g0 = performance.now();
     const objects = await (pending as ReturnType<typeof readChunk>);
     // git reads the next chunk while this one is scanned (the scan yields between commits so its output is taken)
-    pending = i + 2 < bounds.length ? readChunk(i + 1) : undefined;
+    pending = after;
+    after = undefined;
+    if (pending === undefined && i + 2 < bounds.length) pending = readChunk(i + 1);
     if (!objects.ok) {
       if (pending) await pending;
       return err(objects.error);
