@@ -238,3 +238,17 @@ describe('markers, ignore files and baselines', () => {
     expect(shannonEntropy('abcd')).toBe(2);
   });
 });
+
+describe("the built-in configuration's allowlists are valid RE2", () => {
+  it('every allowlist and path pattern compiles on re2js (they are compiled there only if they run there)', async () => {
+    const { compileSecretRegex } = await import('../src/security/regex.js');
+    const { DEFAULT_SECRETS_CONFIG: raw } = await import('../src/index.js');
+    const allowlists = [...(raw.allowlists ?? []), ...(raw.rules ?? []).flatMap((r) => r.allowlists ?? [])];
+    const patterns = [
+      ...(raw.rules ?? []).map((r) => r.path),
+      ...allowlists.flatMap((a) => [...(a.regexes ?? []), ...(a.paths ?? [])]),
+    ].filter((p): p is string => typeof p === 'string');
+    expect(patterns.length).toBeGreaterThan(20);
+    for (const p of patterns) expect(typeof compileSecretRegex(p, { engine: 're2js' }), p).not.toBe('string');
+  });
+});

@@ -115,8 +115,25 @@ const BUILT_IN_REGEXES = new Set(
   (DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) => (r.regex === undefined ? [] : [r.regex])),
 );
 
+/**
+ * The built-in configuration's allowlist and path patterns (its rules' own
+ * patterns are written for V8, see `regex.ts`): valid RE2, checked by the
+ * tests, so re2js compiles one only if it ever runs there instead of at every
+ * start.
+ */
+const BUILT_IN_PATTERNS = new Set<string>([
+  ...[
+    ...(DEFAULT_SECRETS_CONFIG.allowlists ?? []),
+    ...(DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) => r.allowlists ?? []),
+  ].flatMap((a) => [...(a.regexes ?? []), ...(a.paths ?? [])]),
+  ...(DEFAULT_SECRETS_CONFIG.rules ?? []).flatMap((r) => (r.path === undefined ? [] : [r.path])),
+]);
+
 function compileRegexField(source: string, where: string, file?: string): Result<SecretRegex, ConveyorError> {
-  const re = compileSecretRegex(source, { trustedBuiltIn: BUILT_IN_REGEXES.has(source) });
+  const re = compileSecretRegex(source, {
+    trustedBuiltIn: BUILT_IN_REGEXES.has(source),
+    knownValid: BUILT_IN_PATTERNS.has(source),
+  });
   // the parser's message quotes the pattern: keep only its kind, never the file's text
   return typeof re === 'string' ? err(invalid(where, `not a valid RE2 regex (${regexErrorKind(re)})`, file)) : ok(re);
 }

@@ -719,8 +719,18 @@ const MAX_EXACT = 64;
 const placeFold = (cp: number): number =>
   cp >= 0x41 && cp <= 0x5a ? cp + 32 : cp === 0x212a ? 0x6b : cp === 0x17f ? 0x73 : cp;
 
+const exactCache = new WeakMap<Node, { readonly strings: string[] | undefined }>();
+
 /** Every string a node can match, folded as the keyword places read text, when there are at most MAX_EXACT. */
 function exactStrings(n: Node): string[] | undefined {
+  const known = exactCache.get(n);
+  if (known) return known.strings;
+  const strings = exactStringsOf(n);
+  exactCache.set(n, { strings });
+  return strings;
+}
+
+function exactStringsOf(n: Node): string[] | undefined {
   switch (n.t) {
     case 'class': {
       const out = new Set<string>();
@@ -804,15 +814,47 @@ function holdsKeyword(n: Node, keywords: readonly string[]): boolean {
       if (n.items.some((item) => holdsKeyword(item, keywords))) return true;
       // a run of items with few strings: a keyword may span several of them (`api[_.-]?key`)
       for (let from = 0; from < n.items.length; from += 1) {
-        for (let to = from + 2; to <= n.items.length; to += 1) {
-          const strings = product(n.items.slice(from, to));
-          if (!strings) break;
-          if (every(strings)) return true;
+        let strings = exactStrings(n.items[from] as Node);
+        for (let to = from + 1; strings && to < n.items.length; to += 1) {
+          const next = exactStrings(n.items[to] as Node);
+          strings = next ? cross(strings, next) : undefined;
+          if (strings && every(strings)) return true;
         }
       }
       return false;
     }
   }
+}
+
+/** What a scan reads off a rule's pattern, parsed once: see {@link maxMatchLength}, {@link matchNewlines}, {@link matchesHoldKeyword}. */
+export interface PatternFacts {
+  readonly maxLength: number;
+  readonly newlines: number;
+  readonly holdsKeyword: boolean;
+}
+
+/**
+ * {@link maxMatchLength}, {@link matchNewlines} and
+ * {@link matchesHoldKeyword} of one pattern, from one parse.
+ *
+ * @example
+ * ```ts
+ * patternFacts('(?i)key=[a-z]{8}', ['key']); // { maxLength: 12, newlines: 0, holdsKeyword: true }
+ * ```
+ */
+export function patternFacts(pattern: string, keywords: readonly string[]): PatternFacts {
+  let tree: Node;
+  try {
+    tree = new Parser(pattern).parse();
+  } catch {
+    return { maxLength: Number.POSITIVE_INFINITY, newlines: Number.POSITIVE_INFINITY, holdsKeyword: false };
+  }
+  const width = maxWidth(tree);
+  return {
+    maxLength: Number.isFinite(width) ? width : Number.POSITIVE_INFINITY,
+    newlines: maxNewlines(tree),
+    holdsKeyword: keywords.length > 0 && holdsKeyword(tree, keywords),
+  };
 }
 
 /**

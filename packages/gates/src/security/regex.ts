@@ -43,39 +43,43 @@ const tagged = (re: SecretRegex, engine: SecretRegexEngine): SecretRegex => {
  */
 export function compileSecretRegex(
   source: string,
-  options: { trustedBuiltIn?: boolean; engine?: 'auto' | 're2js' } = {},
+  options: { trustedBuiltIn?: boolean; knownValid?: boolean; engine?: 'auto' | 're2js' } = {},
 ): SecretRegex | string {
   if (options.trustedBuiltIn && options.engine !== 're2js') {
     // a built-in may use repeat counts above RE2's limit of 1000 (bounds that keep V8 linear)
     const native = compileNative(source, () => compileRe2(source));
     if (native) return tagged(native, 'v8-built-in');
   }
+  // a pattern known to be valid RE2 (one of the built-in configuration's) is compiled by re2js only when it runs there
+  if (options.knownValid && options.engine !== 're2js') {
+    const onV8Only = translatedOnV8(source, () => compileRe2(source) as SecretRegex);
+    if (onV8Only) return onV8Only;
+  }
   const re2 = compileRe2(source);
   if (typeof re2 === 'string' || options.engine === 're2js') return re2;
+  return translatedOnV8(source, () => re2) ?? re2;
+}
+
+/** The pattern on V8 when the RE2-to-V8 translation proves it (`fallback`: re2js, for a V8 stack overflow). */
+function translatedOnV8(source: string, fallback: () => SecretRegex): SecretRegex | undefined {
   const translated = translateRe2(source);
-  if (translated.ok) {
-    let re: RegExp | undefined;
-    let anchored: Anchored | undefined;
-    try {
-      re = new RegExp(translated.source, 'gu');
-      if (translated.anchor) {
-        anchored = {
-          anchor: new RegExp(translated.anchor.source, 'gu'),
-          sticky: new RegExp(translated.source, 'yu'),
-          lead: translated.anchor.lead,
-          inLead: unitTest(translated.anchor.leadChars),
-        };
-      }
-    } catch {
-      re = undefined;
+  if (!translated.ok) return undefined;
+  let re: RegExp | undefined;
+  let anchored: Anchored | undefined;
+  try {
+    re = new RegExp(translated.source, 'gu');
+    if (translated.anchor) {
+      anchored = {
+        anchor: new RegExp(translated.anchor.source, 'gu'),
+        sticky: new RegExp(translated.source, 'yu'),
+        lead: translated.anchor.lead,
+        inLead: unitTest(translated.anchor.leadChars),
+      };
     }
-    if (re)
-      return tagged(
-        onV8(source, re, () => re2, anchored),
-        'v8',
-      );
+  } catch {
+    return undefined;
   }
-  return re2;
+  return tagged(onV8(source, re, fallback, anchored), 'v8');
 }
 
 function compileRe2(source: string): SecretRegex | string {

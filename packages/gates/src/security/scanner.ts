@@ -10,7 +10,7 @@ import {
 import { shannonEntropy } from './entropy.js';
 import { type KeywordIndex, type KeywordOccurrences, keywordIndexOf } from './keyword-index.js';
 import type { PatchFragment } from './patch.js';
-import { matchesHoldKeyword, matchNewlines, maxMatchLength } from './re2-translate.js';
+import { maxMatchLength, patternFacts } from './re2-translate.js';
 import { currentRuleIds } from './rule-aliases.js';
 import type {
   RegexMatch,
@@ -258,6 +258,13 @@ function preparedOf(config: SecretsConfig): Prepared {
   const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
   const listsByRule = new Map<string, SecretAllowlist[]>();
   const index = keywordIndexOf(config);
+  // each rule's pattern, parsed once: its bound, its newlines, whether every match holds a keyword
+  const facts = config.rules.map((r) => {
+    if (r.regex === undefined) return undefined;
+    const f = patternFacts(r.regex.source, r.keywords);
+    if (!maxLengths.has(r.regex)) maxLengths.set(r.regex, f.maxLength);
+    return f;
+  });
   const prepared: Prepared = {
     globalFileLevel,
     genericIds: new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id)),
@@ -275,14 +282,12 @@ function preparedOf(config: SecretsConfig): Prepared {
     },
     index,
     keywordIds: keywordIdsOf(config, index.keywords),
-    nearKeywords: config.rules.map((r) => {
-      if (r.regex === undefined || !matchesHoldKeyword(r.regex.source, r.keywords)) return undefined;
-      if (Number.isFinite(maxLengthOf(r.regex))) return 'window';
-      return Number.isFinite(matchNewlines(r.regex.source)) ? 'lines' : undefined;
+    nearKeywords: facts.map((f) => {
+      if (!f?.holdsKeyword) return undefined;
+      if (Number.isFinite(f.maxLength)) return 'window';
+      return Number.isFinite(f.newlines) ? 'lines' : undefined;
     }),
-    newlines: config.rules.map((r) =>
-      r.regex === undefined ? Number.POSITIVE_INFINITY : matchNewlines(r.regex.source),
-    ),
+    newlines: facts.map((f) => f?.newlines ?? Number.POSITIVE_INFINITY),
   };
   preparedByConfig.set(config, prepared);
   return prepared;
