@@ -372,6 +372,14 @@ function familiesFor(rule: RawSecretRule): Record<string, (bytes: number) => str
     out['eyJabc. repeated'] = (n) => fill('eyJabc.', n);
     out['eyJ….eyJ no third part'] = (n) => fill(`eyJ${'a'.repeat(16)}.eyJ${'b'.repeat(16)}.`, n);
   }
+  if (rule.id === 'generic-api-key' || rule.id === 'jwt' || rule.id === 'private-key') {
+    // decoding passes read only around decoded values: many of them on one long line, and lines whose ends
+    // (`U+XXXX`) widen those windows, must still cost one read of the text
+    const b64 = (t: string) => Buffer.from(t, 'latin1').toString('base64');
+    out['base64 of keyword=… on one line'] = (n) => fill(`${b64(`${kw}=${randStr(24)}`)} `, n);
+    out['base64 of base64 on one line'] = (n) => fill(`${b64(b64(`${kw}=${randStr(24)}`))} `, n);
+    out['keyword lines ending U+0041'] = (n) => fill(`${kw} U+0041\n`, n);
+  }
   if (rule.id === 'generic-api-key') {
     out['password=a×n'] = (n) => `password=${'a'.repeat(n)}`;
     out['token=secret= chains'] = (n) => fill('token=secret=', n);

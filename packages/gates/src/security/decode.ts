@@ -429,15 +429,29 @@ function linesAround(text: string, ranges: readonly Range[]): Range[] {
   const out: Range[] = [];
   const n = text.length;
   for (const r of ranges) {
+    const last = out[out.length - 1];
+    // (each search below reads text no earlier search read: many ranges on one long line cost one read of it)
+    if (last && r.start < last.end) {
+      if (r.end <= last.end) continue;
+      let nl = text.indexOf('\n', Math.max(last.end, r.end - 1));
+      let end = nl === -1 ? n : nl + 1;
+      while (end < n && unicodeBeforeNewline(text, end)) {
+        nl = text.indexOf('\n', end);
+        end = nl === -1 ? n : nl + 1;
+      }
+      out[out.length - 1] = { start: last.start, end };
+      continue;
+    }
     let start = text.lastIndexOf('\n', r.start - 1) + 1;
-    while (start > 0 && unicodeBeforeNewline(text, start)) start = text.lastIndexOf('\n', start - 2) + 1;
+    while (start > 0 && (!last || start > last.end) && unicodeBeforeNewline(text, start)) {
+      start = text.lastIndexOf('\n', start - 2) + 1;
+    }
     let nl = text.indexOf('\n', Math.max(r.start, r.end - 1));
     let end = nl === -1 ? n : nl + 1;
     while (end < n && unicodeBeforeNewline(text, end)) {
       nl = text.indexOf('\n', end);
       end = nl === -1 ? n : nl + 1;
     }
-    const last = out[out.length - 1];
     if (last && start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, end) };
     else out.push({ start, end });
   }

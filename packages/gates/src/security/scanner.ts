@@ -447,6 +447,18 @@ function scanAll(
       spans.push({ finding, start, end, generic: genericIds.has(f.RuleID) });
     };
 
+    // where the lines of a decoding pass's text start, found once per pass (the first time a rule needs them)
+    // (keyed by the pass's decoded ranges, an array of its own: comparing the texts would read them)
+    let passLines: { readonly pass: readonly TextRange[]; readonly starts: number[] } | undefined;
+    const lineStartsOf = (passText: string, pass: readonly TextRange[]): number[] => {
+      if (passLines?.pass !== pass) {
+        const found = [0];
+        for (let at = passText.indexOf('\n'); at !== -1; at = passText.indexOf('\n', at + 1)) found.push(at + 1);
+        passLines = { pass, starts: found };
+      }
+      return passLines.starts;
+    };
+
     /** A rule's matches on a pass: on a decoding pass only those that touch a decoded value are needed. */
     const matchesOf = (
       rule: SecretRule,
@@ -461,7 +473,7 @@ function scanAll(
       if (decoding) {
         return Number.isFinite(maxLength) || !Number.isFinite(lines)
           ? findAllNear(re, passText, decodedRanges, maxLength, limit)
-          : findAllInLines(re, passText, decodedRanges, lines, limit);
+          : findAllInLines(re, passText, decodedRanges, lines, limit, lineStartsOf(passText, decodedRanges));
       }
       const near = keywordRanges(rule);
       if (!near) return re.findAll(passText, limit);
