@@ -66,7 +66,12 @@ const HARDENING = [
 export function runScanGit(
   cwd: string,
   args: readonly string[],
-  options: ScanGitOptions & { input?: Buffer; acceptExitCodes?: readonly number[] } = {},
+  options: ScanGitOptions & {
+    input?: Buffer;
+    acceptExitCodes?: readonly number[];
+    /** hears stdout as it comes (then `stdout` is empty); returning `false` stops git */
+    onData?: (chunk: Buffer) => boolean;
+  } = {},
 ): Promise<Result<{ stdout: Buffer; exitCode: number }, ConveyorError>> {
   const what = `git ${args[0] ?? ''}`;
   return new Promise((resolve) => {
@@ -83,6 +88,7 @@ export function runScanGit(
     const chunks: Buffer[] = [];
     let size = 0;
     let tooBig = false;
+    let stopped = false;
     let stderr = '';
     const onAbort = () => child.kill('SIGKILL');
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -93,7 +99,11 @@ export function runScanGit(
         child.kill('SIGKILL');
         return;
       }
-      chunks.push(c);
+      if (!options.onData) chunks.push(c);
+      else if (!options.onData(c)) {
+        stopped = true;
+        child.kill('SIGKILL');
+      }
     });
     child.stderr?.on('data', (c: Buffer) => {
       if (stderr.length < 4096) stderr += c.toString('utf8');
@@ -110,6 +120,10 @@ export function runScanGit(
       }
       if (tooBig) {
         resolve(err(new ConveyorError(PKG, 'too_large', `${what} printed more than ${MAX_OUTPUT_BYTES} bytes`)));
+        return;
+      }
+      if (stopped) {
+        resolve(err(new ConveyorError(PKG, 'corrupt', `${what} was stopped: its output could not be read`)));
         return;
       }
       const exitCode = code ?? -1;
@@ -160,6 +174,152 @@ export interface RangeCommit {
   readonly changes: readonly RangeChange[];
 }
 
+/** The commits of a range as git prints them: usable before git is done. */
+export interface RangeCommitStream {
+  /** resolves once at least `count` commits are complete, or the log ended (then with all it holds) */
+  atLeast(count: number): Promise<readonly RangeCommit[]>;
+  /** every commit, checked against `git rev-list --count`: an error, never a partial list, when anything failed */
+  readonly done: Promise<Result<RangeCommit[], ConveyorError>>;
+}
+
+/**
+ * {@link readRangeCommits}, read while git prints it: a scan starts on the
+ * first commits while git is still writing the diffs of the rest (with
+ * merges' combined diffs, most of the command's time).
+ *
+ * @internal the history scan's
+ */
+export function streamRangeCommits(
+  cwd: string,
+  baseSha: string,
+  headSha: string,
+  options: ScanGitOptions = {},
+): RangeCommitStream {
+  const nonce = `conveyor-${randomBytes(16).toString('hex')}`;
+  const spec = `${baseSha}..${headSha}`;
+  const commits: { sha: string; changes: RangeChange[] }[] = [];
+  const corrupt = (why: string) =>
+    new ConveyorError(PKG, 'corrupt', `git log of ${spec} could not be read: ${why}`, { details: { spec } });
+  let failure: ConveyorError | undefined;
+  let ended = false;
+  // an entry whose paths are still to come: the fields, then how many path tokens follow
+  let entry: { newMode: string; shas: string[]; status: string; paths: string[]; wanted: number } | undefined;
+  let rest = Buffer.alloc(0);
+  const waiters: { count: number; resolve: (c: readonly RangeCommit[]) => void }[] = [];
+  /** commits before the last one are complete (the last may still get changes) */
+  const complete = () => (ended ? commits.length : Math.max(0, commits.length - 1));
+  const wake = () => {
+    for (let i = waiters.length - 1; i >= 0; i -= 1) {
+      const w = waiters[i] as (typeof waiters)[number];
+      if (ended || complete() >= w.count) {
+        waiters.splice(i, 1);
+        w.resolve(commits.slice(0, complete()));
+      }
+    }
+  };
+  const token = (raw: string): ConveyorError | undefined => {
+    if (entry) {
+      entry.paths.push(raw);
+      if (entry.paths.length < entry.wanted) return undefined;
+      const current = commits[commits.length - 1] as (typeof commits)[number];
+      const [first, second] = entry.paths as [string, string | undefined];
+      current.changes.push({
+        path: entry.wanted === 2 ? (second as string) : first,
+        ...(entry.wanted === 2 ? { fromPath: first } : {}),
+        status: entry.status,
+        newMode: entry.newMode,
+        newSha: entry.shas[entry.shas.length - 1] as string,
+        parentShas: entry.shas.slice(0, -1),
+      });
+      entry = undefined;
+      return undefined;
+    }
+    const t = raw.replace(/^\n+/, '');
+    if (t === '') return undefined;
+    if (t.startsWith(`${nonce} `)) {
+      const sha = t.slice(nonce.length + 1).trim();
+      if (!/^[0-9a-f]{40,64}$/.test(sha)) return corrupt('a commit header holds no object id');
+      commits.push({ sha, changes: [] });
+      return undefined;
+    }
+    if (!t.startsWith(':') || commits.length === 0) return corrupt('unexpected output outside a raw diff entry');
+    const colons = /^:+/.exec(t)?.[0].length ?? 1;
+    const fields = t.slice(colons).split(' ');
+    if (fields.length !== 2 * (colons + 1) + 1) return corrupt('a raw diff entry has the wrong number of fields');
+    const status = fields[2 * colons + 2] as string;
+    entry = {
+      newMode: fields[colons] as string,
+      shas: fields.slice(colons + 1, 2 * colons + 2),
+      status,
+      paths: [],
+      wanted: colons === 1 && /^[RC]/.test(status) ? 2 : 1,
+    };
+    return undefined;
+  };
+  const onData = (chunk: Buffer): boolean => {
+    if (failure) return false;
+    let buf = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
+    const before = commits.length;
+    let at = buf.indexOf(0);
+    let from = 0;
+    while (at !== -1) {
+      const bad = token(buf.toString('utf8', from, at));
+      if (bad) {
+        failure = bad;
+        return false;
+      }
+      from = at + 1;
+      at = buf.indexOf(0, from);
+    }
+    buf = buf.subarray(from);
+    rest = Buffer.from(buf);
+    if (commits.length !== before) wake();
+    return true;
+  };
+  const done = (async (): Promise<Result<RangeCommit[], ConveyorError>> => {
+    const [log, count] = await Promise.all([
+      runScanGit(
+        cwd,
+        [
+          'log',
+          '--reverse',
+          `--format=${nonce} %H`,
+          '--raw',
+          '-z',
+          '-c',
+          '-M',
+          '--no-abbrev',
+          '--root',
+          '--no-color',
+          spec,
+          '--',
+        ],
+        { ...options, onData },
+      ),
+      runScanGit(cwd, ['rev-list', '--count', spec, '--'], options),
+    ]);
+    if (!failure && rest.length > 0) failure = token(rest.toString('utf8')) ?? undefined;
+    if (!failure && entry) failure = corrupt('a raw diff entry has no path');
+    ended = true;
+    wake();
+    if (failure) return err(failure);
+    if (!log.ok) return err(log.error);
+    if (!count.ok) return err(count.error);
+    const expected = Number(count.value.stdout.toString('utf8').trim());
+    if (commits.length !== expected) {
+      return err(corrupt(`read ${commits.length} commits where git rev-list counts ${expected}`));
+    }
+    return ok(commits);
+  })();
+  return {
+    atLeast: (count) =>
+      ended || complete() >= count
+        ? Promise.resolve(commits.slice(0, complete()))
+        : new Promise((resolve) => waiters.push({ count, resolve })),
+    done,
+  };
+}
+
 /**
  * Lists every commit of `base..head` with its raw changes (`git log --raw -z
  * -c -M --root`): NUL-separated fields, and a per-run random nonce as the only
@@ -174,71 +334,7 @@ export async function readRangeCommits(
   headSha: string,
   options: ScanGitOptions = {},
 ): Promise<Result<RangeCommit[], ConveyorError>> {
-  const nonce = `conveyor-${randomBytes(16).toString('hex')}`;
-  const spec = `${baseSha}..${headSha}`;
-  const [log, count] = await Promise.all([
-    runScanGit(
-      cwd,
-      [
-        'log',
-        '--reverse',
-        `--format=${nonce} %H`,
-        '--raw',
-        '-z',
-        '-c',
-        '-M',
-        '--no-abbrev',
-        '--root',
-        '--no-color',
-        spec,
-        '--',
-      ],
-      options,
-    ),
-    runScanGit(cwd, ['rev-list', '--count', spec, '--'], options),
-  ]);
-  if (!log.ok) return err(log.error);
-  if (!count.ok) return err(count.error);
-  const expected = Number(count.value.stdout.toString('utf8').trim());
-  const tokens = log.value.stdout.toString('utf8').split('\0');
-  const commits: { sha: string; changes: RangeChange[] }[] = [];
-  const corrupt = (why: string) =>
-    err(new ConveyorError(PKG, 'corrupt', `git log of ${spec} could not be read: ${why}`, { details: { spec } }));
-  for (let i = 0; i < tokens.length; i += 1) {
-    const t = (tokens[i] as string).replace(/^\n+/, '');
-    if (t === '') continue;
-    if (t.startsWith(`${nonce} `)) {
-      const sha = t.slice(nonce.length + 1).trim();
-      if (!/^[0-9a-f]{40,64}$/.test(sha)) return corrupt('a commit header holds no object id');
-      commits.push({ sha, changes: [] });
-      continue;
-    }
-    const current = commits[commits.length - 1];
-    if (!t.startsWith(':') || !current) return corrupt('unexpected output outside a raw diff entry');
-    const colons = /^:+/.exec(t)?.[0].length ?? 1;
-    const fields = t.slice(colons).split(' ');
-    if (fields.length !== 2 * (colons + 1) + 1) return corrupt('a raw diff entry has the wrong number of fields');
-    const newMode = fields[colons] as string;
-    const shas = fields.slice(colons + 1, 2 * colons + 2);
-    const status = fields[2 * colons + 2] as string;
-    const twoPaths = colons === 1 && /^[RC]/.test(status);
-    const first = tokens[i + 1];
-    const second = twoPaths ? tokens[i + 2] : undefined;
-    if (first === undefined || (twoPaths && second === undefined)) return corrupt('a raw diff entry has no path');
-    i += twoPaths ? 2 : 1;
-    current.changes.push({
-      path: twoPaths ? (second as string) : first,
-      ...(twoPaths ? { fromPath: first } : {}),
-      status,
-      newMode,
-      newSha: shas[shas.length - 1] as string,
-      parentShas: shas.slice(0, -1),
-    });
-  }
-  if (commits.length !== expected) {
-    return corrupt(`read ${commits.length} commits where git rev-list counts ${expected}`);
-  }
-  return ok(commits);
+  return streamRangeCommits(cwd, baseSha, headSha, options).done;
 }
 
 /** A git object as stored. */

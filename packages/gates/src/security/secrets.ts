@@ -6,8 +6,8 @@ import {
   isNullSha,
   type RangeCommit,
   readObjects,
-  readRangeCommits,
   type ScanGitOptions,
+  streamRangeCommits,
 } from './git-objects.js';
 import type { SecurityRange } from './git-range.js';
 import type { PatchCommit } from './patch.js';
@@ -150,53 +150,54 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
     ...(options.onChild ? { onChild: options.onChild } : {}),
   };
   const t0 = performance.now();
-  // the configuration (base commit) and the range's commits are read at the same time
-  const [trusted, commits] = await Promise.all([
-    loadTrustedScanConfig({
-      repoDir: options.repoDir,
-      baseSha: options.range.baseSha,
-      ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
-      ...(options.baselinePath === undefined ? {} : { baselinePath: options.baselinePath }),
-      ...(options.ignorePath === undefined ? {} : { ignorePath: options.ignorePath }),
-      ...gitOptions,
-    }),
-    readRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions),
-  ]);
-  if (!trusted.ok) return err(trusted.error);
-  if (!commits.ok) return err(commits.error);
+  // the range's commits are read while the configuration is loaded, and scanned while git still prints the rest
+  const stream = streamRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions);
+  const trusted = await loadTrustedScanConfig({
+    repoDir: options.repoDir,
+    baseSha: options.range.baseSha,
+    ...(options.configPath === undefined ? {} : { configPath: options.configPath }),
+    ...(options.baselinePath === undefined ? {} : { baselinePath: options.baselinePath }),
+    ...(options.ignorePath === undefined ? {} : { ignorePath: options.ignorePath }),
+    ...gitOptions,
+  });
+  if (!trusted.ok) {
+    await stream.done;
+    return err(trusted.error);
+  }
   let gitMs = performance.now() - t0;
   let scanMs = 0;
   const findings: SecretFinding[] = [];
   const notes: string[] = [];
   let bytes = 0;
   const parentKeys = new Map<string, Set<string>>();
-  const list = commits.value;
-  // the objects a chunk's commits wrote (parents' blobs are read later, only when a parent check needs them)
-  const bounds: number[] = [];
-  for (let at = 0; at < list.length; at += at === 0 ? FIRST_CHUNK : COMMITS_PER_CHUNK) bounds.push(at);
-  bounds.push(list.length);
-  const readChunk = (i: number) => {
+  // chunk i holds the commits from boundAt(i) to boundAt(i + 1): a small first one, so the scan starts early
+  const boundAt = (i: number): number => (i === 0 ? 0 : FIRST_CHUNK + (i - 1) * COMMITS_PER_CHUNK);
+  /** Chunk i's commits (none once the log has no more) and the objects they wrote (parents' blobs are read later, only when a parent check needs them). */
+  const readChunk = async (i: number) => {
+    const known = await stream.atLeast(boundAt(i + 1));
+    const chunk = known.slice(boundAt(i), boundAt(i + 1));
     const wanted: string[] = [];
-    for (const c of list.slice(bounds[i], bounds[i + 1])) {
+    for (const c of chunk) {
       wanted.push(c.sha);
       for (const ch of c.changes) if (ch.newMode !== '160000') wanted.push(ch.newSha);
     }
-    return readObjects(options.repoDir, wanted, gitOptions);
+    const objects =
+      chunk.length === 0 ? ok(new Map<string, GitObject>()) : await readObjects(options.repoDir, wanted, gitOptions);
+    return { chunk, objects };
   };
-  // the first chunk is small so the scan starts early; the second is read at the same time, so the scan of the
-  // first does not wait for it
-  let pending = bounds.length > 1 ? readChunk(0) : undefined;
-  let after = bounds.length > 2 ? readChunk(1) : undefined;
-  for (let i = 0; i + 1 < bounds.length; i += 1) {
-    const chunk = list.slice(bounds[i], bounds[i + 1]);
+  // the second chunk is read with the first, so the scan of the small first one does not wait for it
+  let pending = readChunk(0);
+  let after: ReturnType<typeof readChunk> | undefined = readChunk(1);
+  for (let i = 0; ; i += 1) {
     const g0 = performance.now();
-    const objects = await (pending as ReturnType<typeof readChunk>);
+    const { chunk, objects } = await pending;
+    if (chunk.length === 0) break;
     // git reads the next chunk while this one is scanned (the scan yields between commits so its output is taken)
-    pending = after;
+    pending = after ?? readChunk(i + 1);
     after = undefined;
-    if (pending === undefined && i + 2 < bounds.length) pending = readChunk(i + 1);
     if (!objects.ok) {
-      if (pending) await pending;
+      await pending;
+      await stream.done;
       return err(objects.error);
     }
     gitMs += performance.now() - g0;
@@ -223,7 +224,8 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
       const read = await readObjects(options.repoDir, missing, gitOptions);
       gitMs += performance.now() - g1;
       if (!read.ok) {
-        if (pending) await pending;
+        await pending;
+        await stream.done;
         return err(read.error);
       }
       parents = read.value;
@@ -261,9 +263,12 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
     }
     scanMs += performance.now() - s1;
   }
+  // every commit was scanned only if git's whole log was read and its count is right
+  const all = await stream.done;
+  if (!all.ok) return err(all.error);
   return ok({
     findings,
-    commitsScanned: list.length,
+    commitsScanned: all.value.length,
     bytesScanned: bytes,
     notes: [`config: ${trusted.value.origin}`, ...notes],
     gitMs: Math.round(gitMs),
