@@ -43,7 +43,14 @@ const tagged = (re: SecretRegex, engine: SecretRegexEngine): SecretRegex => {
  */
 export function compileSecretRegex(
   source: string,
-  options: { trustedBuiltIn?: boolean; knownValid?: boolean; engine?: 'auto' | 're2js' } = {},
+  options: {
+    /** a built-in rule's pattern, written for V8: run natively */
+    trustedBuiltIn?: boolean;
+    /** the caller vouches that the pattern is valid RE2 (the built-in configuration's): re2js compiles it only if it runs there */
+    knownValid?: boolean;
+    /** `re2js` forces re2js (the tests that compare engines) */
+    engine?: 'auto' | 're2js';
+  } = {},
 ): SecretRegex | string {
   if (options.trustedBuiltIn && options.engine !== 're2js') {
     // a built-in may use repeat counts above RE2's limit of 1000 (bounds that keep V8 linear)
