@@ -41,13 +41,24 @@ describe('redactDeep', () => {
     expect(got.clean).toBe('nothing to see');
   });
 
-  it('agrees with the reference on random strings and secret lists, one list for many values', () => {
+  it('redacts a secret that appears only once a longer one is replaced by its preview', () => {
+    // 'abcdefghijklmn' becomes 'abcd…', and then the text holds 'd…z'
+    const secrets = ['abcdefghijklmn', 'd\u2026z'];
+    const value = { line: 'abcdefghijklmnz' };
+    expect(redactDeep(value, secrets)).toEqual(reference(value, secrets));
+    expect(redactDeep(value, secrets).line).toBe('abc\u2026');
+  });
+
+  // the second alphabet holds the preview's ellipsis: a secret with one may appear only once another is replaced
+  it.each([
+    ['pattern syntax', 'ab.*()[]|\\^$c-\n'],
+    ['the preview ellipsis', 'ab.*\\c-\n\u2026'],
+  ])('agrees with the reference on random strings and secret lists (%s), one list for many values', (_, alphabet) => {
     let seed = 17;
     const next = () => {
       seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
       return seed;
     };
-    const alphabet = 'ab.*()[]|\\^$c-\n';
     const word = (n: number) => Array.from({ length: n }, () => alphabet[next() % alphabet.length]).join('');
     for (let round = 0; round < 300; round += 1) {
       const secrets = Array.from({ length: 1 + (next() % 12) }, () => word(1 + (next() % 14)));

@@ -50,11 +50,12 @@ function redactSorted(text: string, sorted: readonly string[]): string {
 export function redactDeep<T>(value: T, secrets: readonly string[]): T {
   const list = sortedSecrets(secrets);
   if (list.length === 0) return value;
-  // one search finds whether a string holds any secret at all (most hold none), instead of one per secret
-  const any = list.length > 1 && list.length <= 20_000 ? anySecretOf(list) : undefined;
+  // which secrets a string holds, found by one probe per position (most strings hold none): was one search per secret
+  const holds = list.length > 1 ? secretsFinderOf(list) : undefined;
   const redact = (text: string): string => {
-    if (any && !any.test(text)) return text;
-    return redactSorted(text, list);
+    if (!holds) return redactSorted(text, list);
+    const held = holds(text);
+    return held.length === 0 ? text : redactSorted(text, held);
   };
   const walk = (v: unknown): unknown => {
     if (typeof v === 'string') return redact(v);
@@ -74,25 +75,76 @@ function sortedSecrets(secrets: readonly string[]): readonly string[] {
   return [...new Set(secrets.filter((s) => s.length > 0))].sort((a, b) => b.length - a.length);
 }
 
-// the last list's pattern: a scan redacts every finding with the same list (keyed by its content, never by identity)
-let lastAny: { readonly key: string; readonly re: RegExp | undefined } | undefined;
+/** What {@link secretsFinderOf} returns: the secrets of its list that a text holds, in the list's order. */
+type SecretsFinder = (text: string) => readonly string[];
+
+// the last list's finder: a scan redacts every finding with the same list (keyed by its content, never by identity)
+let lastFinder: { readonly key: string; readonly find: SecretsFinder } | undefined;
+
+/** The preview's ellipsis: a secret that holds it may appear only after another secret is replaced. */
+const ELLIPSIS = '\u2026';
 
 /**
- * A pattern that matches where any of `sorted` occurs, by code units as
- * `includes` reads (each escaped: secrets are literal text); `undefined` when
- * the engine refuses a pattern that large.
+ * Finds which of `sorted` (longest first) occur in a text, exactly, by code
+ * units as `includes` reads: each position of the text is one table probe on
+ * its first two code units, and only a secret that starts with both is
+ * compared there. Redacting a string with only the secrets it holds gives what
+ * redacting it with all of them gives: a replacement writes the secret's first
+ * characters and an ellipsis, so a secret that appears only afterwards holds
+ * the ellipsis (with such a secret in the list, every string gets the whole
+ * list).
  */
-function anySecretOf(sorted: readonly string[]): RegExp | undefined {
+function secretsFinderOf(sorted: readonly string[]): SecretsFinder {
   const key = sorted.join('\u0000');
-  if (lastAny?.key === key) return lastAny.re;
-  let re: RegExp | undefined;
-  try {
-    re = new RegExp(sorted.map((s) => s.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&')).join('|'));
-  } catch {
-    re = undefined;
+  if (lastFinder?.key === key) return lastFinder.find;
+  let find: SecretsFinder = () => sorted;
+  if (!sorted.some((s) => s.includes(ELLIPSIS))) {
+    const single: string[] = [];
+    const byPair = new Map<number, number[]>();
+    // a first filter on a hash of the pair, so most positions cost one load
+    const maybe = new Uint8Array(65_536);
+    for (const [i, s] of sorted.entries()) {
+      if (s.length === 1) {
+        single.push(s);
+        continue;
+      }
+      const pair = s.charCodeAt(0) * 65_536 + s.charCodeAt(1);
+      maybe[pairHash(s.charCodeAt(0), s.charCodeAt(1))] = 1;
+      const ids = byPair.get(pair);
+      if (ids) ids.push(i);
+      else byPair.set(pair, [i]);
+    }
+    find = (text: string): readonly string[] => {
+      let held: Uint8Array | undefined;
+      const n = text.length - 1;
+      for (let i = 0; i < n; i += 1) {
+        const a = text.charCodeAt(i);
+        const b = text.charCodeAt(i + 1);
+        if (maybe[pairHash(a, b)] === 0) continue;
+        const ids = byPair.get(a * 65_536 + b);
+        if (ids === undefined) continue;
+        for (const id of ids) {
+          if (held?.[id] === 1) continue;
+          if (text.startsWith(sorted[id] as string, i)) {
+            held ??= new Uint8Array(sorted.length);
+            held[id] = 1;
+          }
+        }
+      }
+      const out: string[] = [];
+      for (const s of single) if (text.includes(s)) out.push(s);
+      if (held === undefined) return out.length === 0 ? out : sorted.filter((s) => out.includes(s));
+      const flags = held;
+      return sorted.filter((s, i) => flags[i] === 1 || (s.length === 1 && out.includes(s)));
+    };
   }
-  lastAny = { key, re };
-  return re;
+  lastFinder = { key, find };
+  return find;
+}
+
+/** A 16-bit hash of two code units. */
+function pairHash(a: number, b: number): number {
+  return ((a * 31) ^ b) & 0xffff;
 }
 
 /**
