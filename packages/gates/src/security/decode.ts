@@ -415,6 +415,135 @@ export function encodedByLoop(text: string, from = 0, to = text.length): RawEnco
   return out;
 }
 
+/**
+ * The matches of a run of `[\w/+-]` that starts at `i` (nothing before it
+ * belongs to the run), pushed to `out`; returns where the scan goes on, a
+ * position where the character there or the one before is outside every run.
+ */
+function runAt(text: string, i: number, n: number, out: RawEncodedMatch[]): number {
+  // the run's end and where its hex prefix ends, in one read
+  let end = i;
+  let hexEnd = -1;
+  while (end < n) {
+    const k = CLASS[text.charCodeAt(end)] as number;
+    if ((k & RUN_BIT) === 0) break;
+    if (hexEnd < 0 && (k & HEX_BIT) === 0) hexEnd = end;
+    end += 1;
+  }
+  if (hexEnd < 0) hexEnd = end;
+  if (hexEnd - i >= 32) {
+    out.push({ alt: 4, start: i, end: hexEnd });
+    return hexEnd < end ? restOfRun(text, hexEnd, n, out) : hexEnd;
+  }
+  if (end - i >= 16) {
+    let stop = end;
+    while (stop < n && stop - end < 2 && text.charCodeAt(stop) === 61) stop += 1;
+    out.push({ alt: 5, start: i, end: stop });
+    return stop;
+  }
+  if (end - i >= 6 && unicodeAtEnd(text, i, end, n)) {
+    const stop = end === n ? n : end + 1;
+    out.push({ alt: 2, start: end - 6, end: stop });
+    return stop;
+  }
+  return end;
+}
+
+/**
+ * {@link encodedByLoop} on a whole text, reading a fraction of it. Outside
+ * runs only `%` and `\` can start a match; a run shorter than 16 characters
+ * can hold a match only if it holds `U+`. The three are found by the engine's
+ * own string search, and between them the runs of 16 or more by looking at
+ * every sixteenth character: when that one is outside every run, no run of 16
+ * or more starts among the 16 before it. Every run that can hold a match is
+ * then read from its start, as the loop reads it.
+ *
+ * @internal exported for the test that compares it with the regex
+ */
+export function encodedBySkipping(text: string): RawEncodedMatch[] {
+  const out: RawEncodedMatch[] = [];
+  const n = text.length;
+  let lineEnd = -1;
+  let lastPct = -1;
+  // the next `%`, backslash and `U+` at or after `i` (n: none), and where the run of that `U+` starts
+  let pct = -1;
+  let bs = -1;
+  let up = -1;
+  let upStart = -1;
+  let i = 0;
+  while (i < n) {
+    if (
+      i > 0 &&
+      ((CLASS[text.charCodeAt(i)] as number) & RUN_BIT) !== 0 &&
+      ((CLASS[text.charCodeAt(i - 1)] as number) & RUN_BIT) !== 0
+    ) {
+      // the rest of a run a match ended in
+      i = restOfRun(text, i, n, out);
+      continue;
+    }
+    // from here no run starts before `i` and goes on after it
+    if (pct < i) {
+      pct = text.indexOf('%', i);
+      if (pct === -1) pct = n;
+    }
+    if (bs < i) {
+      bs = text.indexOf('\\', i);
+      if (bs === -1) bs = n;
+    }
+    if (up < i) {
+      up = text.indexOf('U+', i);
+      if (up === -1) up = n;
+      upStart = up;
+      while (upStart > i && ((CLASS[text.charCodeAt(upStart - 1)] as number) & RUN_BIT) !== 0) upStart -= 1;
+    }
+    const ev = Math.min(pct, bs, upStart);
+    // every run before `ev` ends before it (`%` and `\` are outside runs; `upStart` starts one)
+    while (i + 15 < ev) {
+      const j = i + 15;
+      if (((CLASS[text.charCodeAt(j)] as number) & RUN_BIT) === 0) {
+        i = j + 1;
+        continue;
+      }
+      let k = j;
+      while (k > i && ((CLASS[text.charCodeAt(k - 1)] as number) & RUN_BIT) !== 0) k -= 1;
+      i = runAt(text, k, n, out);
+    }
+    if (i < ev) i = ev;
+    if (i >= n) break;
+    if (i === upStart && i !== pct && i !== bs) {
+      i = runAt(text, i, n, out);
+      continue;
+    }
+    const c = text.charCodeAt(i);
+    if (c === 37 && hexAt(text, i + 1, 2, n)) {
+      if (i >= lineEnd) {
+        lineEnd = text.indexOf('\n', i);
+        if (lineEnd === -1) lineEnd = n;
+        lastPct = text.lastIndexOf('%', lineEnd - 3);
+        while (lastPct > i && !hexAt(text, lastPct + 1, 2, n)) lastPct = text.lastIndexOf('%', lastPct - 1);
+      }
+      const end = lastPct >= i + 3 ? lastPct + 3 : i + 3;
+      out.push({ alt: 1, start: i, end });
+      i = end;
+      continue;
+    }
+    if (c === 92) {
+      if (i + 2 < n && text.charCodeAt(i + 1) === 92 && isU(text.charCodeAt(i + 2)) && hexAt(text, i + 3, 4, n)) {
+        out.push({ alt: 3, start: i, end: i + 7 });
+        i += 7;
+        continue;
+      }
+      if (i + 1 < n && isU(text.charCodeAt(i + 1)) && hexAt(text, i + 2, 4, n)) {
+        out.push({ alt: 3, start: i, end: i + 6 });
+        i += 6;
+        continue;
+      }
+    }
+    i += 1;
+  }
+  return out;
+}
+
 /** `U+XXXX` right before the newline at `nl - 1`: a match there ends at `nl`, touching what starts the next line. */
 function unicodeBeforeNewline(text: string, nl: number): boolean {
   return nl >= 7 && text.charCodeAt(nl - 7) === 85 && text.charCodeAt(nl - 6) === 43 && hexAt(text, nl - 5, 4);
@@ -475,7 +604,7 @@ function encodedNear(text: string, decoded: readonly Range[]): RawEncodedMatch[]
 }
 
 function findEncodingMatches(text: string, decoded: readonly Range[] | undefined): EncodingMatch[] {
-  const raw = decoded === undefined ? encodedByLoop(text) : encodedNear(text, decoded);
+  const raw = decoded === undefined ? encodedBySkipping(text) : encodedNear(text, decoded);
   const all: EncodingMatch[] = [];
   // the form of unicode escape the last match was (`U+` or a backslash), to join a run of one form
   let lastForm = 0;
