@@ -185,51 +185,20 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
       chunk.length === 0 ? ok(new Map<string, GitObject>()) : await readObjects(options.repoDir, wanted, gitOptions);
     return { chunk, objects };
   };
-  // the second chunk is read with the first, so the scan of the small first one does not wait for it
-  let pending = readChunk(0);
-  let after: ReturnType<typeof readChunk> | undefined = readChunk(1);
-  for (let i = 0; ; i += 1) {
-    const g0 = performance.now();
-    const { chunk, objects } = await pending;
-    if (chunk.length === 0) break;
-    // git reads the next chunk while this one is scanned (the scan yields between commits so its output is taken)
-    pending = after ?? readChunk(i + 1);
-    after = undefined;
-    if (!objects.ok) {
-      await pending;
-      await stream.done;
-      return err(objects.error);
-    }
-    gitMs += performance.now() - g0;
-    const scanned: ScannedCommit[] = [];
-    for (const c of chunk) {
-      const s0 = performance.now();
-      scanned.push(scanCommit(c, objects.value, trusted.value, options, parentKeys));
-      scanMs += performance.now() - s0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    // the parents' blobs no earlier scan answers for, in one read
-    const missing: string[] = [];
-    for (const sc of scanned) {
-      for (const step of sc.steps) {
-        if (step.kind !== 'blob') continue;
-        for (const parentSha of step.parentShas) {
-          if (!isNullSha(parentSha) && !parentKeys.has(`${parentSha}\u0000${step.parentPath}`)) missing.push(parentSha);
-        }
-      }
-    }
-    let parents: ReadonlyMap<string, GitObject> = new Map();
-    if (missing.length > 0) {
-      const g1 = performance.now();
-      const read = await readObjects(options.repoDir, missing, gitOptions);
-      gitMs += performance.now() - g1;
-      if (!read.ok) {
-        await pending;
-        await stream.done;
-        return err(read.error);
-      }
-      parents = read.value;
-    }
+  /**
+   * A chunk's blob steps checked against the parents' blobs that no earlier
+   * scan answered for (read by git while the next chunk was scanned), in the
+   * chunk's order.
+   */
+  const settle = async (
+    scanned: readonly ScannedCommit[],
+    parentsRead: Promise<Result<Map<string, GitObject>, ConveyorError>>,
+  ): Promise<Result<void, ConveyorError>> => {
+    const g1 = performance.now();
+    const read = await parentsRead;
+    gitMs += performance.now() - g1;
+    if (!read.ok) return err(read.error);
+    const parents = read.value;
     const s1 = performance.now();
     for (const sc of scanned) {
       bytes += sc.bytes;
@@ -262,6 +231,61 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
       }
     }
     scanMs += performance.now() - s1;
+    return ok(undefined);
+  };
+  /** The parents' blobs a chunk's blob steps need that no earlier scan answers for, in one read (none: no git). */
+  const readParents = (scanned: readonly ScannedCommit[]) => {
+    const missing: string[] = [];
+    for (const sc of scanned) {
+      for (const step of sc.steps) {
+        if (step.kind !== 'blob') continue;
+        for (const parentSha of step.parentShas) {
+          if (!isNullSha(parentSha) && !parentKeys.has(`${parentSha}\u0000${step.parentPath}`)) missing.push(parentSha);
+        }
+      }
+    }
+    return missing.length === 0
+      ? Promise.resolve(ok(new Map<string, GitObject>()))
+      : readObjects(options.repoDir, missing, gitOptions);
+  };
+  // the second chunk is read with the first, so the scan of the small first one does not wait for it
+  let pending = readChunk(0);
+  let after: ReturnType<typeof readChunk> | undefined = readChunk(1);
+  // the last chunk scanned, its parent check still to do
+  let carry: { scanned: ScannedCommit[]; parentsRead: ReturnType<typeof readParents> } | undefined;
+  const abandon = async (error: ConveyorError) => {
+    await carry?.parentsRead;
+    await pending;
+    await stream.done;
+    return err(error);
+  };
+  for (let i = 0; ; i += 1) {
+    const g0 = performance.now();
+    const { chunk, objects } = await pending;
+    if (chunk.length === 0) break;
+    // git reads the next chunk while this one is scanned (the scan yields between commits so its output is taken)
+    pending = after ?? readChunk(i + 1);
+    after = undefined;
+    if (!objects.ok) return abandon(objects.error);
+    gitMs += performance.now() - g0;
+    const scanned: ScannedCommit[] = [];
+    for (const c of chunk) {
+      const s0 = performance.now();
+      scanned.push(scanCommit(c, objects.value, trusted.value, options, parentKeys));
+      scanMs += performance.now() - s0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    // the last chunk's parent check, whose blobs git read while this chunk was scanned: findings stay in commit order
+    if (carry) {
+      const settled = await settle(carry.scanned, carry.parentsRead);
+      if (!settled.ok) return abandon(settled.error);
+    }
+    carry = { scanned, parentsRead: readParents(scanned) };
+  }
+  if (carry) {
+    const settled = await settle(carry.scanned, carry.parentsRead);
+    carry = undefined;
+    if (!settled.ok) return abandon(settled.error);
   }
   // every commit was scanned only if git's whole log was read and its count is right
   const all = await stream.done;
