@@ -99,6 +99,14 @@ describe('RE2 patterns on V8', () => {
       ['\\bk[[:alnum:]]{3}\\b', 'k\u00e9ab kabc k123_'],
       ['x(?i)ab(?-i:c)d', 'xABcD xabCd'],
       ['[\\x{1F600}-\\x{1F64F}]{2}', '\u{1f600}\u{1f601}'],
+      // a negated item of a folded class is the negation of its folded group: no fold partner comes back
+      ['(?i)[\\W]', 'kK\u212a\u017fsS!?\u00e9'],
+      ['(?i)[\\W1]', 'k\u212a\u017f1 2'],
+      ['(?i)[^\\W]', 'kK\u212a\u017fsS!?\u00e9_'],
+      ['(?i)[[:^alpha:]]', 'aZ\u212a\u017f1-\u00e9'],
+      ['(?i)[\\s\\S-]{3}', 'a\u212a\n\u017f\u{1f600}b'],
+      ['(?i)[\\x{80}-\\x{10FFFF}]', 'kK\u212a\u017fsSa\u00e9'],
+      ['(?i)x[\\S]{2}', 'x\u212a\u017f xk s x\u00e9\u00c9'],
     ];
     for (const [pattern, input] of cases) {
       const auto = compileSecretRegex(pattern);

@@ -74,24 +74,39 @@ const isCased = (cp: number): boolean => {
 /** RE2's simple case folding for ASCII letters (k and s have a third member); non-ASCII cased letters are refused. */
 function fold(r: Ranges): Ranges {
   const out: Ranges = [...r];
+  // every non-ASCII code point (`[\s\S]`, `[^a]`): folding adds no non-ASCII one, only the ASCII
+  // partners of the Kelvin sign and the long s, and those of the ASCII letters below
+  const allNonAscii = r.some(([lo, hi]) => lo <= 0x80 && hi >= MAX_CP);
+  if (allNonAscii) out.push([0x4b, 0x4b], [0x6b, 0x6b], [0x53, 0x53], [0x73, 0x73]);
   for (const [lo, hi] of r) {
+    if (allNonAscii && hi >= 0x80) {
+      for (let cp = lo; cp <= 0x7f; cp += 1) out.push(...asciiFold(cp));
+      continue;
+    }
     if (hi >= 0x80) {
       const from = Math.max(lo, 0x80);
       // only ranges of a few thousand code points are checked; larger ones certainly hold cased letters
       if (hi - from > 0x3000) refuse('case folding of a large non-ASCII range');
       for (let cp = from; cp <= hi; cp += 1) if (isCased(cp)) refuse('case folding of a non-ASCII letter');
     }
-    for (let cp = lo; cp <= Math.min(hi, 0x7f); cp += 1) {
-      const isUpper = cp >= 0x41 && cp <= 0x5a;
-      const isLower = cp >= 0x61 && cp <= 0x7a;
-      if (!isUpper && !isLower) continue;
-      const lower = isUpper ? cp + 32 : cp;
-      out.push([lower, lower], [lower - 32, lower - 32]);
-      if (lower === 0x6b) out.push([0x212a, 0x212a]);
-      if (lower === 0x73) out.push([0x17f, 0x17f]);
-    }
+    for (let cp = lo; cp <= Math.min(hi, 0x7f); cp += 1) out.push(...asciiFold(cp));
   }
   return normalise(out);
+}
+
+/** The code points an ASCII code point folds with, itself included (k and s have a third member). */
+function asciiFold(cp: number): Ranges {
+  const isUpper = cp >= 0x41 && cp <= 0x5a;
+  const isLower = cp >= 0x61 && cp <= 0x7a;
+  if (!isUpper && !isLower) return [[cp, cp]];
+  const lower = isUpper ? cp + 32 : cp;
+  const out: Ranges = [
+    [lower, lower],
+    [lower - 32, lower - 32],
+  ];
+  if (lower === 0x6b) out.push([0x212a, 0x212a]);
+  if (lower === 0x73) out.push([0x17f, 0x17f]);
+  return out;
 }
 
 const DIGIT: Ranges = [[0x30, 0x39]];
@@ -344,6 +359,7 @@ class Parser {
       this.pos += 1;
     }
     const ranges: Ranges = [];
+    const negatedItems: Ranges[] = [];
     let first = true;
     while (this.peek() !== ']' || first) {
       if (this.pos >= this.src.length) refuse('missing closing ]');
@@ -353,7 +369,8 @@ class Parser {
         const set = POSIX[posix[2] ?? ''];
         if (!set) refuse('unknown POSIX class');
         this.pos += posix[0].length;
-        ranges.push(...(posix[1] === '^' ? negate(set as Ranges) : (set as Ranges)));
+        if (posix[1] === '^') negatedItems.push(set as Ranges);
+        else ranges.push(...(set as Ranges));
         continue;
       }
       if (this.peek() === '\\') {
@@ -361,7 +378,8 @@ class Parser {
         const perl = this.perlClass(letter);
         if (perl) {
           this.pos += 2;
-          ranges.push(...(letter === letter.toUpperCase() ? negate(perl) : perl));
+          if (letter === letter.toUpperCase()) negatedItems.push(perl);
+          else ranges.push(...perl);
           continue;
         }
       }
@@ -374,7 +392,12 @@ class Parser {
       } else ranges.push([lo, lo]);
     }
     this.pos += 1; // ]
-    const set = flags.i ? fold(normalise(ranges)) : normalise(ranges);
+    // as RE2 folds a class: each item with its fold partners, and a negated item (`\\S`, `[:^alpha:]`)
+    // as the negation of its folded group, so that no partner of what it leaves out comes back
+    const folded = flags.i ? fold(normalise(ranges)) : normalise(ranges);
+    const all = [...folded];
+    for (const item of negatedItems) all.push(...negate(flags.i ? fold(normalise(item)) : item));
+    const set = normalise(all);
     return { t: 'class', ranges: negated ? negate(set) : set };
   }
 
@@ -824,6 +847,95 @@ function holdsKeyword(n: Node, keywords: readonly string[]): boolean {
       return false;
     }
   }
+}
+
+/** The most strings a set of {@link requiredFactors} may hold. */
+const MAX_FACTORS = 32;
+/** The shortest string a set of {@link requiredFactors} may hold: a single character is in most texts. */
+const MIN_FACTOR = 2;
+
+const usable = (set: readonly string[] | undefined): set is string[] =>
+  set !== undefined && set.length > 0 && set.length <= MAX_FACTORS && set.every((x) => x.length >= MIN_FACTOR);
+
+/** The shortest string of a set: the set that is longest there is the rarest to meet. */
+const shortest = (set: readonly string[]): number => Math.min(...set.map((x) => x.length));
+
+/**
+ * Sets of strings, every match of `n` holding (as a substring, folded as the
+ * keyword places read text) one string of each set.
+ */
+function factorsOf(n: Node): string[][] {
+  const exact = exactStrings(n);
+  if (usable(exact)) return [exact];
+  switch (n.t) {
+    case 'class':
+    case 'assert':
+      return [];
+    case 'group':
+      return factorsOf(n.node);
+    case 'rep':
+      return n.min >= 1 ? factorsOf(n.node) : [];
+    case 'alt': {
+      // one string of some branch's best set: the sets' union
+      const union = new Set<string>();
+      for (const item of n.items) {
+        const sets = factorsOf(item);
+        if (sets.length === 0) return [];
+        const best = sets.reduce((a, b) => (shortest(b) > shortest(a) ? b : a));
+        for (const x of best) union.add(x);
+        if (union.size > MAX_FACTORS) return [];
+      }
+      return [[...union]];
+    }
+    case 'cat': {
+      const out: string[][] = [];
+      for (const item of n.items) out.push(...factorsOf(item));
+      // a run of items with few strings spells longer ones (`[ \t](?:-u|--user)`): the longest run from each item
+      for (let from = 0; from < n.items.length; from += 1) {
+        let strings = exactStrings(n.items[from] as Node);
+        let best: string[] | undefined;
+        for (let to = from + 1; strings && to < n.items.length; to += 1) {
+          const next = exactStrings(n.items[to] as Node);
+          strings = next ? cross(strings, next) : undefined;
+          if (strings && strings.length > MAX_FACTORS) strings = undefined;
+          if (usable(strings)) best = strings;
+        }
+        if (best) out.push(best);
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * Sets of strings that every match of an RE2 pattern holds one of each, as
+ * substrings of the match, compared as the keyword places read text (A-Z,
+ * the Kelvin sign and the long s as their ASCII lower case): a text that
+ * holds no string of some set, from where a search starts, holds no match
+ * there. Only sets of at most 32 strings of 2 or more characters; none when
+ * nothing is provable (or the pattern uses what the parser does not read).
+ *
+ * @example
+ * ```ts
+ * requiredFactors('\\bcurl\\b.*[ \\t](?:-u|--user)'); // [['curl'], ['\t-u', '\t--user', ' -u', ' --user']]
+ * ```
+ */
+export function requiredFactors(pattern: string): string[][] {
+  let tree: Node;
+  try {
+    tree = new Parser(pattern).parse();
+  } catch {
+    return [];
+  }
+  // the strongest first (longest shortest string, then fewest strings); a set another implies is left out
+  // (every string of the other holds one of its strings: `curl` implies `url`, ` -u` implies `-u`)
+  const sets = factorsOf(tree).sort((a, b) => shortest(b) - shortest(a) || a.length - b.length);
+  const out: string[][] = [];
+  for (const set of sets) {
+    if (out.some((kept) => kept.every((x) => set.some((y) => x.includes(y))))) continue;
+    out.push(set);
+  }
+  return out;
 }
 
 /** What a scan reads off a rule's pattern, parsed once: see {@link maxMatchLength}, {@link matchNewlines}, {@link matchesHoldKeyword}. */

@@ -1,5 +1,5 @@
 import { RE2JS } from 're2js';
-import { necessaryPrefix, translateRe2 } from './re2-translate.js';
+import { necessaryPrefix, requiredFactors, translateRe2 } from './re2-translate.js';
 import type { RegexMatch, SecretRegex } from './types.js';
 
 /** Which engine runs a compiled pattern: V8 (translated from RE2, or a built-in written for V8) or re2js. */
@@ -101,7 +101,10 @@ function compileRe2(source: string): SecretRegex | string {
 const re2Cache = new Map<string, SecretRegex>();
 
 /**
- * A pattern on re2js. With `prefilter` (the default), when every match must
+ * A pattern on re2js. With `prefilter` (the default), a search stops where
+ * some set of strings every match holds one of ({@link requiredFactors}) has
+ * none left in the text: a V8 search finds the next of each, once per place.
+ * And when every match must
  * begin with a few fixed characters ({@link necessaryPrefix}), a V8 search for
  * them comes first: no occurrence, no match (most texts hold no `ey` followed
  * by 17 letters, and re2js would have read them all); otherwise re2js
@@ -131,20 +134,44 @@ export function compileRe2Engine(source: string, options: { prefilter?: boolean 
       throw thrown;
     }
   };
+  const factors = options.prefilter === false ? [] : requiredFactors(source).slice(0, 3).map(factorSearch);
+  /** Whether every set of {@link requiredFactors} has a string at or after `from` (`seen`: the last places found, per set). */
+  const holdsFactors = (input: string, from: number, seen: Int32Array): boolean => {
+    for (let k = 0; k < factors.length; k += 1) {
+      const at = seen[k] as number;
+      if (at === -2) return false;
+      if (at >= from) continue;
+      const re = factors[k] as RegExp;
+      re.lastIndex = from;
+      const found = re.exec(input)?.index ?? -2;
+      seen[k] = found;
+      if (found === -2) return false;
+    }
+    return true;
+  };
   return tagged(
     Object.freeze({
       source,
       test: (input: string) => {
+        if (factors.length > 0 && !holdsFactors(input, 0, new Int32Array(factors.length).fill(-1))) return false;
         if (!prefix) return compiled.test(input);
         const at = nextStart(input, 0);
         return at >= 0 && compiled.matcher(input).find(at);
       },
       findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
         const out: RegexMatch[] = [];
+        const seen = new Int32Array(factors.length).fill(-1);
+        if (factors.length > 0 && !holdsFactors(input, 0, seen)) return out;
         let from = nextStart(input, 0);
         if (from < 0) return out;
         const m = compiled.matcher(input);
-        while (out.length < limit && from >= 0 && from <= input.length && m.find(from)) {
+        while (
+          out.length < limit &&
+          from >= 0 &&
+          from <= input.length &&
+          (factors.length === 0 || holdsFactors(input, from, seen)) &&
+          m.find(from)
+        ) {
           const start = m.start();
           const end = m.end();
           const groups: (string | undefined)[] = [];
@@ -158,6 +185,27 @@ export function compileRe2Engine(source: string, options: { prefilter?: boolean 
     }),
     're2js',
   );
+}
+
+/**
+ * A V8 search (code units, linear: an alternation of fixed strings) for the
+ * strings of one set of {@link requiredFactors}: each ASCII letter in either
+ * case, `k` also as the Kelvin sign and `s` as the long s, as the sets are
+ * folded; every other code unit as itself.
+ */
+function factorSearch(set: readonly string[]): RegExp {
+  const spell = (x: string): string => {
+    let out = '';
+    for (let i = 0; i < x.length; i += 1) {
+      const c = x.charCodeAt(i);
+      if (c >= 0x61 && c <= 0x7a) {
+        const extra = c === 0x6b ? '\\u212a' : c === 0x73 ? '\\u017f' : '';
+        out += `[${String.fromCharCode(c)}${String.fromCharCode(c - 32)}${extra}]`;
+      } else out += `\\u${c.toString(16).padStart(4, '0')}`;
+    }
+    return out;
+  };
+  return new RegExp(set.map(spell).join('|'), 'g');
 }
 
 function compileRe2Uncached(source: string): SecretRegex | string {
