@@ -381,6 +381,212 @@ export async function readObjects(
   return ok(out);
 }
 
+/**
+ * One `git cat-file --batch` kept running for a whole scan: each
+ * {@link ObjectReader.read} writes its object ids to git and resolves once
+ * git has printed them all, read while git prints them (no process per
+ * batch, no copy of the whole output).
+ */
+export interface ObjectReader {
+  /**
+   * The objects of `shas` exactly as stored (missing ones absent from the
+   * map). Never rejects: git failing, stopping or printing what was not asked
+   * for is an error, for this read and every later one.
+   */
+  read(shas: readonly string[]): Promise<Result<Map<string, GitObject>, ConveyorError>>;
+  /** Ends git (its input closed, then killed if it has not exited); resolves once it has exited. */
+  close(): Promise<void>;
+}
+
+interface PendingRead {
+  readonly shas: readonly string[];
+  readonly out: Map<string, GitObject>;
+  readonly resolve: (r: Result<Map<string, GitObject>, ConveyorError>) => void;
+  /** the next of `shas` git prints */
+  next: number;
+  /** the bytes of this read so far (bounded as one run's output is) */
+  bytes: number;
+}
+
+/**
+ * Starts the scan's {@link ObjectReader} in `cwd` (hardened as every scan git
+ * command; `onChild` hears its pid, `signal` kills it).
+ *
+ * @example
+ * ```ts
+ * const reader = openObjectReader('/repo');
+ * const objects = await reader.read([commitSha, blobSha]);
+ * await reader.close();
+ * ```
+ */
+export function openObjectReader(cwd: string, options: ScanGitOptions = {}): ObjectReader {
+  const queue: PendingRead[] = [];
+  let failure: ConveyorError | undefined;
+  let exited = false;
+  let onExit: () => void = () => {};
+  const exitedPromise = new Promise<void>((resolve) => {
+    onExit = resolve;
+  });
+  const fail = (e: ConveyorError) => {
+    failure ??= e;
+    for (const r of queue.splice(0)) r.resolve(err(failure));
+  };
+  if (options.signal?.aborted) {
+    fail(new ConveyorError(PKG, 'timeout', 'git cat-file was not started: the scan was stopped'));
+    exited = true;
+    onExit();
+    return {
+      read: async () => err(failure as ConveyorError),
+      close: async () => {},
+    };
+  }
+  const child = spawn('git', [...HARDENING, 'cat-file', '--batch'], {
+    cwd,
+    env: scanGitEnv(),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  if (child.pid !== undefined) options.onChild?.(child.pid);
+  let stderr = '';
+  const onAbort = () => child.kill('SIGKILL');
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  child.stdin?.on('error', () => {});
+  child.stderr?.on('data', (c: Buffer) => {
+    if (stderr.length < 4096) stderr += c.toString('utf8');
+  });
+
+  // the parser: a header line, then (unless missing) the content and a newline
+  let header: Buffer[] = [];
+  let body: { sha: string; type: string; data: Buffer; filled: number } | undefined;
+  let needNewline = false;
+  const corrupt = (why: string) => {
+    fail(new ConveyorError(PKG, 'corrupt', `git cat-file --batch ${why}`));
+    child.kill('SIGKILL');
+  };
+  /** The object just read belongs to the first pending read; resolves it when it was its last. */
+  const deliver = (sha: string, object: GitObject | undefined): boolean => {
+    const r = queue[0];
+    if (!r || r.shas[r.next] !== sha) {
+      corrupt('printed an unexpected header');
+      return false;
+    }
+    if (object) {
+      r.out.set(sha, object);
+      r.bytes += object.content.length;
+      if (r.bytes > MAX_OUTPUT_BYTES) {
+        fail(
+          new ConveyorError(PKG, 'too_large', `git cat-file printed more than ${MAX_OUTPUT_BYTES} bytes for one read`),
+        );
+        child.kill('SIGKILL');
+        return false;
+      }
+    }
+    r.next += 1;
+    if (r.next === r.shas.length) {
+      queue.shift();
+      r.resolve(ok(r.out));
+    }
+    return true;
+  };
+  child.stdout?.on('data', (chunk: Buffer) => {
+    let pos = 0;
+    while (pos < chunk.length && failure === undefined) {
+      if (needNewline) {
+        if (chunk[pos] !== 0x0a) return corrupt('printed no newline after an object');
+        needNewline = false;
+        pos += 1;
+        continue;
+      }
+      if (body) {
+        const take = Math.min(body.data.length - body.filled, chunk.length - pos);
+        chunk.copy(body.data, body.filled, pos, pos + take);
+        body.filled += take;
+        pos += take;
+        if (body.filled === body.data.length) {
+          const done = body;
+          body = undefined;
+          needNewline = true;
+          if (!deliver(done.sha, { type: done.type, content: done.data })) return;
+        }
+        continue;
+      }
+      const nl = chunk.indexOf(0x0a, pos);
+      if (nl === -1) {
+        header.push(chunk.subarray(pos));
+        if (header.reduce((n, b) => n + b.length, 0) > 512) return corrupt('printed a header too long');
+        return;
+      }
+      header.push(chunk.subarray(pos, nl));
+      const line = Buffer.concat(header).toString('utf8');
+      header = [];
+      pos = nl + 1;
+      if (line.endsWith(' missing')) {
+        if (!deliver(line.slice(0, -' missing'.length), undefined)) return;
+        continue;
+      }
+      const [id, type, sizeText] = line.split(' ');
+      const size = Number(sizeText);
+      if (id === undefined || type === undefined || !Number.isSafeInteger(size) || size < 0) {
+        return corrupt('printed an unexpected header');
+      }
+      if (size > MAX_OUTPUT_BYTES) return corrupt('announced an object over the size limit');
+      if (chunk.length - pos >= size) {
+        // the whole object in this chunk: a view of it, no copy
+        const content = chunk.subarray(pos, pos + size);
+        pos += size;
+        needNewline = true;
+        if (!deliver(id, { type, content })) return;
+      } else body = { sha: id, type, data: Buffer.allocUnsafe(size), filled: 0 };
+    }
+  });
+  child.on('error', (e) => {
+    fail(new ConveyorError(PKG, 'git_failed', `git cat-file could not start in ${cwd}`, { cause: e }));
+    if (child.pid === undefined) {
+      exited = true;
+      onExit();
+    }
+  });
+  child.on('close', (code) => {
+    exited = true;
+    options.signal?.removeEventListener('abort', onAbort);
+    if (options.signal?.aborted)
+      fail(new ConveyorError(PKG, 'timeout', 'git cat-file was stopped (deadline or abort)'));
+    else if (queue.length > 0 || code !== 0) {
+      const last = stderr.trim().split('\n').slice(-1)[0] ?? '';
+      fail(
+        new ConveyorError(PKG, 'git_failed', `git cat-file exited ${code ?? -1} in ${cwd}${last ? `: ${last}` : ''}`, {
+          details: { args: ['cat-file', '--batch'], exitCode: code ?? -1 },
+        }),
+      );
+    }
+    onExit();
+  });
+
+  return {
+    read(shas) {
+      const unique = [...new Set(shas)].filter((s) => !isNullSha(s));
+      if (failure) return Promise.resolve(err(failure));
+      if (unique.length === 0) return Promise.resolve(ok(new Map()));
+      // an id is one line of hex: anything else would be read by git as another request
+      if (unique.some((s) => !/^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(s))) {
+        return Promise.resolve(err(new ConveyorError(PKG, 'invalid_input', 'an object id to read is not hex')));
+      }
+      return new Promise((resolve) => {
+        queue.push({ shas: unique, out: new Map(), resolve, next: 0, bytes: 0 });
+        child.stdin?.write(`${unique.join('\n')}\n`);
+      });
+    },
+    async close() {
+      if (!exited) {
+        child.stdin?.end();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        await exitedPromise;
+        clearTimeout(timer);
+      }
+      fail(new ConveyorError(PKG, 'git_failed', 'git cat-file was closed'));
+    },
+  };
+}
+
 /** One entry of a tree, as `git ls-tree` lists it. */
 export interface TreeEntry {
   readonly mode: string;

@@ -4,8 +4,9 @@ import { loadTrustedScanConfig, type TrustedScanConfig } from './base-config.js'
 import {
   type GitObject,
   isNullSha,
+  type ObjectReader,
+  openObjectReader,
   type RangeCommit,
-  readObjects,
   type ScanGitOptions,
   streamRangeCommits,
 } from './git-objects.js';
@@ -22,10 +23,12 @@ export const COMMIT_MESSAGE_FILE = '<commit message>';
 export const COMMIT_HEADER_FILE = '<commit header>';
 /** Matches of one rule in one blob beyond which the rest are not listed (the gate fails anyway). */
 export const MAX_MATCHES_PER_RULE_AND_BLOB = 1000;
-/** Commits whose objects are read and scanned together (bounds memory on a long range). */
-const COMMITS_PER_CHUNK = 200;
+/** Commits whose objects are read and scanned together (with {@link CHUNKS_AHEAD}, bounds memory on a long range). */
+const COMMITS_PER_CHUNK = 50;
 /** The first chunk is small, so the scan starts while git reads the next one. */
 const FIRST_CHUNK = 20;
+/** Chunks asked of git before the scan reaches them, besides the one being scanned. */
+const CHUNKS_AHEAD = 3;
 
 /** Options of {@link scanSecrets}. */
 export interface ScanSecretsOptions extends ScanGitOptions {
@@ -150,8 +153,34 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
     ...(options.onChild ? { onChild: options.onChild } : {}),
   };
   const t0 = performance.now();
-  // the range's commits are read while the configuration is loaded, and scanned while git still prints the rest
+  // the range's commits are read while the configuration is loaded, and scanned while git still prints the rest;
+  // one git reads the objects the whole scan asks for
   const stream = streamRangeCommits(options.repoDir, options.range.baseSha, options.range.headSha, gitOptions);
+  const reader = openObjectReader(options.repoDir, gitOptions);
+  // the parents' blobs through a git of their own: behind the chunks asked ahead, they would wait for those
+  let parentsReader: ObjectReader | undefined;
+  const readers = {
+    chunks: reader,
+    parents: () => {
+      parentsReader ??= openObjectReader(options.repoDir, gitOptions);
+      return parentsReader;
+    },
+  };
+  try {
+    return await scanRange(options, gitOptions, t0, stream, readers);
+  } finally {
+    await Promise.all([reader.close(), parentsReader?.close()]);
+  }
+}
+
+/** {@link scanSecrets} once its git processes run. */
+async function scanRange(
+  options: ScanSecretsOptions,
+  gitOptions: ScanGitOptions,
+  t0: number,
+  stream: ReturnType<typeof streamRangeCommits>,
+  readers: { readonly chunks: ObjectReader; readonly parents: () => ObjectReader },
+): Promise<Result<SecretsScanResult, ConveyorError>> {
   const trusted = await loadTrustedScanConfig({
     repoDir: options.repoDir,
     baseSha: options.range.baseSha,
@@ -181,8 +210,7 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
       wanted.push(c.sha);
       for (const ch of c.changes) if (ch.newMode !== '160000') wanted.push(ch.newSha);
     }
-    const objects =
-      chunk.length === 0 ? ok(new Map<string, GitObject>()) : await readObjects(options.repoDir, wanted, gitOptions);
+    const objects = chunk.length === 0 ? ok(new Map<string, GitObject>()) : await readers.chunks.read(wanted);
     return { chunk, objects };
   };
   /**
@@ -244,28 +272,32 @@ export async function scanSecrets(options: ScanSecretsOptions): Promise<Result<S
         }
       }
     }
-    return missing.length === 0
-      ? Promise.resolve(ok(new Map<string, GitObject>()))
-      : readObjects(options.repoDir, missing, gitOptions);
+    return missing.length === 0 ? Promise.resolve(ok(new Map<string, GitObject>())) : readers.parents().read(missing);
   };
-  // the second chunk is read with the first, so the scan of the small first one does not wait for it
-  let pending = readChunk(0);
-  let after: ReturnType<typeof readChunk> | undefined = readChunk(1);
+  // the chunks after the one being scanned are asked of git already, so the scan does not wait for it
+  let nextChunk = 0;
+  const ahead: ReturnType<typeof readChunk>[] = [];
+  const askAhead = () => {
+    while (ahead.length < CHUNKS_AHEAD) {
+      ahead.push(readChunk(nextChunk));
+      nextChunk += 1;
+    }
+  };
+  askAhead();
   // the last chunk scanned, its parent check still to do
   let carry: { scanned: ScannedCommit[]; parentsRead: ReturnType<typeof readParents> } | undefined;
   const abandon = async (error: ConveyorError) => {
     await carry?.parentsRead;
-    await pending;
+    await Promise.all(ahead);
     await stream.done;
     return err(error);
   };
-  for (let i = 0; ; i += 1) {
+  for (;;) {
     const g0 = performance.now();
-    const { chunk, objects } = await pending;
+    const { chunk, objects } = await (ahead.shift() as ReturnType<typeof readChunk>);
     if (chunk.length === 0) break;
-    // git reads the next chunk while this one is scanned (the scan yields between commits so its output is taken)
-    pending = after ?? readChunk(i + 1);
-    after = undefined;
+    // git reads the next chunks while this one is scanned (the scan yields between commits so its output is taken)
+    askAhead();
     if (!objects.ok) return abandon(objects.error);
     gitMs += performance.now() - g0;
     const scanned: ScannedCommit[] = [];
