@@ -243,6 +243,22 @@ const TRICKS: readonly Trick[] = [
     rule: 'github-pat',
   },
   {
+    // the scan reads whole blobs, not diffs: an exact rename has no changed line, and its secret is found
+    name: "a secret parked under main's allowlisted path, then moved out by an exact rename",
+    onMain: (r) =>
+      r.commit('cfg', {
+        '.gitleaks.toml': "[extend]\nuseDefault = true\n[[allowlists]]\npaths = ['''^fixtures/''']\n",
+      }),
+    branch: (r) => {
+      r.commit('park', { 'fixtures/sample.ts': `export const token = "${TOKEN}";\n` });
+      mkdirSync(join(r.dir, 'src'), { recursive: true });
+      r.git('mv', 'fixtures/sample.ts', 'src/client.ts');
+      r.git('commit', '-q', '-m', 'move');
+    },
+    expect: 'fail',
+    rule: 'github-pat',
+  },
+  {
     name: 'a file mode change together with the secret',
     onMain: (r) => r.commit('script', { 'run.sh': '#!/bin/sh\necho hi\n' }),
     branch: (r) => {
