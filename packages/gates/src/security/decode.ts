@@ -339,80 +339,59 @@ export function encodedByLoop(text: string, from = 0, to = text.length): RawEnco
   // and a part of a text is read in place, as a slice would be a string of another representation each read goes through)
   const out: RawEncodedMatch[] = [];
   const n = to;
-  // where the line of a percent match ends, and the last `%XX` on it (cached per line)
-  let lineEnd = -1;
-  let lastPct = -1;
+  const line: PercentLine = { end: -1, lastPct: -1 };
   let i = from;
   while (i < n) {
     const c = text.charCodeAt(i);
     if (((CLASS[c] as number) & RUN_BIT) !== 0) {
-      if (i > from && ((CLASS[text.charCodeAt(i - 1)] as number) & RUN_BIT) !== 0) {
-        i = restOfRun(text, i, n, out);
-        continue;
-      }
-      // the run's end and where its hex prefix ends, in one read
-      let end = i;
-      let hexEnd = -1;
-      while (end < n) {
-        const k = CLASS[text.charCodeAt(end)] as number;
-        if ((k & RUN_BIT) === 0) break;
-        if (hexEnd < 0 && (k & HEX_BIT) === 0) hexEnd = end;
-        end += 1;
-      }
-      if (hexEnd < 0) hexEnd = end;
-      if (hexEnd - i >= 32) {
-        out.push({ alt: 4, start: i, end: hexEnd });
-        i = hexEnd < end ? restOfRun(text, hexEnd, n, out) : hexEnd;
-        continue;
-      }
-      if (end - i >= 16) {
-        let stop = end;
-        while (stop < n && stop - end < 2 && text.charCodeAt(stop) === 61) stop += 1;
-        out.push({ alt: 5, start: i, end: stop });
-        i = stop;
-        continue;
-      }
-      if (end - i >= 6 && unicodeAtEnd(text, i, end, n)) {
-        const stop = end === n ? n : end + 1;
-        out.push({ alt: 2, start: end - 6, end: stop });
-        i = stop;
-        continue;
-      }
-      i = end;
+      i =
+        i > from && ((CLASS[text.charCodeAt(i - 1)] as number) & RUN_BIT) !== 0
+          ? restOfRun(text, i, n, out)
+          : runAt(text, i, n, out);
       continue;
     }
-    if (c === 37 && hexAt(text, i + 1, 2, n)) {
-      if (i >= lineEnd) {
-        lineEnd = text.indexOf('\n', i);
-        if (lineEnd === -1 || lineEnd > n) lineEnd = n;
-        lastPct = -1;
-        for (let j = lineEnd - 3; j >= i; j -= 1) {
-          if (text.charCodeAt(j) === 37 && hexAt(text, j + 1, 2, n)) {
-            lastPct = j;
-            break;
-          }
-        }
-      }
-      const end = lastPct >= i + 3 ? lastPct + 3 : i + 3;
-      out.push({ alt: 1, start: i, end });
-      i = end;
-      continue;
-    }
-    if (c === 92) {
-      if (i + 2 < n && text.charCodeAt(i + 1) === 92 && isU(text.charCodeAt(i + 2)) && hexAt(text, i + 3, 4, n)) {
-        out.push({ alt: 3, start: i, end: i + 7 });
-        i += 7;
-        continue;
-      }
-      if (i + 1 < n && isU(text.charCodeAt(i + 1)) && hexAt(text, i + 2, 4, n)) {
-        out.push({ alt: 3, start: i, end: i + 6 });
-        i += 6;
-        continue;
-      }
-    }
-    i += 1;
+    i = c === 37 || c === 92 ? escapeAt(text, i, n, out, line) : i + 1;
   }
   return out;
+}
+
+/** Where the line of the last percent match ends, and the last `%XX` on it (a cache per line). */
+interface PercentLine {
+  end: number;
+  lastPct: number;
+}
+
+/**
+ * A percent match (`%XX`, on to the line's last `%XX`) or a backslash escape
+ * (`\uXXXX`, `\\uXXXX`) at `i`, a `%` or a backslash, pushed to `out`;
+ * returns where the scan goes on (`i + 1` when none starts there).
+ */
+function escapeAt(text: string, i: number, n: number, out: RawEncodedMatch[], line: PercentLine): number {
+  const c = text.charCodeAt(i);
+  if (c === 37 && hexAt(text, i + 1, 2, n)) {
+    if (i >= line.end) {
+      let end = text.indexOf('\n', i);
+      if (end === -1 || end > n) end = n;
+      line.end = end;
+      let last = text.lastIndexOf('%', end - 3);
+      while (last > i && !hexAt(text, last + 1, 2, n)) last = text.lastIndexOf('%', last - 1);
+      line.lastPct = last;
+    }
+    const end = line.lastPct >= i + 3 ? line.lastPct + 3 : i + 3;
+    out.push({ alt: 1, start: i, end });
+    return end;
+  }
+  if (c === 92) {
+    if (i + 2 < n && text.charCodeAt(i + 1) === 92 && isU(text.charCodeAt(i + 2)) && hexAt(text, i + 3, 4, n)) {
+      out.push({ alt: 3, start: i, end: i + 7 });
+      return i + 7;
+    }
+    if (i + 1 < n && isU(text.charCodeAt(i + 1)) && hexAt(text, i + 2, 4, n)) {
+      out.push({ alt: 3, start: i, end: i + 6 });
+      return i + 6;
+    }
+  }
+  return i + 1;
 }
 
 /**
@@ -463,8 +442,7 @@ function runAt(text: string, i: number, n: number, out: RawEncodedMatch[]): numb
 export function encodedBySkipping(text: string): RawEncodedMatch[] {
   const out: RawEncodedMatch[] = [];
   const n = text.length;
-  let lineEnd = -1;
-  let lastPct = -1;
+  const line: PercentLine = { end: -1, lastPct: -1 };
   // the next `%`, backslash and `U+` at or after `i` (n: none), and where the run of that `U+` starts
   let pct = -1;
   let bs = -1;
@@ -514,32 +492,7 @@ export function encodedBySkipping(text: string): RawEncodedMatch[] {
       i = runAt(text, i, n, out);
       continue;
     }
-    const c = text.charCodeAt(i);
-    if (c === 37 && hexAt(text, i + 1, 2, n)) {
-      if (i >= lineEnd) {
-        lineEnd = text.indexOf('\n', i);
-        if (lineEnd === -1) lineEnd = n;
-        lastPct = text.lastIndexOf('%', lineEnd - 3);
-        while (lastPct > i && !hexAt(text, lastPct + 1, 2, n)) lastPct = text.lastIndexOf('%', lastPct - 1);
-      }
-      const end = lastPct >= i + 3 ? lastPct + 3 : i + 3;
-      out.push({ alt: 1, start: i, end });
-      i = end;
-      continue;
-    }
-    if (c === 92) {
-      if (i + 2 < n && text.charCodeAt(i + 1) === 92 && isU(text.charCodeAt(i + 2)) && hexAt(text, i + 3, 4, n)) {
-        out.push({ alt: 3, start: i, end: i + 7 });
-        i += 7;
-        continue;
-      }
-      if (i + 1 < n && isU(text.charCodeAt(i + 1)) && hexAt(text, i + 2, 4, n)) {
-        out.push({ alt: 3, start: i, end: i + 6 });
-        i += 6;
-        continue;
-      }
-    }
-    i += 1;
+    i = escapeAt(text, i, n, out, line);
   }
   return out;
 }
