@@ -548,9 +548,10 @@ export function openObjectReader(cwd: string, options: ScanGitOptions = {}): Obj
   child.on('close', (code) => {
     exited = true;
     options.signal?.removeEventListener('abort', onAbort);
+    // whatever the exit, no later read can be answered
     if (options.signal?.aborted)
       fail(new ConveyorError(PKG, 'timeout', 'git cat-file was stopped (deadline or abort)'));
-    else if (queue.length > 0 || code !== 0) {
+    else {
       const last = stderr.trim().split('\n').slice(-1)[0] ?? '';
       fail(
         new ConveyorError(PKG, 'git_failed', `git cat-file exited ${code ?? -1} in ${cwd}${last ? `: ${last}` : ''}`, {
