@@ -236,6 +236,8 @@ interface Prepared {
   readonly globalFileLevel: readonly SecretAllowlist[];
   readonly genericIds: ReadonlySet<string>;
   readonly rulesById: ReadonlyMap<string, SecretRule>;
+  /** each rule's index in the configuration's rules */
+  readonly ruleIndex: ReadonlyMap<SecretRule, number>;
   /** a rule's own allowlists, then the global ones that apply to it */
   readonly listsFor: (rule: SecretRule) => SecretAllowlist[];
   readonly index: KeywordIndex;
@@ -269,6 +271,7 @@ function preparedOf(config: SecretsConfig): Prepared {
     globalFileLevel,
     genericIds: new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id)),
     rulesById: new Map(config.rules.map((r) => [r.id, r] as const)),
+    ruleIndex: new Map(config.rules.map((r, i) => [r, i] as const)),
     listsFor: (rule) => {
       let lists = listsByRule.get(rule.id);
       if (!lists) {
@@ -398,9 +401,8 @@ function scanAll(
   const ignored = options.ignoredFingerprints ?? EMPTY_SET;
   const baseline = baselineSetOf(options.baseline);
   // what depends on the configuration alone is built once per configuration (a history scan calls this per blob)
-  const { globalFileLevel, genericIds, rulesById, listsFor, index, keywordIds, nearKeywords, newlines } =
+  const { globalFileLevel, genericIds, rulesById, ruleIndex, listsFor, index, keywordIds, nearKeywords, newlines } =
     preparedOf(config);
-  const ruleIndex = new Map(config.rules.map((r, i) => [r, i] as const));
   const out: SecretFinding[] = [];
   const requestedDepth = options.maxDecodeDepth ?? DEFAULT_MAX_DECODE_DEPTH;
   const maxDepth = Number.isFinite(requestedDepth)
@@ -645,7 +647,8 @@ function scanAll(
         }
         return f;
       };
-      for (const [r, rule] of config.rules.entries()) {
+      for (let r = 0; r < config.rules.length; r += 1) {
+        const rule = config.rules[r] as SecretRule;
         if (rule.skipReport === true) continue;
         if (rule.keywords.length > 0 && !anyPresent(keywordIds[r] as Int32Array, present)) continue;
         let found = detectOnce(rule);

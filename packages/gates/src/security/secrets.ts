@@ -13,7 +13,7 @@ import {
 import type { SecurityRange } from './git-range.js';
 import type { PatchCommit } from './patch.js';
 import { INLINE_ALLOW_IGNORED_TAG, scanTextFragments, type TextFragment } from './scanner.js';
-import type { SecretFinding } from './types.js';
+import type { SecretFinding, SecretsConfig } from './types.js';
 
 /** The rule id of a finding that says the range changed the scan's own configuration. */
 export const SCAN_CONFIG_CHANGED_RULE = 'conveyor-scan-config-changed';
@@ -382,9 +382,7 @@ function scanCommit(
     trusted.ignoredFingerprints.size === 0 &&
     trusted.baseline.length === 0 &&
     options.honourInlineAllow !== true &&
-    ![...trusted.config.allowlists, ...trusted.config.rules.flatMap((r) => r.allowlists)].some(
-      (a) => a.commits.length > 0,
-    );
+    !namesCommits(trusted.config);
   const short = c.sha.slice(0, 12);
   const steps: ScanStep[] = [];
   const note = (n: string) => steps.push({ kind: 'note', note: n });
@@ -439,6 +437,18 @@ function scanCommit(
     steps.push({ kind: 'blob', found, parentShas: ch.parentShas, parentPath: ch.fromPath ?? ch.path });
   }
   return { short, steps, bytes };
+}
+
+const commitsNamed = new WeakMap<SecretsConfig, boolean>();
+
+/** Whether some allowlist of the configuration names commits (asked once per configuration, not per commit). */
+function namesCommits(config: SecretsConfig): boolean {
+  let named = commitsNamed.get(config);
+  if (named === undefined) {
+    named = [...config.allowlists, ...config.rules.flatMap((r) => r.allowlists)].some((a) => a.commits.length > 0);
+    commitsNamed.set(config, named);
+  }
+  return named;
 }
 
 /** What a parent's version of a file already held: (rule, secret) keys, cached per blob and path. */
