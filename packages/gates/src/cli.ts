@@ -258,11 +258,16 @@ async function main(argv: readonly string[]): Promise<number> {
     }
   } else process.stdout.write(text);
   if (values.verbose) {
+    // (the outcome is redacted already; -v shows no more of a secret than a preview of it)
+    const preview = (secret: string) => (secret === 'REDACTED' || secret === '' ? secret : redactSecret(secret));
     for (const f of shown.secrets) {
-      const preview = f.Secret === 'REDACTED' || f.Secret === '' ? f.Secret : redactSecret(f.Secret);
       process.stderr.write(
-        `conveyor-scan: finding: ${f.RuleID} ${f.File}:${f.StartLine}${f.Commit ? ` commit ${f.Commit.slice(0, 12)}` : ''} secret ${preview} fingerprint ${f.Fingerprint}\n`,
+        `conveyor-scan: finding: ${f.RuleID} ${f.File}:${f.StartLine}${f.Commit ? ` commit ${f.Commit.slice(0, 12)}` : ''} secret ${preview(f.Secret)} fingerprint ${f.Fingerprint}\n`,
       );
+      // a composite rule's required findings, as gitleaks' verbose output lists them
+      for (const r of f.Required ?? []) {
+        process.stderr.write(`conveyor-scan:   required: ${r.RuleID}:${r.StartLine} secret ${preview(r.Secret)}\n`);
+      }
     }
   }
   const r = shown.report;

@@ -1,5 +1,17 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseSecretsConfig, type SecretsConfig, scanText } from '../src/index.js';
+import {
+  formatSecurityOutcome,
+  parseSecretsConfig,
+  SECURITY_OUTPUT_FORMATS,
+  type SecretsConfig,
+  scanDirectory,
+  scanText,
+  withRedaction,
+} from '../src/index.js';
+import { runScanCli } from './fixtures/security/cli.js';
 
 // Composite rules like gitleaks 8: a rule with [[rules.required]] reports a
 // finding only when each required rule has a finding in the same fragment
@@ -134,5 +146,75 @@ withinLines = -1
     const both = Buffer.from('client_id = "abcd1234"\nclient_secret = "s3cr3tvalue1"').toString('base64');
     const hits = scanText(cfg, `creds: ${both}`);
     expect(hits.map((f) => [f.RuleID, f.Tags])).toEqual([['client-secret', ['decoded:base64', 'decode-depth:1']]]);
+  });
+
+  it('a composite finding lists the near findings of its required rules, as gitleaks does', async () => {
+    const cfg = await config(COMPOSITE);
+    const text =
+      'client_id = "abcd1234"\nclient_id = "efgh5678"\nclient_secret = "s3cr3tvalue1"\n\n\n\nclient_id = "faraway9"';
+    const [f, ...rest] = scanText(cfg, text);
+    expect(rest).toEqual([]);
+    // the two within 2 lines, in order; not the one 4 lines below
+    expect(f?.Required).toEqual([
+      {
+        RuleID: 'client-id',
+        StartLine: 1,
+        EndLine: 1,
+        StartColumn: 1,
+        EndColumn: 22,
+        Match: 'client_id = "abcd1234"',
+        Secret: 'abcd1234',
+      },
+      {
+        RuleID: 'client-id',
+        StartLine: 2,
+        EndLine: 2,
+        StartColumn: 1,
+        EndColumn: 22,
+        Match: 'client_id = "efgh5678"',
+        Secret: 'efgh5678',
+      },
+    ]);
+    // a rule without requirements lists nothing
+    const plain = await config("[[rules]]\nid = \"p\"\nregex = '''pass=([a-z0-9]{10})'''\n");
+    expect(scanText(plain, 'pass=k3yk3yk3y9')[0]).not.toHaveProperty('Required');
+  });
+
+  it("the required findings' secrets are nowhere in a scan's outputs, and gitleaks' report shapes leave the list out", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'conveyor-composite-'));
+    try {
+      const configPath = join(dir, 'rules.toml');
+      writeFileSync(configPath, COMPOSITE);
+      const tree = join(dir, 'tree');
+      const id = 'q7w8e9r0';
+      const secret = 'm4n5b6v7c8x9';
+      mkdirSync(tree);
+      writeFileSync(join(tree, 'app.env'), `client_id = "${id}"\nclient_secret = "${secret}"\n`);
+      const outcome = await scanDirectory({ path: tree, configPath });
+      expect(outcome.secrets.map((f) => f.RuleID)).toEqual(['client-secret']);
+      expect(outcome.secrets[0]?.Required?.map((r) => [r.RuleID, r.StartLine])).toEqual([['client-id', 1]]);
+      for (const shown of [outcome, withRedaction(outcome, 100)]) {
+        const all = [JSON.stringify(shown), ...SECURITY_OUTPUT_FORMATS.map((f) => formatSecurityOutcome(shown, f))];
+        for (const text of all) {
+          expect(text).not.toContain(id);
+          expect(text).not.toContain(secret);
+        }
+        // gitleaks' JSON report shape: no list of required findings
+        const json = JSON.parse(formatSecurityOutcome(shown, 'json')) as Record<string, unknown>[];
+        expect(json[0]).not.toHaveProperty('Required');
+        expect(formatSecurityOutcome(shown, 'junit')).not.toContain('Required');
+      }
+      // -v prints the required finding (a preview at most), as gitleaks' verbose output lists it
+      const run = await runScanCli('dir', tree, '--config', configPath, '-v', '--report-format', 'json');
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('conveyor-scan: finding: client-secret');
+      expect(run.stderr).toMatch(/conveyor-scan: {3}required: client-id:1 secret \S+/);
+      for (const text of [run.stdout, run.stderr]) {
+        expect(text).not.toContain(id);
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,7 +4,7 @@ import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { compileSecretsConfig, loadSecretsConfig } from './config.js';
 import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 import { parseGitleaksIgnore, readSecretsBaseline } from './ignore.js';
-import { redactDeep, redactFinding } from './redact.js';
+import { findingSecrets, redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
 import type { SecurityScanOutcome } from './run-scan.js';
 import { baselineKey, baselineKeys, scanFragments } from './scanner.js';
@@ -181,7 +181,7 @@ export async function scanDirectory(options: DirScanOptions): Promise<SecuritySc
       }
     }
   }
-  const clear = found.map((f) => f.Secret).filter((s) => s !== '');
+  const clear = findingSecrets(found);
   const secrets = found.map((f) => redactDeep(redactFinding(f), clear));
   const verdict: SecurityReport['verdict'] = error ? 'error' : secrets.length > 0 ? 'fail' : 'pass';
   const ms = Math.round(performance.now() - t0);

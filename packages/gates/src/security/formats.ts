@@ -1,7 +1,8 @@
 import { gatesPackageInfo } from '../package-info.js';
 import type { DependencyVulnerability } from './audit/audit.js';
 import { formatCsv } from './csv.js';
-import { formatJunit } from './junit.js';
+import { asGitleaksFinding, formatJunit } from './junit.js';
+import { findingSecrets } from './redact.js';
 import type { SecurityScanOutcome } from './run-scan.js';
 import { describeSecretFinding, describeVulnerability } from './run-scan.js';
 import { SCAN_CONFIG_CHANGED_RULE } from './secrets.js';
@@ -25,10 +26,13 @@ export const SECURITY_OUTPUT_FORMATS: readonly SecurityOutputFormat[] = ['json',
  */
 export function withRedaction(outcome: SecurityScanOutcome, percent: number | undefined): SecurityScanOutcome {
   if (percent === undefined || percent < 100) return outcome;
-  const secrets = outcome.secrets.map((f) =>
-    f.Secret === '' ? f : { ...f, Secret: 'REDACTED', Match: f.Match.split(f.Secret).join('REDACTED') },
-  );
-  const previews = outcome.secrets.map((f) => f.Secret).filter((p) => p.length > 1);
+  const hide = <T extends { Secret: string; Match: string }>(f: T): T =>
+    f.Secret === '' ? f : { ...f, Secret: 'REDACTED', Match: f.Match.split(f.Secret).join('REDACTED') };
+  const secrets = outcome.secrets.map((f) => {
+    const shown = hide(f);
+    return f.Required ? { ...shown, Required: f.Required.map(hide) } : shown;
+  });
+  const previews = findingSecrets(outcome.secrets).filter((p) => p.length > 1);
   let body = outcome.body;
   for (const p of [...new Set(previews)].sort((a, b) => b.length - a.length)) body = body.split(p).join('REDACTED');
   return { ...outcome, secrets, body };
@@ -45,7 +49,8 @@ export function withRedaction(outcome: SecurityScanOutcome, percent: number | un
  * ```
  */
 export function formatSecurityOutcome(outcome: SecurityScanOutcome, format: SecurityOutputFormat): string {
-  if (format === 'json') return `${JSON.stringify(outcome.secrets, null, 2)}\n`;
+  // gitleaks' shape: a composite finding's required findings are not in it (they are printed by -v)
+  if (format === 'json') return `${JSON.stringify(outcome.secrets.map(asGitleaksFinding), null, 2)}\n`;
   if (format === 'markdown') return outcome.body;
   if (format === 'csv') return formatCsv(outcome);
   if (format === 'junit') return formatJunit(outcome);

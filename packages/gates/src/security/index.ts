@@ -110,7 +110,7 @@ export { formatJunit } from './junit.js';
 export { type LogOpts, parseLogOpts } from './log-opts.js';
 export { type OffThreadScanOptions, scanSecretsOffThread } from './off-thread.js';
 export { PATCH_LOG_FORMAT, type ParsedPatchLog, type PatchCommit, type PatchFragment, parsePatchLog } from './patch.js';
-export { redactDeep, redactFinding, redactSecret, redactText } from './redact.js';
+export { findingSecrets, redactDeep, redactFinding, redactSecret, redactText } from './redact.js';
 export { compileSecretRegex } from './regex.js';
 export {
   readSecurityReport,
@@ -163,6 +163,7 @@ export type {
   SecretAllowlist,
   SecretFinding,
   SecretRegex,
+  SecretRequiredFinding,
   SecretRule,
   SecretRuleRequirement,
   SecretsConfig,

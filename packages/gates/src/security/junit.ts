@@ -1,5 +1,6 @@
 import type { SecurityScanOutcome } from './run-scan.js';
 import { describeVulnerability } from './run-scan.js';
+import type { SecretFinding } from './types.js';
 
 /** XML-escapes text for an attribute or character data (and drops characters XML 1.0 cannot hold). */
 function xml(text: string): string {
@@ -13,6 +14,18 @@ function xml(text: string): string {
       .replaceAll('"', '&quot;')
       .replaceAll("'", '&apos;')
   );
+}
+
+/**
+ * A finding as gitleaks' reports hold it: without the required findings a
+ * composite finding lists (gitleaks prints those with `-v` only).
+ *
+ * @internal
+ */
+export function asGitleaksFinding(f: SecretFinding): SecretFinding {
+  if (f.Required === undefined) return f;
+  const { Required: _, ...rest } = f;
+  return rest;
 }
 
 /**
@@ -33,7 +46,7 @@ export function formatJunit(outcome: SecurityScanOutcome): string {
       : `${f.RuleID} has detected a secret in file ${f.File}, line ${f.StartLine}.`;
     cases.push(
       `\t\t<testcase classname="${xml(f.Description)}" file="${xml(f.File)}" name="${xml(message)}" time="">\n` +
-        `\t\t\t<failure message="${xml(message)}" type="${xml(f.Description)}">${xml(JSON.stringify(f, null, '\t'))}</failure>\n` +
+        `\t\t\t<failure message="${xml(message)}" type="${xml(f.Description)}">${xml(JSON.stringify(asGitleaksFinding(f), null, '\t'))}</failure>\n` +
         '\t\t</testcase>',
     );
   }

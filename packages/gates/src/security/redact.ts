@@ -148,6 +148,25 @@ function pairHash(a: number, b: number): number {
 }
 
 /**
+ * Every secret a list of findings holds: each finding's own and those of the
+ * required findings a composite finding lists. What {@link redactDeep} must
+ * be given to clear a scan's outputs.
+ *
+ * @example
+ * ```ts
+ * const safe = findings.map((f) => redactDeep(redactFinding(f), findingSecrets(findings)));
+ * ```
+ */
+export function findingSecrets(findings: readonly SecretFinding[]): string[] {
+  const out: string[] = [];
+  for (const f of findings) {
+    if (f.Secret !== '') out.push(f.Secret);
+    for (const r of f.Required ?? []) if (r.Secret !== '') out.push(r.Secret);
+  }
+  return out;
+}
+
+/**
  * A copy of a finding that is safe to show: `Secret` becomes its preview and
  * the secret is removed from every other field. Run {@link redactDeep} with
  * every secret of the scan afterwards: another finding's secret may sit in
@@ -159,7 +178,17 @@ function pairHash(a: number, b: number): number {
  * ```
  */
 export function redactFinding(finding: SecretFinding): SecretFinding {
-  if (finding.Secret.length === 0) return { ...finding };
-  const safe = redactDeep({ ...finding, Secret: '' }, [finding.Secret]);
-  return { ...safe, Secret: redactSecret(finding.Secret) };
+  const secrets = findingSecrets([finding]);
+  if (secrets.length === 0) return { ...finding };
+  const safe = redactDeep(
+    {
+      ...finding,
+      Secret: '',
+      ...(finding.Required
+        ? { Required: finding.Required.map((r) => ({ ...r, Secret: r.Secret === '' ? '' : redactSecret(r.Secret) })) }
+        : {}),
+    },
+    secrets,
+  );
+  return { ...safe, Secret: finding.Secret === '' ? '' : redactSecret(finding.Secret) };
 }

@@ -14,7 +14,7 @@ import { loadTrustedScanConfig } from './base-config.js';
 import { readFileAt, resolveSecurityRange, type SecurityRange } from './git-range.js';
 import { runGitleaksEngine } from './gitleaks-engine.js';
 import { scanSecretsOffThread } from './off-thread.js';
-import { redactDeep, redactFinding } from './redact.js';
+import { findingSecrets, redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
 import { baselineKey, baselineKeys, INLINE_ALLOW_IGNORED_TAG } from './scanner.js';
 import { SCAN_CONFIG_CHANGED_RULE, type SecretsScanResult, scanSecrets } from './secrets.js';
@@ -366,7 +366,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
   }
 
   // every secret found anywhere in the scan is removed from every field of every output
-  const clear = (scan?.findings ?? []).map((f) => f.Secret).filter((x) => x !== '');
+  const clear = findingSecrets(scan?.findings ?? []);
   const secrets = (scan?.findings ?? []).map((f) => redactDeep(redactFinding(f), clear));
   const configChanges = secrets.filter((f) => f.RuleID === SCAN_CONFIG_CHANGED_RULE).length;
   const vulnerabilities = await locate(options.repoDir, range.headSha, audit?.vulnerabilities ?? []);

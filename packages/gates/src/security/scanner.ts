@@ -109,14 +109,33 @@ function near(primary: Found, component: Found, q: SecretRuleRequirement): boole
   return true;
 }
 
-/** A composite rule's findings that have a finding of every required rule near them. */
+/**
+ * A composite rule's findings that have a finding of every required rule near
+ * them, each listing those near findings (`Required`, in the order of the
+ * rule's requirements), as gitleaks lists them.
+ */
 function withRequired(
   required: readonly SecretRuleRequirement[],
   primaries: readonly Found[],
   componentFindings: (id: string) => readonly Found[],
 ): Found[] {
   const components = required.map((q) => ({ q, found: componentFindings(q.id) }));
-  return primaries.filter((p) => components.every(({ q, found }) => found.some((c) => near(p, c, q))));
+  const out: Found[] = [];
+  for (const p of primaries) {
+    const nearBy = components.map(({ q, found }) => found.filter((c) => near(p, c, q)));
+    if (nearBy.some((list) => list.length === 0)) continue;
+    const Required = nearBy.flat().map(({ finding: c }) => ({
+      RuleID: c.RuleID,
+      StartLine: c.StartLine,
+      EndLine: c.EndLine,
+      StartColumn: c.StartColumn,
+      EndColumn: c.EndColumn,
+      Match: c.Match,
+      Secret: c.Secret,
+    }));
+    out.push({ ...p, finding: { ...p.finding, Required } });
+  }
+  return out;
 }
 
 const trimNewlines = (s: string): string => s.replace(/^\n+/, '').replace(/\n+$/, '');

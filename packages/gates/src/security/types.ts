@@ -22,6 +22,24 @@ export interface SecretFinding {
   Tags: string[];
   /** `commit:file:rule:line` (gitleaks' format) */
   Fingerprint: string;
+  /**
+   * For a composite rule (`[[rules.required]]`): the findings of its required
+   * rules near this one, which `-v` prints as gitleaks does (`Required:`);
+   * like gitleaks, the JSON, CSV, JUnit and SARIF reports leave them out.
+   * Redacted with the finding.
+   */
+  Required?: SecretRequiredFinding[];
+}
+
+/** A required rule's finding near a composite finding: the subset of a finding gitleaks lists. */
+export interface SecretRequiredFinding {
+  RuleID: string;
+  StartLine: number;
+  EndLine: number;
+  StartColumn: number;
+  EndColumn: number;
+  Match: string;
+  Secret: string;
 }
 
 /** How an allowlist combines its criteria. */
