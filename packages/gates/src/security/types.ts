@@ -32,15 +32,10 @@ export interface SecretFinding {
 }
 
 /** A required rule's finding near a composite finding: the subset of a finding gitleaks lists. */
-export interface SecretRequiredFinding {
-  RuleID: string;
-  StartLine: number;
-  EndLine: number;
-  StartColumn: number;
-  EndColumn: number;
-  Match: string;
-  Secret: string;
-}
+export type SecretRequiredFinding = Pick<
+  SecretFinding,
+  'RuleID' | 'StartLine' | 'EndLine' | 'StartColumn' | 'EndColumn' | 'Match' | 'Secret'
+>;
 
 /** How an allowlist combines its criteria. */
 export type AllowlistCondition = 'OR' | 'AND';
