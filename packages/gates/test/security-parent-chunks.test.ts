@@ -1,10 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveSecurityRange, scanSecrets } from '../src/security/index.js';
-import { TempRepo } from './fixtures/security/git-repo.js';
+import { type ImportedCommit, importCommits, TempRepo } from './fixtures/security/git-repo.js';
 import { chars } from './fixtures/security/samples.js';
 
-// A history scan reads the range in chunks (20 commits, then 200 at a time),
+// A history scan reads the range in chunks (20 commits, then 50 at a time),
 // and checks a chunk's secrets against the parents' blobs while git reads the
 // parents and the next chunk is scanned. Whatever the chunk a commit falls
 // in, a secret counts only in the commit that wrote it where no parent's
@@ -20,7 +19,7 @@ afterAll(() => {
 const COMMITS = 460;
 const KEPT = `ghp_${chars(36, 301)}`;
 const TOGGLED = `ghp_${chars(36, 302)}`;
-/** commits that edit kept.txt around its secret (the first chunk ends after commit 19, the second after 219) */
+/** commits that edit kept.txt around its secret (chunks end after commit 19, then after every 50th: 69, …, 219, …) */
 const KEPT_EDITS = new Set([19, 20, 100, 219, 220, 221, 400, COMMITS - 1]);
 /** whether toggle.txt holds its secret after commit c: written at 18, removed at 19, back at 20, out at 219, back at 220 */
 const toggledOn = (c: number) => (c >= 18 && c < 19) || (c >= 20 && c < 219) || c >= 220;
@@ -30,10 +29,7 @@ function history(): { repo: TempRepo; base: string } {
   repos.push(r);
   r.commit('base', { 'README.md': '# base\n' });
   const base = r.git('rev-parse', 'HEAD');
-  const lines: string[] = [];
-  const data = (text: string) => lines.push(`data ${Buffer.byteLength(text)}`, text);
-  let mark = 0;
-  let last = '';
+  const commits: ImportedCommit[] = [];
   for (let c = 0; c < COMMITS; c += 1) {
     const files: [string, string][] = [[`work/${c % 7}.txt`, `commit ${c}\n`]];
     if (c === 5) files.push(['kept.txt', `token = "${KEPT}"\nedit 5\n`]);
@@ -41,22 +37,9 @@ function history(): { repo: TempRepo; base: string } {
     if (c >= 18 && toggledOn(c) !== toggledOn(c - 1)) {
       files.push(['toggle.txt', toggledOn(c) ? `key = "${TOGGLED}"\n` : 'key = "none"\n']);
     }
-    const marks: [string, number][] = [];
-    for (const [path, text] of files) {
-      mark += 1;
-      lines.push('blob', `mark :${mark}`);
-      data(text);
-      marks.push([path, mark]);
-    }
-    mark += 1;
-    lines.push('commit refs/heads/long', `mark :${mark}`, `committer T <t@example.invalid> ${1_700_000_000 + c} +0000`);
-    data(`commit ${c}\n`);
-    lines.push(c === 0 ? `from ${base}` : `from ${last}`);
-    for (const [path, m] of marks) lines.push(`M 100644 :${m} ${path}`);
-    last = `:${mark}`;
+    commits.push({ files });
   }
-  lines.push('');
-  execFileSync('git', ['fast-import', '--quiet'], { cwd: r.dir, input: lines.join('\n') });
+  importCommits(r, 'long', base, commits);
   return { repo: r, base };
 }
 

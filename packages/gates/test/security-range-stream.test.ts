@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readRangeCommits, streamRangeCommits } from '../src/security/git-objects.js';
 import { resolveSecurityRange, scanSecrets } from '../src/security/index.js';
-import { TempRepo } from './fixtures/security/git-repo.js';
+import { type ImportedCommit, importCommits, TempRepo } from './fixtures/security/git-repo.js';
 import { chars } from './fixtures/security/samples.js';
 
 // The scan reads the range's commits while git still prints them. The log of
@@ -30,42 +30,27 @@ function longHistory(): { repo: TempRepo; base: string } {
   repos.push(r);
   r.commit('base', { 'README.md': '# base\n' });
   const base = r.git('rev-parse', 'HEAD');
-  const lines: string[] = [];
-  const data = (text: string) => {
-    lines.push(`data ${Buffer.byteLength(text)}`, text);
-  };
-  let mark = 0;
-  let last = '';
+  const commits: ImportedCommit[] = [];
   for (let c = 0; c < COMMITS; c += 1) {
-    const blobs: [string, number][] = [];
+    const files: [string, string][] = [];
     for (let f = 0; f < FILES_PER_COMMIT; f += 1) {
-      mark += 1;
-      lines.push('blob', `mark :${mark}`);
       const secret = f === 0 ? secretAt.get(c) : undefined;
-      data(`commit ${c} file ${f}\n${secret ? `token = "${secret}"\n` : `value = ${c * 31 + f}\n`}`);
       // long multibyte paths: the pipe's chunks cut through them
-      blobs.push([`dïr-${f % 4}/ünïcødé-文件-${'ø'.repeat(f * 3)}-${f}.txt`, mark]);
+      files.push([
+        `dïr-${f % 4}/ünïcødé-文件-${'ø'.repeat(f * 3)}-${f}.txt`,
+        `commit ${c} file ${f}\n${secret ? `token = "${secret}"\n` : `value = ${c * 31 + f}\n`}`,
+      ]);
     }
-    mark += 1;
-    const commitMark = mark;
-    lines.push(
-      'commit refs/heads/long',
-      `mark :${commitMark}`,
-      `committer T <t@example.invalid> ${1_700_000_000 + c} +0000`,
-    );
-    data(`commit ${c}\n`);
-    lines.push(c === 0 ? `from ${base}` : `from ${last}`);
-    // every 40th commit also merges a side line started at the commit before
-    if (c > 0 && c % 40 === 0) lines.push(`merge ${last}`);
     // a commit that renames file 0 leaves its content alone (an exact rename)
     const renames = c % 25 === 10;
-    for (const [f, [path, blob]] of blobs.entries())
-      if (!(renames && f === 0)) lines.push(`M 100644 :${blob} "${path}"`);
-    if (renames) lines.push(`R "dïr-0/ünïcødé-文件--0.txt" "renamed-${c}/ünïcødé.txt"`);
-    last = `:${commitMark}`;
+    commits.push({
+      files: renames ? files.slice(1) : files,
+      // every 40th commit also merges a side line started at the commit before
+      merge: c > 0 && c % 40 === 0,
+      ...(renames ? { rename: ['dïr-0/ünïcødé-文件--0.txt', `renamed-${c}/ünïcødé.txt`] as const } : {}),
+    });
   }
-  lines.push('');
-  execFileSync('git', ['fast-import', '--quiet'], { cwd: r.dir, input: lines.join('\n') });
+  importCommits(r, 'long', base, commits);
   return { repo: r, base };
 }
 
