@@ -1,5 +1,6 @@
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'tsup';
 
 /** Removes the CLI bundle's chunks of an earlier build (the library's `clean` leaves the CLI's files alone). */
@@ -49,6 +50,9 @@ export default defineConfig([
     esbuildPlugins: [cleanCliChunks],
     esbuildOptions(options) {
       options.chunkNames = 'cli-chunk-[hash]';
+      // @conveyor/core from its sources: its built file is one module, so taking anything from it (an error
+      // class) kept every dependency it imports at the top (yaml and eventemitter3 are CommonJS and always run)
+      options.alias = { '@conveyor/core': fileURLToPath(new URL('../core/src/index.ts', import.meta.url)) };
     },
     // bundled CommonJS dependencies call require() for node's own modules
     banner: {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** The five commit status states Gitea knows. */
 export const commitStateSchema = z.enum(['pending', 'success', 'error', 'failure', 'warning']);

@@ -14,7 +14,7 @@ import {
   type WebhookReceiver,
   type WebhookRequest,
 } from '@conveyor/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { commitStateSchema, describeIssues } from './gitea-schemas.js';
 import { PKG } from './repo-ref.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * A state as an issue carries it: a uuid string (the default), an expanded

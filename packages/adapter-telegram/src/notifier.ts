@@ -10,7 +10,7 @@ import {
   type Result,
   type TaskCard,
 } from '@conveyor/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CardLocale, CustomCardLabels } from './labels.js';
 import { type CardLink, renderTaskCard } from './render.js';
 

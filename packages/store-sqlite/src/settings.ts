@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_BUSY_TIMEOUT_MS, DEFAULT_SYNCHRONOUS } from './sqlite-store.js';
 
 /**

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ConveyorError } from '../result/errors.js';
 import type { Result } from '../result/result.js';
 import { DEFAULT_STAGES } from '../stages/defaults.js';

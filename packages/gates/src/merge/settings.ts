@@ -1,5 +1,5 @@
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { GATES_PKG } from '../git/run.js';
 
 /**

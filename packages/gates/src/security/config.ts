@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { posix, resolve } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { parse as parseToml } from 'smol-toml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
 import { compileSecretRegex } from './regex.js';
 import type { SecretAllowlist, SecretRegex, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';

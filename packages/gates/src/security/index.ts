@@ -5,6 +5,7 @@ export {
   type DependencyVulnerability,
 } from './audit/audit.js';
 export { EMBEDDED_ADVISORIES } from './audit/embedded-advisories.js';
+export { lockfileLine } from './audit/lockfile-line.js';
 export {
   type AuditEcosystem,
   diffLockedPackages,
@@ -43,6 +44,7 @@ export {
   type OsvClient,
   type OsvClientOptions,
 } from './audit/osv-client.js';
+export { advisorySourcesFromSettings } from './audit/scan-audit.js';
 export {
   type AdvisoryMatch,
   type AdvisorySource,
@@ -103,7 +105,8 @@ export {
   readRangeCommits,
   type ScanGitOptions,
 } from './git-objects.js';
-export { readRangePatch, resolveSecurityRange, type SecurityRange } from './git-range.js';
+export { resolveSecurityRange, type SecurityRange } from './git-range.js';
+export { readRangePatch } from './git-text.js';
 export { type GitleaksEngineOptions, runGitleaksEngine } from './gitleaks-engine.js';
 export { parseGitleaksIgnore, parseSecretsBaseline, readSecretsBaseline } from './ignore.js';
 export { formatJunit } from './junit.js';
@@ -124,11 +127,9 @@ export {
 } from './report.js';
 export { currentFingerprints, currentRuleIds, RULE_ID_ALIASES } from './rule-aliases.js';
 export {
-  advisorySourcesFromSettings,
   describeSecretFinding,
   describeVulnerability,
   type LocatedVulnerability,
-  lockfileLine,
   runSecurityScan,
   type SecurityScanOptions,
   type SecurityScanOutcome,

@@ -1,5 +1,5 @@
 import { ConveyorError, err, ok, type Result, readReport, writeReport } from '@conveyor/core';
-import { z } from 'zod';
+import * as z from 'zod';
 
 const PKG = '@conveyor/gates';
 

@@ -1,18 +1,9 @@
 import { isAbsolute } from 'node:path';
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
-import { auditDependencies, type DependencyAuditResult, type DependencyVulnerability } from './audit/audit.js';
-import { createOsvCache } from './audit/osv-cache.js';
-import {
-  type AdvisorySource,
-  embeddedAdvisorySource,
-  npmBulkAdvisorySource,
-  osvApiSource,
-  osvDirectorySource,
-  pipAuditSource,
-} from './audit/sources.js';
+import type { DependencyAuditResult, DependencyVulnerability } from './audit/audit.js';
+import type { AdvisorySource } from './audit/sources.js';
 import { loadTrustedScanConfig } from './base-config.js';
-import { readFileAt, resolveSecurityRange, type SecurityRange } from './git-range.js';
-import { runGitleaksEngine } from './gitleaks-engine.js';
+import { resolveSecurityRange, type SecurityRange } from './git-range.js';
 import { scanSecretsOffThread } from './off-thread.js';
 import { findingSecrets, redactDeep, redactFinding } from './redact.js';
 import type { SecurityReport } from './report.js';
@@ -70,65 +61,6 @@ export interface LocatedVulnerability extends DependencyVulnerability {
   readonly line?: number;
 }
 
-/**
- * The 1-based line of a package's entry in a lockfile's text: the first line
- * naming the package together with its version, else the first line naming
- * the package (as a whole word), else `undefined`.
- *
- * @example
- * ```ts
- * lockfileLine('{\n  "node_modules/lodash": {\n    "version": "4.17.15"', 'lodash', '4.17.15'); // 2
- * ```
- */
-export function lockfileLine(text: string, name: string, version: string): number | undefined {
-  const lines = text.split('\n');
-  const word = /[A-Za-z0-9_.-]/;
-  const names = (l: string): boolean => {
-    for (let i = l.indexOf(name); i !== -1; i = l.indexOf(name, i + 1)) {
-      const before = l.slice(0, i);
-      const prev = before.at(-1) ?? '';
-      const next = l[i + name.length] ?? '';
-      const prevOk =
-        prev === '' || !(word.test(prev) || prev === '@' || prev === '/') || before.endsWith('node_modules/');
-      if (prevOk && (next === '' || !word.test(next))) return true;
-    }
-    return false;
-  };
-  // package-lock.json, npm-shrinkwrap.json: the entry's key
-  const key = lines.findIndex((l) => l.includes(`"node_modules/${name}"`));
-  if (key !== -1) return key + 1;
-  let named: number | undefined;
-  for (const [i, l] of lines.entries()) {
-    if (!names(l)) continue;
-    if (l.includes(version)) return i + 1;
-    // package-lock.json: the entry's key, its version on one of the next lines
-    if (named === undefined) {
-      if (lines.slice(i + 1, i + 4).some((n) => n.includes(`"${version}"`))) return i + 1;
-      named = i + 1;
-    }
-  }
-  return named;
-}
-
-async function locate(
-  repoDir: string,
-  headSha: string,
-  vulnerabilities: readonly DependencyVulnerability[],
-): Promise<LocatedVulnerability[]> {
-  const texts = new Map<string, string | undefined>();
-  const out: LocatedVulnerability[] = [];
-  for (const v of vulnerabilities) {
-    if (!texts.has(v.lockfile)) {
-      const read = await readFileAt(repoDir, headSha, v.lockfile);
-      texts.set(v.lockfile, read.ok ? read.value : undefined);
-    }
-    const text = texts.get(v.lockfile);
-    const line = text === undefined ? undefined : lockfileLine(text, v.pkg.name, v.pkg.version);
-    out.push(line === undefined ? v : { ...v, line });
-  }
-  return out;
-}
-
 /** The outcome of a whole security scan: everything in it is already redacted. */
 export interface SecurityScanOutcome {
   /** the report frontmatter (its `verdict` is what was decided) */
@@ -159,6 +91,7 @@ async function gitleaksFindings(
   });
   if (!trusted.ok) return err(trusted.error);
   const hostConfig = s.securityConfigPath && isAbsolute(s.securityConfigPath) ? s.securityConfigPath : undefined;
+  const { runGitleaksEngine } = await import('./gitleaks-engine.js');
   const run = await runGitleaksEngine({
     repoDir,
     range,
@@ -174,31 +107,6 @@ async function gitleaksFindings(
   // gitleaks matches its baseline on fields a redacted report no longer holds: match it here as the built-in engine does
   const known = new Set(trusted.value.baseline.flatMap(baselineKeys));
   return ok(run.value.findings.filter((f) => !known.has(baselineKey(f))));
-}
-
-/** Builds the advisory sources a settings object names. */
-export function advisorySourcesFromSettings(settings: SecuritySettings): AdvisorySource[] {
-  return settings.securityAdvisorySources.map((name) => {
-    switch (name) {
-      case 'osv-dir':
-        return osvDirectorySource(settings.securityAdvisoryDir ?? 'advisories');
-      case 'osv-api':
-        return osvApiSource({
-          baseUrl: settings.securityOsvApiUrl,
-          timeoutMs: settings.securityOsvTimeoutMs,
-          cache: createOsvCache({
-            ttlMs: settings.securityOsvCacheTtlMs,
-            ...(settings.securityOsvCacheDir ? { dir: settings.securityOsvCacheDir } : {}),
-          }),
-        });
-      case 'npm-bulk':
-        return npmBulkAdvisorySource({ baseUrl: settings.securityNpmRegistryUrl });
-      case 'pip-audit':
-        return pipAuditSource(settings.securityPipAuditPath ? { command: settings.securityPipAuditPath } : {});
-      default:
-        return embeddedAdvisorySource();
-    }
-  });
 }
 
 const short = (sha: string) => sha.slice(0, 12);
@@ -341,6 +249,10 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       progress(`secrets: ${scan.findings.length} found in ${scan.commitsScanned} commits (${scan.bytesScanned} bytes)`);
       if (s.securityDepAuditEnabled) {
         progress('auditing lockfile changes');
+        const [{ auditDependencies }, { advisorySourcesFromSettings }] = await Promise.all([
+          import('./audit/audit.js'),
+          import('./audit/scan-audit.js'),
+        ]);
         const audited = await auditDependencies({
           repoDir: options.repoDir,
           baseSha: range.mergeBaseSha,
@@ -369,7 +281,11 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
   const clear = findingSecrets(scan?.findings ?? []);
   const secrets = (scan?.findings ?? []).map((f) => redactDeep(redactFinding(f), clear));
   const configChanges = secrets.filter((f) => f.RuleID === SCAN_CONFIG_CHANGED_RULE).length;
-  const vulnerabilities = await locate(options.repoDir, range.headSha, audit?.vulnerabilities ?? []);
+  const found = audit?.vulnerabilities ?? [];
+  const vulnerabilities: readonly LocatedVulnerability[] =
+    found.length === 0
+      ? []
+      : await (await import('./audit/scan-audit.js')).locateVulnerabilities(options.repoDir, range.headSha, found);
   const introduced = vulnerabilities.filter((v) => v.status === 'introduced').length;
   const unreachable = audit?.unreachable.length ?? 0;
   const verdict: SecurityReport['verdict'] = error

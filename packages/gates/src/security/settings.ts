@@ -1,6 +1,5 @@
-import { z } from 'zod';
-import { OSV_CACHE_DEFAULT_TTL_MS } from './audit/osv-cache.js';
-import { OSV_DEFAULT_TIMEOUT_MS } from './audit/osv-client.js';
+import * as z from 'zod';
+import { OSV_CACHE_DEFAULT_TTL_MS, OSV_DEFAULT_TIMEOUT_MS } from './audit/osv-defaults.js';
 import { DEFAULT_MAX_DECODE_DEPTH, MAX_DECODE_DEPTH } from './decode.js';
 
 const bool = z.union([

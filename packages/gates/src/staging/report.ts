@@ -6,7 +6,7 @@ import {
   verdictFromReport,
   writeReport,
 } from '@conveyor/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { StagingDecision } from './classify.js';
 
 /** The frontmatter of a staging report: `staging_status` is the verdict. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The staging verdict's settings. `stagingStrict` is the kill switch: with it

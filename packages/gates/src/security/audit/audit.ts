@@ -1,5 +1,5 @@
 import { ConveyorError, err, ok, type Result } from '@conveyor/core';
-import { runGit } from '../git-range.js';
+import { runGit } from '../git-text.js';
 import {
   type AuditEcosystem,
   diffLockedPackages,

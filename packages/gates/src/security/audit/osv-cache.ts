@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { LockedPackage } from './lockfiles.js';
 import type { OsvAdvisory } from './osv.js';
+import { OSV_CACHE_DEFAULT_TTL_MS } from './osv-defaults.js';
 
 /** One advisory a `querybatch` answer names for a package version. */
 export interface OsvVulnRef {
@@ -48,8 +49,7 @@ export function defaultOsvCacheDir(): string {
   return join(base, 'conveyor', 'osv');
 }
 
-/** Default freshness of a cached `querybatch` answer (6 hours). */
-export const OSV_CACHE_DEFAULT_TTL_MS = 6 * 60 * 60 * 1000;
+export { OSV_CACHE_DEFAULT_TTL_MS };
 
 const FORMAT = 1;
 /** a stamp this far ahead of the clock is not trusted */

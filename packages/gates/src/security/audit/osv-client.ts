@@ -2,6 +2,7 @@ import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import type { LockedPackage } from './lockfiles.js';
 import type { OsvAdvisory } from './osv.js';
 import type { OsvVulnRef } from './osv-cache.js';
+import { OSV_DEFAULT_TIMEOUT_MS } from './osv-defaults.js';
 
 const PKG = '@conveyor/gates';
 
@@ -16,8 +17,7 @@ export type AuditFetch = (
   readonly headers?: { get(name: string): string | null };
 }>;
 
-/** Default timeout of one OSV request (ms). */
-export const OSV_DEFAULT_TIMEOUT_MS = 15_000;
+export { OSV_DEFAULT_TIMEOUT_MS };
 
 /** OSV's own limit on the queries of one `querybatch` request. */
 export const OSV_MAX_BATCH = 1000;
