@@ -11,7 +11,14 @@ import {
   type SecretsConfigSource,
 } from './config.js';
 import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
-import { readObjects, type ScanGitOptions, treeEntryAt } from './git-objects.js';
+import {
+  type GitObject,
+  readObjects,
+  type ScanGitOptions,
+  type TreeEntry,
+  treeEntriesAt,
+  treeEntryAt,
+} from './git-objects.js';
 import { parseGitleaksIgnore, parseSecretsBaseline } from './ignore.js';
 import type { SecretFinding, SecretsConfig } from './types.js';
 
@@ -72,6 +79,35 @@ function invalid(message: string, details: Record<string, unknown>): ConveyorErr
 }
 
 /**
+ * Files of the base commit read ahead, with one `git ls-tree` and one
+ * `git cat-file`: the config, the ignore file and the baseline a scan always
+ * asks for.
+ */
+interface TreeFiles {
+  /** the paths asked: one without an entry is absent from the commit */
+  readonly asked: ReadonlySet<string>;
+  readonly entries: ReadonlyMap<string, TreeEntry>;
+  /** the blobs of the entries that are regular files */
+  readonly blobs: ReadonlyMap<string, GitObject>;
+}
+
+const isRegularFile = (e: TreeEntry) => e.type === 'blob' && /^100[67][04][04]$/.test(e.mode);
+
+/** {@link TreeFiles} of `paths`; `undefined` when git fails (each file is then read on its own, and fails there). */
+async function readTreeFilesAhead(
+  options: TrustedScanConfigOptions,
+  paths: readonly string[],
+): Promise<TreeFiles | undefined> {
+  const entries = await treeEntriesAt(options.repoDir, options.baseSha, paths, options);
+  if (!entries.ok) return undefined;
+  const shas = [...new Set([...entries.value.values()].filter(isRegularFile).map((e) => e.sha))];
+  const blobs =
+    shas.length === 0 ? ok(new Map<string, GitObject>()) : await readObjects(options.repoDir, shas, options);
+  if (!blobs.ok) return undefined;
+  return { asked: new Set(paths), entries: entries.value, blobs: blobs.value };
+}
+
+/**
  * Reads one regular file from a commit's tree. A symlink, a submodule or a
  * directory at the path is refused (a link could point anywhere on the host);
  * `label` names the file and field in the messages, which never quote content.
@@ -80,18 +116,24 @@ async function readTreeFile(
   options: TrustedScanConfigOptions,
   path: string,
   label: string,
+  ahead?: TreeFiles,
 ): Promise<Result<string | undefined, ConveyorError>> {
-  const entry = await treeEntryAt(options.repoDir, options.baseSha, path, options);
+  const entry = ahead?.asked.has(path)
+    ? ok(ahead.entries.get(path))
+    : await treeEntryAt(options.repoDir, options.baseSha, path, options);
   if (!entry.ok) return err(entry.error);
   if (entry.value === undefined) return ok(undefined);
   const where = `${label} ${path} in base commit ${options.baseSha.slice(0, 12)}`;
   if (entry.value.mode === '120000') return err(invalid(`${where} is a symlink: refused`, { path }));
-  if (entry.value.type !== 'blob' || !/^100[67][04][04]$/.test(entry.value.mode)) {
+  if (!isRegularFile(entry.value)) {
     return err(invalid(`${where} is not a regular file (mode ${entry.value.mode}): refused`, { path }));
   }
-  const objects = await readObjects(options.repoDir, [entry.value.sha], options);
-  if (!objects.ok) return err(objects.error);
-  const blob = objects.value.get(entry.value.sha);
+  let blob = ahead?.blobs.get(entry.value.sha);
+  if (!blob) {
+    const objects = await readObjects(options.repoDir, [entry.value.sha], options);
+    if (!objects.ok) return err(objects.error);
+    blob = objects.value.get(entry.value.sha);
+  }
   if (!blob) return err(invalid(`${where} cannot be read`, { path }));
   return ok(blob.content.toString('utf8'));
 }
@@ -125,6 +167,19 @@ export async function loadTrustedScanConfig(
   options: TrustedScanConfigOptions,
 ): Promise<Result<TrustedScanConfig, ConveyorError>> {
   const trustPaths = new Set<string>(SCAN_CONFIG_FILES);
+  // the files every scan asks for, read ahead together (an invalid path is refused below, as before)
+  const inTree = (p: string | undefined, fallback?: string) => {
+    if (p === undefined ? fallback === undefined : isAbsolute(p)) return [];
+    const confined = confinedTreePath(p ?? fallback ?? '', undefined);
+    return confined.ok ? [confined.value] : [];
+  };
+  const ahead = await readTreeFilesAhead(options, [
+    ...new Set([
+      ...inTree(options.configPath, '.gitleaks.toml'),
+      ...inTree(options.ignorePath, '.gitleaksignore'),
+      ...inTree(options.baselinePath),
+    ]),
+  ]);
   let config: SecretsConfig;
   let origin: string;
   let gitleaksToml: string | undefined;
@@ -138,7 +193,7 @@ export async function loadTrustedScanConfig(
     const wanted = confinedTreePath(configPath ?? '.gitleaks.toml', undefined);
     if (!wanted.ok) return err(invalid(`setting securityConfigPath ${wanted.error}`, { field: 'securityConfigPath' }));
     trustPaths.add(wanted.value);
-    const text = await readTreeFile(options, wanted.value, 'secrets config');
+    const text = await readTreeFile(options, wanted.value, 'secrets config', ahead);
     if (!text.ok) return err(text.error);
     if (text.value === undefined) {
       if (configPath !== undefined) {
@@ -191,7 +246,7 @@ export async function loadTrustedScanConfig(
     const target = confinedTreePath(options.ignorePath ?? '.gitleaksignore', undefined);
     if (!target.ok) return err(invalid(`setting securityIgnorePath ${target.error}`, { field: 'securityIgnorePath' }));
     trustPaths.add(target.value);
-    const read = await readTreeFile(options, target.value, 'ignore file');
+    const read = await readTreeFile(options, target.value, 'ignore file', ahead);
     if (!read.ok) return err(read.error);
     ignoreText = read.value;
   }
@@ -212,7 +267,7 @@ export async function loadTrustedScanConfig(
       }
       name = target.value;
       trustPaths.add(target.value);
-      const read = await readTreeFile(options, target.value, 'baseline');
+      const read = await readTreeFile(options, target.value, 'baseline', ahead);
       if (!read.ok) return err(read.error);
       if (read.value === undefined) {
         return err(invalid(`baseline ${target.value} does not exist in the base commit`, { path: target.value }));

@@ -607,13 +607,31 @@ export async function treeEntryAt(
   path: string,
   options: ScanGitOptions = {},
 ): Promise<Result<TreeEntry | undefined, ConveyorError>> {
-  const run = await runScanGit(cwd, ['ls-tree', '-z', '--full-tree', sha, '--', path], options);
+  const entries = await treeEntriesAt(cwd, sha, [path], options);
+  return entries.ok ? ok(entries.value.get(path)) : err(entries.error);
+}
+
+/**
+ * {@link treeEntryAt} for several paths with one `git ls-tree`: the entries
+ * found, by path (a path absent from the commit has none).
+ */
+export async function treeEntriesAt(
+  cwd: string,
+  sha: string,
+  paths: readonly string[],
+  options: ScanGitOptions = {},
+): Promise<Result<Map<string, TreeEntry>, ConveyorError>> {
+  const found = new Map<string, TreeEntry>();
+  if (paths.length === 0) return ok(found);
+  const run = await runScanGit(cwd, ['ls-tree', '-z', '--full-tree', sha, '--', ...paths], options);
   if (!run.ok) return err(run.error);
+  const wanted = new Set(paths);
   for (const rec of run.value.stdout.toString('utf8').split('\0')) {
     const tab = rec.indexOf('\t');
     if (tab === -1) continue;
     const [mode = '', type = '', id = ''] = rec.slice(0, tab).split(' ');
-    if (rec.slice(tab + 1) === path) return ok({ mode, type, sha: id });
+    const path = rec.slice(tab + 1);
+    if (wanted.has(path)) found.set(path, { mode, type, sha: id });
   }
-  return ok(undefined);
+  return ok(found);
 }
