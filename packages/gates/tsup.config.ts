@@ -21,24 +21,24 @@ const cleanCliChunks = {
 
 export default defineConfig([
   {
-    // the scan worker is its own entry: the bundled code starts it as `./scan-worker.js` next to itself
     entry: {
       index: 'src/index.ts',
       'staging-cli': 'src/staging-cli.ts',
-      'scan-worker': 'src/security/scan-worker.ts',
     },
     format: ['esm'],
     dts: { entry: 'src/index.ts', compilerOptions: { composite: false } },
     tsconfig: 'tsconfig.build.json',
     sourcemap: true,
     // the CLI bundle below is written to the same directory at the same time
-    clean: ['!cli.js', '!cli.js.map', '!cli-chunk-*'],
+    clean: ['!cli.js', '!cli.js.map', '!cli-chunk-*', '!scan-worker.js', '!scan-worker.js.map'],
     target: 'node20',
   },
   {
     // conveyor-scan is one self-contained, tree-shaken bundle (its dependencies included): a CI job starts it on
-    // every push, and loading the packages file by file (@conveyor/core, zod, execa, yaml) took most of its start-up
-    entry: { cli: 'src/cli.ts' },
+    // every push, and loading the packages file by file (@conveyor/core, zod, execa, yaml) took most of its start-up.
+    // The scan worker a host's security gate starts for every scan (`./scan-worker.js`, next to the library's
+    // code) is built the same way, for the same reason: it shares the CLI's chunks.
+    entry: { cli: 'src/cli.ts', 'scan-worker': 'src/security/scan-worker.ts' },
     format: ['esm'],
     tsconfig: 'tsconfig.build.json',
     sourcemap: true,

@@ -15,7 +15,7 @@ import {
   type PullRequest,
   type Result,
 } from '@conveyor/core';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   branchListSchema,
   combinedStatusSchema,

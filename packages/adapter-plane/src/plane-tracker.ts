@@ -12,7 +12,7 @@ import {
   type Tracker,
   type TrackerIssue,
 } from '@conveyor/core';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   describeZodError,
   type PlaneIssueBody,

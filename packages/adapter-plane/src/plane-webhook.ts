@@ -14,7 +14,7 @@ import {
   type WebhookReceiver,
   type WebhookRequest,
 } from '@conveyor/core';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import {
   commentDataV1Schema,
   commentDataV2Schema,

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TempRepo } from './fixtures/security/git-repo.js';
 import { chars } from './fixtures/security/samples.js';
@@ -11,6 +11,7 @@ import { chars } from './fixtures/security/samples.js';
 // this runs the built file (CI builds before it tests) and records which of its files the process loads.
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const LIB = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const LOAD_LOG = fileURLToPath(new URL('./fixtures/security/load-log.mjs', import.meta.url));
 const TOKEN = `ghp_${chars(36, 21)}`;
 const built = existsSync(CLI);
@@ -88,6 +89,17 @@ describe.skipIf(!built)(
       expect(res.modules.filter((m) => m.includes('/audit/') && !m.endsWith('/audit/osv-defaults.ts'))).toEqual([]);
       // zod's classic API without its 40-odd locale bundles
       expect(res.modules.filter((m) => m.includes('zod/v4/locales/') && !m.endsWith('/en.js'))).toEqual([]);
+    });
+
+    it("the built library's security scan runs in the bundled scan worker and finds the secret", async () => {
+      const r = leakyRepo();
+      const lib = (await import(pathToFileURL(LIB).href)) as typeof import('../src/index.js');
+      const settings = lib.securitySettingsSchema.parse({ securityDepAuditEnabled: false });
+      const outcome = await lib.runSecurityScan({ repoDir: r.dir, range: 'main..task', settings });
+      expect(outcome.error).toBeUndefined();
+      expect(outcome.report.verdict).toBe('fail');
+      expect(outcome.secrets.map((f) => [f.RuleID, f.File])).toEqual([['github-pat', 'src/config.ts']]);
+      expect(JSON.stringify(outcome)).not.toContain(TOKEN);
     });
 
     it('with the audit on (the default), loads the audit and still reports the secret', async () => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseDocument, stringify } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { GateOutcome } from '../gates/types.js';
 import { ConveyorError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';

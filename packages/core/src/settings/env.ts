@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { ConveyorError } from '../result/errors.js';
 import { err, ok, type Result } from '../result/result.js';
 
