@@ -2,9 +2,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'smol-toml';
 import { describe, expect, it } from 'vitest';
+import { compileSecretsConfig } from '../src/security/config.js';
 import { DEFAULT_SECRETS_CONFIG } from '../src/security/default-rules.js';
 import { translateRe2 } from '../src/security/re2-translate.js';
-import { compileSecretRegex, secretRegexEngine } from '../src/security/regex.js';
+import { compileSecretRegex, deferredBuiltInRegex, secretRegexEngine } from '../src/security/regex.js';
 import type { SecretRegex } from '../src/security/types.js';
 import { GITLEAKS_MIRROR, gitleaksConfigText } from './fixtures/security/gitleaks-mirror.js';
 
@@ -135,5 +136,42 @@ describe('hostile patterns', () => {
     expect(t.ok).toBe(true);
     // the lazy lead-in may stop at any of 51 counts; `[ \t]{0,5}` cannot run into the `=` after it
     if (t.ok) expect(t.paths).toBe(51);
+  });
+});
+
+describe('the built-in configuration, compiled when its patterns first run', () => {
+  it('defers every built-in pattern, and each one compiles to the engine an eager compile picks, with its matches', () => {
+    const compiled = compileSecretsConfig(DEFAULT_SECRETS_CONFIG);
+    expect(compiled.ok).toBe(true);
+    if (!compiled.ok) return;
+    const patterns: SecretRegex[] = [
+      ...compiled.value.rules.flatMap((r) => [...(r.regex ? [r.regex] : []), ...(r.path ? [r.path] : [])]),
+      ...[...compiled.value.allowlists, ...compiled.value.rules.flatMap((r) => r.allowlists)].flatMap((a) => [
+        ...a.regexes,
+        ...a.paths,
+      ]),
+    ];
+    expect(patterns.length).toBeGreaterThan(100);
+    const builtInRegexes = new Set((DEFAULT_SECRETS_CONFIG.rules ?? []).map((r) => r.regex));
+    for (const re of patterns) {
+      expect(re.constructor.name, re.source).toBe('DeferredRegex');
+      const eager = compileSecretRegex(re.source, {
+        trustedBuiltIn: builtInRegexes.has(re.source),
+        knownValid: !builtInRegexes.has(re.source),
+      });
+      expect(typeof eager, re.source).not.toBe('string');
+      if (typeof eager === 'string') continue;
+      // secretRegexEngine compiles a deferred pattern; a pattern that did not compile would throw here
+      expect(secretRegexEngine(re), re.source).toBe(secretRegexEngine(eager));
+      const text = `${re.source} ${pick(B64, 200)}`;
+      expect(re.findAll(text), re.source).toEqual(eager.findAll(text));
+    }
+  });
+
+  it('a deferred pattern that does not compile throws when it runs, instead of matching nothing', () => {
+    const broken = deferredBuiltInRegex('(unclosed', { knownValid: true });
+    expect(broken.source).toBe('(unclosed');
+    expect(() => broken.findAll('anything')).toThrow(/built-in secret pattern does not compile/);
+    expect(() => broken.test('anything')).toThrow(/built-in secret pattern does not compile/);
   });
 });

@@ -4,7 +4,7 @@ import { ConveyorError, err, ok, type Result } from '@conveyor/core';
 import { parse as parseToml } from 'smol-toml';
 import * as z from 'zod';
 import { DEFAULT_SECRETS_CONFIG } from './default-rules.js';
-import { compileSecretRegex } from './regex.js';
+import { compileSecretRegex, deferredBuiltInRegex } from './regex.js';
 import type { SecretAllowlist, SecretRegex, SecretRule, SecretRuleRequirement, SecretsConfig } from './types.js';
 
 const PKG = '@conveyor/gates';
@@ -130,10 +130,10 @@ const BUILT_IN_PATTERNS = new Set<string>([
 ]);
 
 function compileRegexField(source: string, where: string, file?: string): Result<SecretRegex, ConveyorError> {
-  const re = compileSecretRegex(source, {
-    trustedBuiltIn: BUILT_IN_REGEXES.has(source),
-    knownValid: BUILT_IN_PATTERNS.has(source),
-  });
+  const options = { trustedBuiltIn: BUILT_IN_REGEXES.has(source), knownValid: BUILT_IN_PATTERNS.has(source) };
+  // a built-in pattern is known to compile: it is compiled when it first runs
+  if (options.trustedBuiltIn || options.knownValid) return ok(deferredBuiltInRegex(source, options));
+  const re = compileSecretRegex(source, options);
   // the parser's message quotes the pattern: keep only its kind, never the file's text
   return typeof re === 'string' ? err(invalid(where, `not a valid RE2 regex (${regexErrorKind(re)})`, file)) : ok(re);
 }

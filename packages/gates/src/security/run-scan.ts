@@ -74,6 +74,20 @@ export interface SecurityScanOutcome {
   readonly error?: ConveyorError;
 }
 
+/**
+ * A part of the scan only some scans run (the dependency audit, the gitleaks
+ * engine), loaded when one does, so a scan without it loads none of its
+ * parsers and clients. A part that cannot be loaded (a broken install) is the
+ * scan's error, never a rejection.
+ */
+async function loadPart<T>(what: string, load: () => Promise<T>): Promise<Result<T, ConveyorError>> {
+  try {
+    return ok(await load());
+  } catch (thrown) {
+    return err(new ConveyorError('@conveyor/gates', 'internal', `${what} could not be loaded`, { cause: thrown }));
+  }
+}
+
 /** The real gitleaks binary on the range, given only the trusted configuration (base commit or host). */
 async function gitleaksFindings(
   repoDir: string,
@@ -91,8 +105,9 @@ async function gitleaksFindings(
   });
   if (!trusted.ok) return err(trusted.error);
   const hostConfig = s.securityConfigPath && isAbsolute(s.securityConfigPath) ? s.securityConfigPath : undefined;
-  const { runGitleaksEngine } = await import('./gitleaks-engine.js');
-  const run = await runGitleaksEngine({
+  const engine = await loadPart('the gitleaks engine', () => import('./gitleaks-engine.js'));
+  if (!engine.ok) return err(engine.error);
+  const run = await engine.value.runGitleaksEngine({
     repoDir,
     range,
     timeoutMs: s.securityTimeoutMs,
@@ -249,17 +264,18 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
       progress(`secrets: ${scan.findings.length} found in ${scan.commitsScanned} commits (${scan.bytesScanned} bytes)`);
       if (s.securityDepAuditEnabled) {
         progress('auditing lockfile changes');
-        const [{ auditDependencies }, { advisorySourcesFromSettings }] = await Promise.all([
-          import('./audit/audit.js'),
-          import('./audit/scan-audit.js'),
-        ]);
-        const audited = await auditDependencies({
-          repoDir: options.repoDir,
-          baseSha: range.mergeBaseSha,
-          headSha: range.headSha,
-          sources: options.sources ?? advisorySourcesFromSettings(s),
-          ...(options.signal ? { signal: options.signal } : {}),
-        });
+        const parts = await loadPart('the dependency audit', () =>
+          Promise.all([import('./audit/audit.js'), import('./audit/scan-audit.js')]),
+        );
+        const audited = !parts.ok
+          ? parts
+          : await parts.value[0].auditDependencies({
+              repoDir: options.repoDir,
+              baseSha: range.mergeBaseSha,
+              headSha: range.headSha,
+              sources: options.sources ?? parts.value[1].advisorySourcesFromSettings(s),
+              ...(options.signal ? { signal: options.signal } : {}),
+            });
         if (!audited.ok) error = audited.error;
         else {
           audit = audited.value;
@@ -281,6 +297,7 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
   const clear = findingSecrets(scan?.findings ?? []);
   const secrets = (scan?.findings ?? []).map((f) => redactDeep(redactFinding(f), clear));
   const configChanges = secrets.filter((f) => f.RuleID === SCAN_CONFIG_CHANGED_RULE).length;
+  // (only an audit that ran finds vulnerabilities, and it loaded this part)
   const found = audit?.vulnerabilities ?? [];
   const vulnerabilities: readonly LocatedVulnerability[] =
     found.length === 0

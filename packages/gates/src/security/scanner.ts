@@ -261,14 +261,22 @@ interface Prepared {
   readonly listsFor: (rule: SecretRule) => SecretAllowlist[];
   readonly index: KeywordIndex;
   readonly keywordIds: readonly Int32Array[];
-  /**
-   * per rule, when every match holds one of its keywords: where it runs, near their places
-   * (`window`: a bounded pattern, `lines`: one whose matches hold a bounded number of newlines), else undefined
-   */
-  readonly nearKeywords: readonly ('window' | 'lines' | undefined)[];
-  /** per rule: the most newlines one match holds (`Infinity`: unbounded, or no regex) */
-  readonly newlines: readonly number[];
+  /** what a rule's pattern allows, by the rule's index: read off the pattern the first time the rule runs */
+  readonly factsAt: (rule: number) => RuleFacts;
 }
+
+/** What the scan reads off one rule's pattern. */
+interface RuleFacts {
+  /**
+   * when every match holds one of the rule's keywords: where it runs, near their places (`window`: a bounded
+   * pattern, `lines`: one whose matches hold a bounded number of newlines), else undefined
+   */
+  readonly nearKeywords: 'window' | 'lines' | undefined;
+  /** the most newlines one match holds (`Infinity`: unbounded, or no regex) */
+  readonly newlines: number;
+}
+
+const NO_FACTS: RuleFacts = { nearKeywords: undefined, newlines: Number.POSITIVE_INFINITY };
 
 const preparedByConfig = new WeakMap<SecretsConfig, Prepared>();
 
@@ -279,13 +287,29 @@ function preparedOf(config: SecretsConfig): Prepared {
   const globalOther = config.allowlists.filter((a) => !globalFileLevel.includes(a));
   const listsByRule = new Map<string, SecretAllowlist[]>();
   const index = keywordIndexOf(config);
-  // each rule's pattern, parsed once: its bound, its newlines, whether every match holds a keyword
-  const facts = config.rules.map((r) => {
-    if (r.regex === undefined) return undefined;
-    const f = patternFacts(r.regex.source, r.keywords);
-    if (!maxLengths.has(r.regex)) maxLengths.set(r.regex, f.maxLength);
-    return f;
-  });
+  // each rule's pattern, parsed once, when the rule first runs (most rules of a short scan never do): its bound,
+  // its newlines, whether every match holds a keyword
+  const facts: (RuleFacts | undefined)[] = [];
+  const factsAt = (i: number): RuleFacts => {
+    let known = facts[i];
+    if (known) return known;
+    const r = config.rules[i];
+    if (r?.regex === undefined) known = NO_FACTS;
+    else {
+      const f = patternFacts(r.regex.source, r.keywords);
+      if (!maxLengths.has(r.regex)) maxLengths.set(r.regex, f.maxLength);
+      const near = !f.holdsKeyword
+        ? undefined
+        : Number.isFinite(f.maxLength)
+          ? 'window'
+          : Number.isFinite(f.newlines)
+            ? 'lines'
+            : undefined;
+      known = { nearKeywords: near, newlines: f.newlines };
+    }
+    facts[i] = known;
+    return known;
+  };
   const prepared: Prepared = {
     globalFileLevel,
     genericIds: new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id)),
@@ -304,12 +328,7 @@ function preparedOf(config: SecretsConfig): Prepared {
     },
     index,
     keywordIds: keywordIdsOf(config, index.keywords),
-    nearKeywords: facts.map((f) => {
-      if (!f?.holdsKeyword) return undefined;
-      if (Number.isFinite(f.maxLength)) return 'window';
-      return Number.isFinite(f.newlines) ? 'lines' : undefined;
-    }),
-    newlines: facts.map((f) => f?.newlines ?? Number.POSITIVE_INFINITY),
+    factsAt,
   };
   preparedByConfig.set(config, prepared);
   return prepared;
@@ -420,7 +439,7 @@ function scanAll(
   const ignored = options.ignoredFingerprints ?? EMPTY_SET;
   const baseline = baselineSetOf(options.baseline);
   // what depends on the configuration alone is built once per configuration (a history scan calls this per blob)
-  const { globalFileLevel, genericIds, rulesById, ruleIndex, listsFor, index, keywordIds, nearKeywords, newlines } =
+  const { globalFileLevel, genericIds, rulesById, ruleIndex, listsFor, index, keywordIds, factsAt } =
     preparedOf(config);
   const out: SecretFinding[] = [];
   const requestedDepth = options.maxDecodeDepth ?? DEFAULT_MAX_DECODE_DEPTH;
@@ -488,8 +507,10 @@ function scanAll(
       decoding: boolean,
       decodedRanges: readonly TextRange[],
     ): RegexMatch[] => {
+      const r = ruleIndex.get(rule);
+      // (the rule's facts first: reading them records its pattern's bound)
+      const lines = r === undefined ? Number.POSITIVE_INFINITY : factsAt(r).newlines;
       const maxLength = maxLengthOf(re);
-      const lines = newlines[ruleIndex.get(rule) ?? -1] ?? Number.POSITIVE_INFINITY;
       if (options.readWhole === true) return re.findAll(passText, limit);
       if (decoding) {
         return Number.isFinite(maxLength) || !Number.isFinite(lines)
@@ -623,7 +644,7 @@ function scanAll(
     /** The places of a rule's keywords, sorted and merged, when the rule runs only near them. */
     const keywordRanges = (rule: SecretRule): { mode: 'window' | 'lines'; ranges: TextRange[] } | undefined => {
       const r = ruleIndex.get(rule);
-      const mode = r === undefined ? undefined : nearKeywords[r];
+      const mode = r === undefined ? undefined : factsAt(r).nearKeywords;
       if (!places || r === undefined || mode === undefined) return undefined;
       const ids = keywordIds[r] as Int32Array;
       const key = ids.join(',');
