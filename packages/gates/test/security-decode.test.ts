@@ -8,7 +8,7 @@ import {
   type SecretsConfig,
   scanText,
 } from '../src/index.js';
-import { encodedByLoop, encodedByRegex, encodedBySkipping } from '../src/security/decode.js';
+import { createDecoder, encodedByLoop, encodedByRegex, encodedBySkipping } from '../src/security/decode.js';
 import { chars } from './fixtures/security/samples.js';
 
 // Decoding like gitleaks 8 (--max-decode-depth): encoded segments are decoded
@@ -233,5 +233,55 @@ describe('decoding is bounded (hostile input)', () => {
     const enc = b64('small-secret-abcdef');
     expect(scanText(cfg, enc, {}, { maxDecodeDepth: Number.NaN })).toEqual([]);
     expect(scanText(cfg, enc, {}, { maxDecodeDepth: -3 })).toEqual([]);
+  });
+});
+
+describe('the decoded values are what Node decodes', () => {
+  let seed = 5;
+  const rand = (n: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed % n;
+  };
+  // gitleaks keeps a decoded value only when every byte is printable (TAB .. '~')
+  const printableText = (n: number) =>
+    Array.from({ length: n }, () => String.fromCharCode(rand(5) === 0 ? 9 + rand(5) : 32 + rand(95))).join('');
+
+  it('base64 (both alphabets), hex and percent-encoding of random printable text, and a long run', () => {
+    for (let round = 0; round < 300; round += 1) {
+      const plain = printableText(16 + rand(60));
+      const bytes = Buffer.from(plain, 'latin1');
+      const cases: [string, string][] = [
+        ['base64', bytes.toString('base64')],
+        ['base64url', bytes.toString('base64url')],
+        ['hex', bytes.toString('hex')],
+      ];
+      for (const [kind, encoded] of cases) {
+        const pass = createDecoder().next(`x ${encoded} y`, []);
+        // a value of letters only is a word, not base64 (as gitleaks reads it): left as written
+        const decodes = kind === 'hex' || /[0-9+/_-]/.test(encoded);
+        expect(pass.text, `${kind} of ${JSON.stringify(plain)}`).toBe(decodes ? `x ${plain} y` : `x ${encoded} y`);
+      }
+      // (no literal `%` in the text, so every `%` is an escape)
+      const escaped = [...plain.replaceAll('%', '_')].map((c) =>
+        rand(2) === 0 ? `%${c.charCodeAt(0).toString(16).padStart(2, '0')}` : c,
+      );
+      const pct = `%41${escaped.join('').replaceAll('\n', ' ')}%42`;
+      const expected = decodeURIComponent(pct);
+      expect(createDecoder().next(pct, []).text, pct).toBe(expected);
+    }
+    // a 3 MB value decodes whole, as one string of the same code units
+    const long = printableText(2_250_000).replaceAll('\t', ' ');
+    const pass = createDecoder().next(Buffer.from(long, 'latin1').toString('base64'), []);
+    expect(pass.text === long).toBe(true);
+  });
+
+  it('a non-printable byte anywhere leaves the value encoded', () => {
+    for (const encoded of [
+      Buffer.from('abcdefghijklmnop\u0001qrst', 'latin1').toString('base64'),
+      Buffer.from('abcdefghijklmnop\u007fqrst', 'latin1').toString('hex'),
+    ]) {
+      expect(createDecoder().next(encoded, []).segments).toEqual([]);
+    }
+    expect(createDecoder().next('a%41b%00c', []).segments).toEqual([]);
   });
 });

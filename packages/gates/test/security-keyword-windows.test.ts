@@ -11,6 +11,7 @@ import { createDecoder, type EncodedSegment } from '../src/security/decode.js';
 import { createKeywordIndex } from '../src/security/keyword-index.js';
 import { matchesHoldKeyword, matchNewlines, maxMatchLength } from '../src/security/re2-translate.js';
 import { compileSecretRegex } from '../src/security/regex.js';
+import { placesOf } from '../src/security/scanner.js';
 import type { RegexMatch, SecretRegex } from '../src/security/types.js';
 import { findAllInLines, findAllNear, type TextRange } from '../src/security/windowed.js';
 import { gitleaksConfigText } from './fixtures/security/gitleaks-mirror.js';
@@ -453,4 +454,59 @@ keywords = ["-----begin"]
       expect(findings).toBeGreaterThan(200);
     },
   );
+});
+
+describe("a rule's keyword places (placesOf)", () => {
+  /** The definition: every place of every keyword, sorted, overlapping or touching places joined. */
+  const reference = (text: string, words: readonly string[]): TextRange[] => {
+    const all: { start: number; end: number }[] = [];
+    for (const w of words) {
+      const lower = text.toLowerCase();
+      for (let at = lower.indexOf(w); at !== -1; at = lower.indexOf(w, at + 1))
+        all.push({ start: at, end: at + w.length });
+    }
+    all.sort((x, y) => x.start - y.start || x.end - y.end);
+    const out: { start: number; end: number }[] = [];
+    for (const r of all) {
+      const last = out.at(-1);
+      if (last && r.start <= last.end) last.end = Math.max(last.end, r.end);
+      else out.push({ ...r });
+    }
+    return out;
+  };
+
+  it('are the sorted, joined places of all its keywords, on random texts over their letters', () => {
+    let seed = 11;
+    const rand = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const vocabulary = ['ab', 'ba', 'aba', 'b', 'token', 'tok', 'ken', 'xy'];
+    for (let round = 0; round < 400; round += 1) {
+      const words = vocabulary.filter(() => rand(2) === 0);
+      if (words.length === 0) continue;
+      const index = createKeywordIndex(vocabulary);
+      const ids = Int32Array.from(words.map((w) => index.keywords.indexOf(w)));
+      const text = Array.from({ length: rand(120) }, () => 'abtokenxyAB -'[rand(13)]).join('');
+      const found = index.occurrencesIn(text);
+      expect(found).toBeDefined();
+      if (!found) continue;
+      expect(placesOf(ids, index.keywords, found.occurrences), `${JSON.stringify(words)} in ${text}`).toEqual(
+        reference(text, words),
+      );
+    }
+  });
+
+  it('a text made of one keyword, 4 MB of it, is one range (no place left out, none split)', () => {
+    const index = createKeywordIndex(['postgres', 'mysql']);
+    const text = 'POSTGRES'.repeat(500_000);
+    const found = index.occurrencesIn(text);
+    if (!found) throw new Error('the index did not read the text');
+    const ids = Int32Array.from([0, 1]);
+    expect(placesOf(ids, index.keywords, found.occurrences)).toEqual([{ start: 0, end: text.length }]);
+    const gaps = 'POSTGRES mysql '.repeat(1000);
+    const again = index.occurrencesIn(gaps);
+    if (!again) throw new Error('the index did not read the text');
+    expect(placesOf(ids, index.keywords, again.occurrences)).toEqual(reference(gaps, ['postgres', 'mysql']));
+  });
 });

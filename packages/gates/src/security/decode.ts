@@ -117,7 +117,9 @@ const printable = (b: number): boolean => b > 0x08 && b < 0x7f;
 const nibble = (c: string): number => (HEX.test(c) ? Number.parseInt(c, 16) : -1);
 
 function decodePercent(value: string): string {
-  let out = '';
+  // the text between escapes is copied a stretch at a time, and the parts joined once (see bytesText)
+  const parts: string[] = [];
+  let copied = 0;
   let i = 0;
   while (i < value.length) {
     if (value[i] === '%' && i + 2 < value.length) {
@@ -126,26 +128,49 @@ function decodePercent(value: string): string {
       if (hi >= 0 && lo >= 0) {
         const b = (hi << 4) | lo;
         if (!printable(b)) return '';
-        out += String.fromCharCode(b);
+        if (copied < i) parts.push(value.slice(copied, i));
+        parts.push(String.fromCharCode(b));
         i += 3;
+        copied = i;
         continue;
       }
     }
-    out += value[i];
     i += 1;
   }
-  return out;
+  if (copied < value.length) parts.push(value.slice(copied));
+  return parts.join('');
 }
+
+/**
+ * The first `n` bytes as a string of the same code units (each byte below 256). A decoded value is built in
+ * bytes and turned into a string once: appending one character at a time made a rope of a node per byte,
+ * which a megabyte-long encoded run turned into seconds of garbage collection.
+ */
+const bytesText = (bytes: Uint8Array, n: number): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('latin1');
+
+const HEX_DIGIT = (() => {
+  const t = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 16; i += 1) t['0123456789abcdef'.charCodeAt(i)] = i;
+  for (let i = 10; i < 16; i += 1) t['ABCDEF'.charCodeAt(i - 10)] = i;
+  return t;
+})();
 
 function decodeHex(value: string): string {
   if (value.length % 2 !== 0 || !/[0-9]/.test(value)) return '';
-  let out = '';
+  const bytes = new Uint8Array(value.length / 2);
   for (let i = 0; i < value.length; i += 2) {
-    const b = Number.parseInt(value.slice(i, i + 2), 16);
+    const hi = value.charCodeAt(i);
+    const lo = value.charCodeAt(i + 1);
+    const h = hi < 128 ? (HEX_DIGIT[hi] as number) : -1;
+    const l = lo < 128 ? (HEX_DIGIT[lo] as number) : -1;
+    // (the value is a run of hex digits, the hex alternative of ENCODED)
+    if (h < 0 || l < 0) return '';
+    const b = (h << 4) | l;
     if (!printable(b)) return '';
-    out += String.fromCharCode(b);
+    bytes[i / 2] = b;
   }
-  return out;
+  return bytesText(bytes, bytes.length);
 }
 
 const B64_STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
@@ -164,7 +189,8 @@ const URL_SAFE = b64Table(B64_URL);
  * their first bytes, so a scan does not pay a whole decoding per candidate).
  */
 function decodeBase64With(value: string, end: number, table: Int8Array): string {
-  let out = '';
+  const bytes = new Uint8Array(Math.floor((end * 6) / 8));
+  let n = 0;
   let bits = 0;
   let acc = 0;
   for (let i = 0; i < end; i += 1) {
@@ -177,10 +203,11 @@ function decodeBase64With(value: string, end: number, table: Int8Array): string 
       bits -= 8;
       const b = (acc >> bits) & 0xff;
       if (!printable(b)) return '';
-      out += String.fromCharCode(b);
+      bytes[n] = b;
+      n += 1;
     }
   }
-  return out;
+  return bytesText(bytes, n);
 }
 
 function decodeBase64(value: string): string {

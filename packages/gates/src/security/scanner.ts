@@ -732,25 +732,46 @@ function scanAll(
   return out;
 }
 
-/** Where any of the keywords `ids` occurs, as sorted, disjoint ranges. */
-function placesOf(ids: Int32Array, keywords: readonly string[], occurrences: KeywordOccurrences): TextRange[] {
-  const all: TextRange[] = [];
+/**
+ * Where any of the keywords `ids` occurs, as sorted, disjoint ranges (places
+ * that overlap or touch are one range).
+ *
+ * @internal the scan's, exported for its tests
+ */
+export function placesOf(ids: Int32Array, keywords: readonly string[], occurrences: KeywordOccurrences): TextRange[] {
+  // each keyword's places are in ascending order: merged across the rule's keywords (a few) as they are read,
+  // and an overlapping place widens the last range instead of making a new one. No sort, no garbage per place:
+  // a text made of one keyword has as many places as it has keywords.
+  const cursors: { at: number; end: number; length: number }[] = [];
   for (const id of ids) {
     if (id < 0) continue;
-    const length = (keywords[id] as string).length;
-    for (let o = occurrences.offsets[id] as number; o < (occurrences.offsets[id + 1] as number); o += 1) {
-      const start = occurrences.starts[o] as number;
-      all.push({ start, end: start + length });
+    const at = occurrences.offsets[id] as number;
+    const end = occurrences.offsets[id + 1] as number;
+    if (at < end) cursors.push({ at, end, length: (keywords[id] as string).length });
+  }
+  const out: { start: number; end: number }[] = [];
+  let last: { start: number; end: number } | undefined;
+  for (;;) {
+    let pick: { at: number; end: number; length: number } | undefined;
+    let pickStart = 0;
+    for (const c of cursors) {
+      if (c.at >= c.end) continue;
+      const start = occurrences.starts[c.at] as number;
+      if (pick === undefined || start < pickStart) {
+        pick = c;
+        pickStart = start;
+      }
+    }
+    if (pick === undefined) return out;
+    pick.at += 1;
+    const end = pickStart + pick.length;
+    if (last !== undefined && pickStart <= last.end) {
+      if (end > last.end) last.end = end;
+    } else {
+      last = { start: pickStart, end };
+      out.push(last);
     }
   }
-  if (ids.length > 1) all.sort((x, y) => x.start - y.start);
-  const out: TextRange[] = [];
-  for (const r of all) {
-    const last = out[out.length - 1];
-    if (last && r.start <= last.end) out[out.length - 1] = { start: last.start, end: Math.max(last.end, r.end) };
-    else out.push(r);
-  }
-  return out;
 }
 
 /**
