@@ -295,7 +295,8 @@ export async function runSecurityScan(options: SecurityScanOptions): Promise<Sec
 
   // every secret found anywhere in the scan is removed from every field of every output
   const clear = findingSecrets(scan?.findings ?? []);
-  const secrets = (scan?.findings ?? []).map((f) => redactDeep(redactFinding(f), clear));
+  // one call for the whole list: the secrets are sorted, and their finder built, once
+  const secrets = redactDeep((scan?.findings ?? []).map(redactFinding), clear);
   const configChanges = secrets.filter((f) => f.RuleID === SCAN_CONFIG_CHANGED_RULE).length;
   // (only an audit that ran finds vulnerabilities, and it loaded this part)
   const found = audit?.vulnerabilities ?? [];
