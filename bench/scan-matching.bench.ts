@@ -11,41 +11,23 @@ import { join } from 'node:path';
 import {
   compileSecretsConfig,
   DEFAULT_SECRETS_CONFIG,
-  PATCH_LOG_FORMAT,
   parsePatchLog,
   parseSecretsConfig,
   type SecretsConfig,
   scanFragments,
 } from '../packages/gates/src/index.js';
+import { rangePatchArgs } from '../packages/gates/src/security/git-text.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const GITLEAKS_MIRROR = process.env.GITLEAKS_REPO ?? '/work/.mirror/gitleaks+gitleaks/repo';
 const gitDirOf = (repo: string) => (existsSync(join(repo, '.git')) ? join(repo, '.git') : repo);
 
 function historyPatch(gitDir: string): string {
-  return execFileSync(
-    'git',
-    [
-      '--git-dir',
-      gitDir,
-      '-c',
-      'core.quotePath=false',
-      'log',
-      '-p',
-      '-U0',
-      '--cc',
-      '--no-color',
-      '--no-ext-diff',
-      '--no-textconv',
-      '--find-renames',
-      '--src-prefix=a/',
-      '--dst-prefix=b/',
-      PATCH_LOG_FORMAT,
-      'HEAD',
-      '--',
-    ],
-    { encoding: 'utf8', maxBuffer: 1024 * 1024 * 1024, env: { ...process.env, LC_ALL: 'C' } },
-  );
+  return execFileSync('git', ['--git-dir', gitDir, '-c', 'core.quotePath=false', ...rangePatchArgs('HEAD')], {
+    encoding: 'utf8',
+    maxBuffer: 1024 * 1024 * 1024,
+    env: { ...process.env, LC_ALL: 'C' },
+  });
 }
 
 function gitleaksConfigText(): string | undefined {

@@ -9,7 +9,7 @@ import {
   scanText,
 } from '../src/index.js';
 import { createDecoder, encodedByLoop, encodedByRegex, encodedBySkipping } from '../src/security/decode.js';
-import { chars } from './fixtures/security/samples.js';
+import { chars, seededRandom } from './fixtures/security/samples.js';
 
 // Decoding like gitleaks 8 (--max-decode-depth): encoded segments are decoded
 // pass by pass, every rule scans each pass, and a finding in decoded text is
@@ -237,11 +237,7 @@ describe('decoding is bounded (hostile input)', () => {
 });
 
 describe('the decoded values are what Node decodes', () => {
-  let seed = 5;
-  const rand = (n: number) => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-    return seed % n;
-  };
+  const rand = seededRandom(5);
   // gitleaks keeps a decoded value only when every byte is printable (TAB .. '~')
   const printableText = (n: number) =>
     Array.from({ length: n }, () => String.fromCharCode(rand(5) === 0 ? 9 + rand(5) : 32 + rand(95))).join('');

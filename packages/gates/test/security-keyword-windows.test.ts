@@ -15,7 +15,7 @@ import { placesOf } from '../src/security/scanner.js';
 import type { RegexMatch, SecretRegex } from '../src/security/types.js';
 import { findAllInLines, findAllNear, type TextRange } from '../src/security/windowed.js';
 import { gitleaksConfigText } from './fixtures/security/gitleaks-mirror.js';
-import { FALSE_POSITIVES, TRUE_POSITIVES } from './fixtures/security/samples.js';
+import { FALSE_POSITIVES, seededRandom, TRUE_POSITIVES } from './fixtures/security/samples.js';
 
 // A rule runs only near the places of its keywords when every match of its
 // pattern provably holds one, and a later decoding pass reads only the lines
@@ -476,11 +476,7 @@ describe("a rule's keyword places (placesOf)", () => {
   };
 
   it('are the sorted, joined places of all its keywords, on random texts over their letters', () => {
-    let seed = 11;
-    const rand = (n: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
-      return seed % n;
-    };
+    const rand = seededRandom(11);
     const vocabulary = ['ab', 'ba', 'aba', 'b', 'token', 'tok', 'ken', 'xy'];
     for (let round = 0; round < 400; round += 1) {
       const words = vocabulary.filter(() => rand(2) === 0);

@@ -41,25 +41,30 @@ export async function readRangePatch(
   range: SecurityRange,
   options: { signal?: AbortSignal; timeoutMs?: number } = {},
 ): Promise<Result<string, ConveyorError>> {
-  return runGit(
-    cwd,
-    [
-      'log',
-      '-p',
-      '-U0',
-      '--cc',
-      '--no-color',
-      '--no-ext-diff',
-      '--no-textconv',
-      '--find-renames',
-      '--src-prefix=a/',
-      '--dst-prefix=b/',
-      PATCH_LOG_FORMAT,
-      `${range.baseSha}..${range.headSha}`,
-      '--',
-    ],
-    options,
-  );
+  return runGit(cwd, rangePatchArgs(`${range.baseSha}..${range.headSha}`), options);
+}
+
+/**
+ * The `git log` arguments of {@link readRangePatch} for `revisions` (a range, or `HEAD` for a whole history).
+ *
+ * @internal the patch reader's and its benchmark's
+ */
+export function rangePatchArgs(revisions: string): string[] {
+  return [
+    'log',
+    '-p',
+    '-U0',
+    '--cc',
+    '--no-color',
+    '--no-ext-diff',
+    '--no-textconv',
+    '--find-renames',
+    '--src-prefix=a/',
+    '--dst-prefix=b/',
+    PATCH_LOG_FORMAT,
+    revisions,
+    '--',
+  ];
 }
 
 /** A file's content at a commit, or `undefined` when it does not exist there. */
