@@ -45,7 +45,14 @@ async function scanSecretsInProcess(
   const { deadlineMs, signal, ...rest } = options;
   const deadline = AbortSignal.timeout(deadlineMs);
   const stop = signal ? AbortSignal.any([signal, deadline]) : deadline;
-  const result = await scanSecrets({ ...rest, signal: stop });
+  let result: Result<SecretsScanResult, ConveyorError>;
+  try {
+    result = await scanSecrets({ ...rest, signal: stop });
+  } catch (thrown) {
+    // as the worker reports it: a bug of the scan is an error verdict, never a rejection
+    const why = thrown instanceof Error ? thrown.message : String(thrown);
+    return err(new ConveyorError('@conveyor/gates', 'internal', `secrets scan threw: ${why}`));
+  }
   if (stop.aborted) {
     const why = signal?.aborted ? 'the gate was aborted' : `deadline of ${deadlineMs} ms passed`;
     return err(
