@@ -111,10 +111,21 @@ export function decodeTags(segments: readonly EncodedSegment[]): string[] {
   return tags;
 }
 
-const HEX = /^[0-9A-Fa-f]$/;
 // gitleaks' printable set: TAB .. '~'
 const printable = (b: number): boolean => b > 0x08 && b < 0x7f;
-const nibble = (c: string): number => (HEX.test(c) ? Number.parseInt(c, 16) : -1);
+
+/** Each ASCII code unit's value in the alphabets (its index in each), -1 for the others. */
+const digitTable = (...alphabets: string[]): Int8Array => {
+  const t = new Int8Array(128).fill(-1);
+  for (const alphabet of alphabets) for (let i = 0; i < alphabet.length; i += 1) t[alphabet.charCodeAt(i)] = i;
+  return t;
+};
+const HEX_DIGITS = digitTable('0123456789abcdef', '0123456789ABCDEF');
+/** The value of the hex digit at `value[i]`, -1 when it is none (or `i` is past the end). */
+const hexDigit = (value: string, i: number): number => {
+  const c = value.charCodeAt(i);
+  return c < 128 ? (HEX_DIGITS[c] as number) : -1;
+};
 
 function decodePercent(value: string): string {
   // the text between escapes is copied a stretch at a time, and the parts joined once (see bytesText)
@@ -123,8 +134,8 @@ function decodePercent(value: string): string {
   let i = 0;
   while (i < value.length) {
     if (value[i] === '%' && i + 2 < value.length) {
-      const hi = nibble(value[i + 1] as string);
-      const lo = nibble(value[i + 2] as string);
+      const hi = hexDigit(value, i + 1);
+      const lo = hexDigit(value, i + 2);
       if (hi >= 0 && lo >= 0) {
         const b = (hi << 4) | lo;
         if (!printable(b)) return '';
@@ -149,21 +160,12 @@ function decodePercent(value: string): string {
 const bytesText = (bytes: Uint8Array, n: number): string =>
   Buffer.from(bytes.buffer, bytes.byteOffset, n).toString('latin1');
 
-const HEX_DIGIT = (() => {
-  const t = new Int8Array(128).fill(-1);
-  for (let i = 0; i < 16; i += 1) t['0123456789abcdef'.charCodeAt(i)] = i;
-  for (let i = 10; i < 16; i += 1) t['ABCDEF'.charCodeAt(i - 10)] = i;
-  return t;
-})();
-
 function decodeHex(value: string): string {
   if (value.length % 2 !== 0 || !/[0-9]/.test(value)) return '';
   const bytes = new Uint8Array(value.length / 2);
   for (let i = 0; i < value.length; i += 2) {
-    const hi = value.charCodeAt(i);
-    const lo = value.charCodeAt(i + 1);
-    const h = hi < 128 ? (HEX_DIGIT[hi] as number) : -1;
-    const l = lo < 128 ? (HEX_DIGIT[lo] as number) : -1;
+    const h = hexDigit(value, i);
+    const l = hexDigit(value, i + 1);
     // (the value is a run of hex digits, the hex alternative of ENCODED)
     if (h < 0 || l < 0) return '';
     const b = (h << 4) | l;
@@ -175,13 +177,8 @@ function decodeHex(value: string): string {
 
 const B64_STD = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 const B64_URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
-const b64Table = (alphabet: string): Int8Array => {
-  const t = new Int8Array(128).fill(-1);
-  for (let i = 0; i < alphabet.length; i += 1) t[alphabet.charCodeAt(i)] = i;
-  return t;
-};
-const STD = b64Table(B64_STD);
-const URL_SAFE = b64Table(B64_URL);
+const STD = digitTable(B64_STD);
+const URL_SAFE = digitTable(B64_URL);
 
 /**
  * Base64 of `value[0..end)` in one alphabet, or '' as soon as a character is
