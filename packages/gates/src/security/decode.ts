@@ -612,9 +612,25 @@ export interface Decoder {
   /**
    * The next pass: `text` with every decodable segment replaced by its
    * decoded value, and the segments (empty when nothing was decoded or the
-   * budget ran out).
+   * budget ran out). `decodable` tells whether some encoded-looking text
+   * decoded to something, whether or not the budget let it in.
    */
-  next(text: string, predecessors: readonly EncodedSegment[]): { text: string; segments: EncodedSegment[] };
+  next(
+    text: string,
+    predecessors: readonly EncodedSegment[],
+  ): { text: string; segments: EncodedSegment[]; decodable: boolean };
+}
+
+/**
+ * Whether a first decoding pass over `text` would decode anything (budget
+ * aside). What such a pass reads as encoded lies within a line (or ends with
+ * the newline right after a `U+XXXX`), and what it decodes to depends on that
+ * text alone.
+ *
+ * @internal the scanner's
+ */
+export function holdsDecodableText(text: string): boolean {
+  return createDecoder(0).next(text, []).decodable;
 }
 
 /**
@@ -639,6 +655,7 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT, 
       const parts: string[] = [];
       let copied = 0;
       let shift = 0;
+      let decodable = false;
       const depth = predecessors.length > 0 ? (predecessors[0] as EncodedSegment).depth + 1 : 1;
       // the first pass reads the whole text, a later one only the lines of the last pass's decoded values
       const decodedBefore = predecessors.length > 0 && !readWhole ? predecessors.map((p) => p.decoded) : undefined;
@@ -651,6 +668,7 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT, 
           if (value.length <= 4096 && cache.size < 4096) cache.set(value, decoded);
         }
         if (decoded === '') continue;
+        decodable = true;
         if (decoded.length > budget) break;
         budget -= decoded.length;
         let encodings = 1 << m.kind;
@@ -667,9 +685,9 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT, 
         parts.push(text.slice(copied, m.start), decoded);
         copied = m.end;
       }
-      if (segments.length === 0) return { text, segments };
+      if (segments.length === 0) return { text, segments, decodable };
       parts.push(text.slice(copied));
-      return { text: parts.join(''), segments };
+      return { text: parts.join(''), segments, decodable };
     },
   };
 }

@@ -3,6 +3,7 @@ import {
   DEFAULT_MAX_DECODE_DEPTH,
   decodeTags,
   type EncodedSegment,
+  holdsDecodableText,
   MAX_DECODE_DEPTH,
   segmentsOverlapping,
   toOriginalRange,
@@ -21,7 +22,7 @@ import type {
   SecretRuleRequirement,
   SecretsConfig,
 } from './types.js';
-import { findAllInLines, findAllNear, type TextRange } from './windowed.js';
+import { findAllInLines, findAllNear, type TextRange, touchesAny } from './windowed.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
 
@@ -217,6 +218,32 @@ export interface ScanFragmentsOptions {
    * @internal
    */
   readonly readWhole?: boolean;
+  /**
+   * hears, once per text fragment, what the scan learnt of its text that a
+   * scan of a changed version of it can reuse (see {@link TextFragment})
+   *
+   * @internal the history scan's
+   */
+  readonly onFacts?: (facts: TextFacts) => void;
+}
+
+/**
+ * What a scan learnt of one text that the scan of a changed version of it
+ * reuses (see {@link TextFragment}).
+ *
+ * @internal the history scan's
+ */
+export interface TextFacts {
+  /**
+   * one flag per keyword of the configuration's keyword index: 0 only when
+   * the keyword does not occur in the lower-cased text (a flag may be set for
+   * a keyword that does not occur)
+   */
+  readonly flags: Uint8Array;
+  /** false only when the scan decoded, and its first decoding pass found nothing in the text to decode */
+  readonly encoded: boolean;
+  /** the findings listed are only those that touch the fragment's changed ranges */
+  readonly touchingOnly: boolean;
 }
 
 /** The tag of a finding whose line carries a `gitleaks:allow` marker that was not honoured. */
@@ -394,6 +421,132 @@ export interface TextFragment {
   readonly commit: PatchFragment['commit'];
   readonly file: string;
   readonly text: string;
+  /**
+   * the text is a changed version of a text the scan read before, whose
+   * facts are `parent`: `changed` (sorted, disjoint, each starting at a line
+   * start and ending at a line end) holds every line that differs, and the
+   * text between and around them is the parent's, line for line. The scan
+   * then lists only the findings whose match touches `changed`, exactly as a
+   * scan of the whole text finds them (with, at most, a generic finding
+   * that a specific one elsewhere would have hidden), unless the
+   * configuration or the text does not allow it (see {@link TextFacts}).
+   */
+  readonly region?: { readonly changed: readonly TextRange[]; readonly parent: TextFacts };
+}
+
+/** Rules whose matches may hold more newlines than this are run on the whole text of a changed version. */
+const REGION_MAX_NEWLINES = 64;
+
+const regionableConfigs = new WeakMap<SecretsConfig, boolean>();
+
+const asciiRules = new WeakMap<SecretRule, boolean>();
+
+/** Whether a rule's keywords are all ASCII (lower-casing then reads them as RE2's case folding does, but for U+017F). */
+function asciiKeywords(rule: SecretRule): boolean {
+  let ascii = asciiRules.get(rule);
+  if (ascii === undefined) {
+    ascii = rule.keywords.every((k) => [...k].every((c) => c.charCodeAt(0) < 0x80));
+    asciiRules.set(rule, ascii);
+  }
+  return ascii;
+}
+
+/**
+ * Whether a changed version of a text may be scanned around its changes: no
+ * composite rule (whose components may lie anywhere), and no keyword holding
+ * a newline (the flags of a text are then those of its lines together).
+ */
+function regionable(config: SecretsConfig): boolean {
+  let ok = regionableConfigs.get(config);
+  if (ok === undefined) {
+    ok = config.rules.every(
+      (r) => (r.required === undefined || r.required.length === 0) && r.keywords.every((k) => !k.includes('\n')),
+    );
+    regionableConfigs.set(config, ok);
+  }
+  return ok;
+}
+
+/** A rule whose matches hold at most this many newlines and one of its keywords is run only if they occur near the changes. */
+const NEAR_CHANGES_NEWLINES = 16;
+
+/** How a changed version of a text is scanned around its changes (see {@link regionOf}). */
+interface Region {
+  readonly changed: readonly TextRange[];
+  /** the text's keyword flags: a flag may be set that the text does not need */
+  readonly flags: Uint8Array;
+  /** the keyword flags of the lines within {@link NEAR_CHANGES_NEWLINES} of a change (U+017F read as `s` too) */
+  readonly nearFlags: Uint8Array;
+  /** where the keywords occur in those lines (offsets from `nearStart`), when the index gives places */
+  readonly nearPlaces: KeywordOccurrences | undefined;
+  readonly nearStart: number;
+}
+
+/** Where the line `count` lines before the one holding `at` starts. */
+function linesBack(text: string, at: number, count: number): number {
+  let start = at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
+  for (let k = 0; k < count && start > 0; k += 1) start = start < 2 ? 0 : text.lastIndexOf('\n', start - 2) + 1;
+  return start;
+}
+
+/** Where the line `count` lines after the one holding `at` ends (its newline, or the text's end). */
+function linesOn(text: string, at: number, count: number): number {
+  let end = text.indexOf('\n', at);
+  for (let k = 0; k < count && end !== -1; k += 1) end = text.indexOf('\n', end + 1);
+  return end === -1 ? text.length : end;
+}
+
+/**
+ * How a changed version of a text is scanned around its changes, or
+ * undefined when it is scanned whole. Its keyword flags are the parent's
+ * with those of the lines around the changes added: a keyword elsewhere lies
+ * in lines the parent holds (no keyword crosses a line end). With decoding
+ * on, the parent and the changed lines (and the line on each side, as an
+ * escape at a line's end takes its newline) must hold nothing decodable, so
+ * the whole text holds nothing a decoding pass would decode.
+ */
+function regionOf(
+  config: SecretsConfig,
+  index: KeywordIndex,
+  region: NonNullable<TextFragment['region']>,
+  text: string,
+  maxDepth: number,
+): Region | undefined {
+  const { changed, parent } = region;
+  if (!regionable(config) || parent.flags.length !== index.keywords.length) return undefined;
+  if (changed.length === 0) {
+    return {
+      changed,
+      flags: parent.flags,
+      nearFlags: new Uint8Array(parent.flags.length),
+      nearPlaces: undefined,
+      nearStart: 0,
+    };
+  }
+  const from = (changed[0] as TextRange).start;
+  const to = (changed[changed.length - 1] as TextRange).end;
+  if (maxDepth > 0) {
+    if (parent.encoded) return undefined;
+    if (holdsDecodableText(text.slice(linesBack(text, from, 1), Math.min(text.length, linesOn(text, to, 1) + 1)))) {
+      return undefined;
+    }
+  }
+  const nearStart = linesBack(text, from, NEAR_CHANGES_NEWLINES);
+  const near = text.slice(nearStart, linesOn(text, to, NEAR_CHANGES_NEWLINES));
+  // (the index reuses what it returns: copied before it is asked again)
+  const occurrences = index.occurrencesIn(near);
+  const nearPlaces = occurrences
+    ? { offsets: occurrences.occurrences.offsets.slice(), starts: occurrences.occurrences.starts.slice() }
+    : undefined;
+  const nearFlags = (occurrences ? occurrences.flags : index.flagsIn(near)).slice();
+  // RE2 matches `s` case-insensitively with U+017F, which lower-casing leaves alone
+  if (near.includes('\u017f')) {
+    const folded = index.flagsIn(near.replaceAll('\u017f', 's'));
+    for (let k = 0; k < nearFlags.length; k += 1) nearFlags[k] = (nearFlags[k] as number) | (folded[k] as number);
+  }
+  const flags = parent.flags.slice();
+  for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (nearFlags[k] as number);
+  return { changed, flags, nearFlags, nearPlaces, nearStart };
 }
 
 /**
@@ -410,17 +563,27 @@ export function scanTextFragments(
   return scanAll(config, fragments, options);
 }
 
-/** A fragment's text and where its lines start; `lineNos` is absent when line i is number i + 1. */
+/**
+ * A fragment's text and where its lines start (found the first time they are
+ * asked for: a text scanned around its changes may never need them);
+ * `lineNos` is absent when line i is number i + 1.
+ */
 function layoutOf(fragment: PatchFragment | TextFragment): {
   text: string;
-  starts: number[];
+  lineStarts: () => number[];
   lineNos: readonly number[] | undefined;
 } {
   if ('text' in fragment) {
     const { text } = fragment;
-    const starts = [0];
-    for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) starts.push(at + 1);
-    return { text, starts, lineNos: undefined };
+    let starts: number[] | undefined;
+    const lineStarts = (): number[] => {
+      if (starts === undefined) {
+        starts = [0];
+        for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) starts.push(at + 1);
+      }
+      return starts;
+    };
+    return { text, lineStarts, lineNos: undefined };
   }
   const starts: number[] = [];
   let length = 0;
@@ -428,7 +591,11 @@ function layoutOf(fragment: PatchFragment | TextFragment): {
     starts.push(length);
     length += l.text.length + 1;
   }
-  return { text: fragment.lines.map((l) => l.text).join('\n'), starts, lineNos: fragment.lines.map((l) => l.lineNo) };
+  return {
+    text: fragment.lines.map((l) => l.text).join('\n'),
+    lineStarts: () => starts,
+    lineNos: fragment.lines.map((l) => l.lineNo),
+  };
 }
 
 function scanAll(
@@ -458,17 +625,27 @@ function scanAll(
       line: '',
     };
     if (globalFileLevel.some((a) => allowlistApplies(a, fileCandidate))) continue;
-    const { text, starts, lineNos } = layoutOf(fragment);
+    const { text, lineStarts, lineNos } = layoutOf(fragment);
+    const region =
+      'text' in fragment && fragment.region !== undefined && options.readWhole !== true
+        ? regionOf(config, index, fragment.region, text, maxDepth)
+        : undefined;
     const lineNoOf = (idx: number): number => (lineNos ? (lineNos[idx] ?? 0) : idx + 1);
     /** The text of lines `from` to `to` (indexes), joined by newlines. */
-    const linesText = (from: number, to: number): string =>
-      text.slice(starts[from] ?? 0, to + 1 < starts.length ? (starts[to + 1] as number) - 1 : text.length);
-    // which lines carry an inline marker: computed once, so a long line is not searched per match
-    const marked = new Set<number>();
-    for (let at = text.indexOf(INLINE_ALLOW); at !== -1; at = text.indexOf(INLINE_ALLOW, at + 1)) {
-      marked.add(lineIndexAt(starts, at));
-    }
+    const linesText = (from: number, to: number): string => {
+      const starts = lineStarts();
+      return text.slice(starts[from] ?? 0, to + 1 < starts.length ? (starts[to + 1] as number) - 1 : text.length);
+    };
+    // which lines carry an inline marker: found once (the first time a match asks), so a long line is not
+    // searched per match
+    let marked: Set<number> | undefined;
     const markedBetween = (from: number, to: number): boolean => {
+      if (marked === undefined) {
+        marked = new Set<number>();
+        for (let at = text.indexOf(INLINE_ALLOW); at !== -1; at = text.indexOf(INLINE_ALLOW, at + 1)) {
+          marked.add(lineIndexAt(lineStarts(), at));
+        }
+      }
       if (marked.size === 0) return false;
       for (let i = from; i <= to; i += 1) if (marked.has(i)) return true;
       return false;
@@ -512,6 +689,20 @@ function scanAll(
       const lines = r === undefined ? Number.POSITIVE_INFINITY : factsAt(r).newlines;
       const maxLength = maxLengthOf(re);
       if (options.readWhole === true) return re.findAll(passText, limit);
+      if (region && !decoding) {
+        // a rule whose matches near the changes hold a keyword there: its matches near those places; any other
+        // rule: its matches that touch a change. Either holds the matches that touch a change, as the whole text
+        // gives them (see windowed.ts)
+        const places = r !== undefined && nearOnly(r) ? keywordRangesNear(region, r) : undefined;
+        if (places) {
+          return factsAt(r as number).nearKeywords === 'window'
+            ? findAllNear(re, passText, places, maxLength, limit, true)
+            : findAllInLines(re, passText, places, lines, limit);
+        }
+        return lines <= REGION_MAX_NEWLINES
+          ? findAllInLines(re, passText, region.changed, lines, limit)
+          : re.findAll(passText, limit);
+      }
       if (decoding) {
         return Number.isFinite(maxLength) || !Number.isFinite(lines)
           ? findAllNear(re, passText, decodedRanges, maxLength, limit)
@@ -521,7 +712,7 @@ function scanAll(
       if (!near) return re.findAll(passText, limit);
       return near.mode === 'window'
         ? findAllNear(re, passText, near.ranges, maxLength, limit, true)
-        : findAllInLines(re, passText, near.ranges, lines, limit, starts);
+        : findAllInLines(re, passText, near.ranges, lines, limit, lineStarts());
     };
 
     /** One rule on one decoding pass: its findings, allowlists applied, offsets in the fragment's own text. */
@@ -554,7 +745,7 @@ function scanAll(
       if (matches === undefined) {
         // a path-only rule: the file itself is the finding (once, not per decoding pass)
         if (segments.length > 0 || listsForRule.some((a) => allowlistApplies(a, fileCandidate))) return [];
-        const firstLine = starts.length > 0 ? lineNoOf(0) : 1;
+        const firstLine = lineStarts().length > 0 ? lineNoOf(0) : 1;
         const finding = {
           ...base,
           StartLine: firstLine,
@@ -596,6 +787,7 @@ function scanAll(
         if (secret === '') continue;
         const entropy = shannonEntropy(secret);
         if (rule.entropy !== undefined && entropy <= rule.entropy) continue;
+        const starts = lineStarts();
         const startIdx = lineIndexAt(starts, start);
         const endIdx = lineIndexAt(starts, Math.max(start, end - 1));
         const hasMarker = markedBetween(startIdx, endIdx);
@@ -639,7 +831,7 @@ function scanAll(
     };
 
     // where the keywords occur in the text as written (undefined: not known, every rule runs on the whole text)
-    const places = options.readWhole === true ? undefined : index.occurrencesIn(text);
+    const places = options.readWhole === true || region ? undefined : index.occurrencesIn(text);
     const rangesByKeywords = new Map<string, TextRange[]>();
     /** The places of a rule's keywords, sorted and merged, when the rule runs only near them. */
     const keywordRanges = (rule: SecretRule): { mode: 'window' | 'lines'; ranges: TextRange[] } | undefined => {
@@ -671,9 +863,32 @@ function scanAll(
       }
     }
     const countedFlags = new Uint8Array(index.keywords.length);
+    // what a scan of a changed version of this text will reuse
+    let textFlags: Uint8Array | undefined = region?.flags;
+    let encoded = region !== undefined ? maxDepth === 0 : true;
+    // a text scanned around its changes holds nothing encoded (see regionOf): it has no decoding pass
+    const depthLimit = region ? 0 : maxDepth;
+    /** The places of a rule's keywords near the changes, in the text's offsets (undefined: the index gave no places). */
+    const keywordRangesNear = (near: Region, r: number): TextRange[] | undefined => {
+      if (!near.nearPlaces) return undefined;
+      const ranges = placesOf(keywordIds[r] as Int32Array, index.keywords, near.nearPlaces);
+      return near.nearStart === 0
+        ? ranges
+        : ranges.map((p) => ({ start: p.start + near.nearStart, end: p.end + near.nearStart }));
+    };
+    /** Whether a rule's every match touching a change lies in the lines whose flags are `nearFlags`, and holds a keyword written there. */
+    const nearOnly = (r: number): boolean => {
+      const f = factsAt(r);
+      return (
+        f.nearKeywords !== undefined &&
+        f.newlines <= NEAR_CHANGES_NEWLINES &&
+        asciiKeywords(config.rules[r] as SecretRule)
+      );
+    };
     for (let depth = 0; ; depth += 1) {
       let present: Uint8Array;
-      if (depth === 0 && places) present = places.flags;
+      if (depth === 0 && region) present = region.flags;
+      else if (depth === 0 && places) present = places.flags;
       else if (counts) {
         for (let k = 0; k < counts.length; k += 1) countedFlags[k] = (counts[k] as number) > 0 ? 1 : 0;
         present = countedFlags;
@@ -690,7 +905,12 @@ function scanAll(
       for (let r = 0; r < config.rules.length; r += 1) {
         const rule = config.rules[r] as SecretRule;
         if (rule.skipReport === true) continue;
-        if (rule.keywords.length > 0 && !anyPresent(keywordIds[r] as Int32Array, present)) continue;
+        if (rule.keywords.length > 0) {
+          const ids = keywordIds[r] as Int32Array;
+          if (!anyPresent(ids, present)) continue;
+          // near the changes, a rule whose every match holds one of its keywords runs only if one is near them
+          if (region && nearOnly(r) && !anyPresent(ids, region.nearFlags)) continue;
+        }
         let found = detectOnce(rule);
         if (found.length > 0 && rule.required && rule.required.length > 0) {
           found = withRequired(rule.required, found, (id) => {
@@ -701,8 +921,10 @@ function scanAll(
         }
         for (const f of found) emit(f.finding, f.start, f.end);
       }
-      if (depth >= maxDepth) break;
+      if (depth === 0 && options.onFacts && !region) textFlags = present.slice();
+      if (depth >= depthLimit) break;
       const next = decoder.next(passText, segments);
+      if (depth === 0) encoded = next.decodable;
       if (next.segments.length === 0) break;
       if (
         counts &&
@@ -727,7 +949,10 @@ function scanAll(
       segments = next.segments;
       decodedRanges = segments.map((s) => s.decoded);
     }
-    for (const f of withoutGenericOverlaps(spans)) if (!suppressed.has(f)) out.push(f);
+    const kept = region ? spans.filter((s) => touchesAny(region.changed, s)) : spans;
+    for (const f of withoutGenericOverlaps(kept)) if (!suppressed.has(f)) out.push(f);
+    if (options.onFacts && textFlags)
+      options.onFacts({ flags: textFlags, encoded, touchingOnly: region !== undefined });
   }
   return out;
 }

@@ -12,8 +12,9 @@ import {
 } from './git-objects.js';
 import type { SecurityRange } from './git-range.js';
 import type { PatchCommit } from './patch.js';
-import { INLINE_ALLOW_IGNORED_TAG, scanTextFragments, type TextFragment } from './scanner.js';
+import { INLINE_ALLOW_IGNORED_TAG, scanTextFragments, type TextFacts, type TextFragment } from './scanner.js';
 import type { SecretFinding, SecretsConfig } from './types.js';
+import type { TextRange } from './windowed.js';
 
 /** The rule id of a finding that says the range changed the scan's own configuration. */
 export const SCAN_CONFIG_CHANGED_RULE = 'conveyor-scan-config-changed';
@@ -29,6 +30,8 @@ const COMMITS_PER_CHUNK = 50;
 const FIRST_CHUNK = 20;
 /** Chunks asked of git before the scan reaches them, besides the one being scanned. */
 const CHUNKS_AHEAD = 3;
+/** Code units of blob texts kept for the scan of their next versions (the oldest are let go first). */
+const KEPT_TEXT_UNITS = 64 * 1024 * 1024;
 
 /** Options of {@link scanSecrets}. */
 export interface ScanSecretsOptions extends ScanGitOptions {
@@ -50,6 +53,13 @@ export interface ScanSecretsOptions extends ScanGitOptions {
   readonly maxDecodeDepth?: number;
   /** kept for the signature of older callers; the scan has no time limit of its own (the caller kills it) */
   readonly timeoutMs?: number;
+  /**
+   * scan every blob whole, even a new version of one the scan read before
+   * (the reference the tests compare the scan around changes with)
+   *
+   * @internal
+   */
+  readonly wholeBlobs?: boolean;
 }
 
 /** What a secrets scan found (secrets in clear: redact before showing). */
@@ -199,6 +209,7 @@ async function scanRange(
   const notes: string[] = [];
   let bytes = 0;
   const parentKeys = new Map<string, Set<string>>();
+  const kept = new KeptTexts(options.wholeBlobs === true ? 0 : KEPT_TEXT_UNITS);
   // chunk i holds the commits from boundAt(i) to boundAt(i + 1): a small first one, so the scan starts early
   const boundAt = (i: number): number => (i === 0 ? 0 : FIRST_CHUNK + (i - 1) * COMMITS_PER_CHUNK);
   /** Chunk i's commits (none once the log has no more) and the objects they wrote (parents' blobs are read later, only when a parent check needs them). */
@@ -303,7 +314,7 @@ async function scanRange(
     const scanned: ScannedCommit[] = [];
     for (const c of chunk) {
       const s0 = performance.now();
-      scanned.push(scanCommit(c, objects.value, trusted.value, options, parentKeys));
+      scanned.push(scanCommit(c, objects.value, trusted.value, options, parentKeys, kept));
       scanMs += performance.now() - s0;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
@@ -360,6 +371,7 @@ function scanCommit(
   trusted: TrustedScanConfig,
   options: ScanSecretsOptions,
   parentKeys: Map<string, Set<string>>,
+  kept: KeptTexts,
 ): ScannedCommit {
   const raw = objects.get(c.sha);
   const meta = parseCommitObject(c.sha, raw?.content ?? Buffer.alloc(0));
@@ -423,8 +435,23 @@ function scanCommit(
           `${file} (commit ${short}): more than ${MAX_MATCHES_PER_RULE_AND_BLOB} matches of rule ${rule}; only the first are listed`,
         ),
     };
-    for (const text of blobTexts(blob.content)) {
-      for (const f of scanTextFragments(trusted.config, [fragmentOf(commit, ch.path, text)], blobOptions)) {
+    const texts = blobTexts(blob.content);
+    const single = texts.length === 1 ? (texts[0] as string) : undefined;
+    const onFacts = (facts: TextFacts) => {
+      if (single !== undefined) kept.add(ch.newSha, single, facts);
+    };
+    // a new version of a text this scan read is scanned around what it changed (see aroundChanges)
+    const attempt =
+      single === undefined ? undefined : aroundChanges(ch, single, commit, trusted.config, blobOptions, kept);
+    if (attempt === 'nothing') continue;
+    const results =
+      attempt === undefined
+        ? texts.map((text) =>
+            scanTextFragments(trusted.config, [fragmentOf(commit, ch.path, text)], { ...blobOptions, onFacts }),
+          )
+        : [attempt];
+    for (const result of results) {
+      for (const f of result) {
         const k = `${keyOf(f)}\u0000${f.StartLine}`;
         if (seen.has(k)) continue;
         seen.add(k);
@@ -437,6 +464,99 @@ function scanCommit(
     steps.push({ kind: 'blob', found, parentShas: ch.parentShas, parentPath: ch.fromPath ?? ch.path });
   }
   return { short, steps, bytes };
+}
+
+/** Blob texts of the range and what their scans learnt, for the scans of their next versions; bounded. */
+class KeptTexts {
+  private readonly texts = new Map<string, { readonly text: string; readonly facts: TextFacts }>();
+  private units = 0;
+
+  constructor(private readonly budget: number) {}
+
+  add(sha: string, text: string, facts: TextFacts): void {
+    if (this.budget === 0 || text.length > this.budget / 4 || this.texts.has(sha)) return;
+    this.texts.set(sha, { text, facts });
+    this.units += text.length;
+    for (const [old, k] of this.texts) {
+      if (this.units <= this.budget) break;
+      this.texts.delete(old);
+      this.units -= k.text.length;
+    }
+  }
+
+  get(sha: string): { readonly text: string; readonly facts: TextFacts } | undefined {
+    return this.texts.get(sha);
+  }
+}
+
+/**
+ * The lines of `after` that differ from `before`: from the line of the first
+ * unit that differs to the line of the first unit of their common end. The
+ * text before the range is `before`'s first units, the text after it
+ * `before`'s last units.
+ */
+function changedLines(before: string, after: string): TextRange {
+  const n = Math.min(before.length, after.length);
+  // equal stretches are skipped a block at a time (the engine compares two slices at memory speed), the rest unit by unit
+  let i = 0;
+  for (const block of [4096, 64]) {
+    while (i + block <= n && before.slice(i, i + block) === after.slice(i, i + block)) i += block;
+  }
+  while (i < n && before.charCodeAt(i) === after.charCodeAt(i)) i += 1;
+  let j = 0;
+  const b = before.length;
+  const a = after.length;
+  for (const block of [4096, 64]) {
+    while (j + block <= n - i && before.slice(b - j - block, b - j) === after.slice(a - j - block, a - j)) j += block;
+  }
+  while (j < n - i && before.charCodeAt(b - 1 - j) === after.charCodeAt(a - 1 - j)) j += 1;
+  const start = i === 0 ? 0 : after.lastIndexOf('\n', i - 1) + 1;
+  const last = Math.max(i, after.length - j);
+  const nl = last >= after.length ? -1 : after.indexOf('\n', last);
+  return { start, end: nl === -1 ? after.length : nl };
+}
+
+/**
+ * Scans a new version of a file around what it changed, when the scan read
+ * its one parent's version at the same path: a match that touches no changed
+ * line lies in text the parent holds, whose findings the parent's own scan
+ * answered for. `'nothing'` when nothing touching a change is found (the blob
+ * adds nothing); the blob's findings when the scanner read it whole anyway
+ * (the configuration or the text did not allow less); undefined when
+ * something is found, or the scan read no parent: the blob is then scanned
+ * whole.
+ */
+function aroundChanges(
+  ch: RangeCommit['changes'][number],
+  text: string,
+  commit: PatchCommit,
+  config: SecretsConfig,
+  blobOptions: NonNullable<Parameters<typeof scanTextFragments>[2]>,
+  kept: KeptTexts,
+): 'nothing' | SecretFinding[] | undefined {
+  if (ch.parentShas.length !== 1 || ch.fromPath !== undefined) return undefined;
+  const parent = kept.get(ch.parentShas[0] as string);
+  if (!parent) return undefined;
+  let facts: TextFacts | undefined;
+  const fragment: TextFragment = {
+    ...fragmentOf(commit, ch.path, text),
+    region: { changed: [changedLines(parent.text, text)], parent: parent.facts },
+  };
+  // a limit reached near the changes is told by the whole scan that follows
+  const limited: [string, string][] = [];
+  const found = scanTextFragments(config, [fragment], {
+    ...blobOptions,
+    onLimit: (rule, file) => limited.push([rule, file]),
+    onFacts: (f) => {
+      facts = f;
+    },
+  });
+  if (facts === undefined) return undefined;
+  if (facts.touchingOnly && found.length > 0) return undefined;
+  kept.add(ch.newSha, text, facts);
+  if (facts.touchingOnly) return 'nothing';
+  for (const [rule, file] of limited) blobOptions.onLimit?.(rule, file);
+  return found;
 }
 
 const commitsNamed = new WeakMap<SecretsConfig, boolean>();

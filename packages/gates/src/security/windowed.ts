@@ -90,8 +90,10 @@ export function findAllNear(
  * Whether `m` touches one of `ranges` (sorted, disjoint): overlaps it or ends
  * where it starts (or the other way round), as the decoder counts a match
  * that takes part in a decoded value; by binary search.
+ *
+ * @internal the scanner's
  */
-function touchesAny(ranges: readonly TextRange[], m: TextRange): boolean {
+export function touchesAny(ranges: readonly TextRange[], m: TextRange): boolean {
   let lo = 0;
   let hi = ranges.length;
   // the first range that does not end before m starts
