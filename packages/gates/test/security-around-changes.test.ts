@@ -262,12 +262,27 @@ describe('edits a branch makes to slip a secret past the scan around its changes
     const { r, base } = repo();
     const cfg = configPath(r);
     const header = Buffer.from('-----BEGIN RSA PRIVATE KEY-----').toString('base64');
-    const body = Array.from({ length: 40 }, (_, i) => chars(64, 700 + i)).join('\n');
+    // the header further up than any bounded rule reaches
+    const body = Array.from({ length: 120 }, (_, i) => chars(64, 700 + i)).join('\n');
     r.commit('an encoded header and a body', { 'key.txt': `${header}\n${body}\n` });
     const head = r.commit('the end line', { 'key.txt': `${header}\n${body}\n-----END RSA PRIVATE KEY-----\n` });
     const found = await scan(r, base, head, { configPath: cfg, maxDecodeDepth: 1 });
     expect(found.map((f) => [f.RuleID, f.Commit, f.StartLine])).toEqual([['pem-anywhere', head, 1]]);
     expect(found).toEqual(await scan(r, base, head, { configPath: cfg, maxDecodeDepth: 1, wholeBlobs: true }));
+  });
+
+  it('a value added a few lines below a keyword the parent held encoded', async () => {
+    const { r, base } = repo();
+    const cfg = configPath(r);
+    const keyword = Buffer.from('the note: api_key =').toString('base64');
+    const filler = Array.from({ length: 100 }, (_, i) => `line ${i}`).join('\n');
+    r.commit('an encoded keyword', { 'app.txt': `${filler}\nblob ${keyword}\n\n\n` });
+    const head = r.commit('its value', { 'app.txt': `${filler}\nblob ${keyword}\n\n\n"${secret}"\n` });
+    const whole = await scan(r, base, head, { configPath: cfg, maxDecodeDepth: 1, wholeBlobs: true });
+    expect(whole.map((f) => [f.RuleID, f.Secret, f.Commit, f.Tags.includes('decoded:base64')])).toEqual([
+      ['generic-multiline', secret, head, true],
+    ]);
+    expect(await scan(r, base, head, { configPath: cfg, maxDecodeDepth: 1 })).toEqual(whole);
   });
 
   it('a secret at the seam of an unchanged U+XXXX escape that ends the line above', async () => {

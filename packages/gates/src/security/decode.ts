@@ -613,12 +613,13 @@ export interface Decoder {
    * The next pass: `text` with every decodable segment replaced by its
    * decoded value, and the segments (empty when nothing was decoded or the
    * budget ran out). `decodable` tells whether some encoded-looking text
-   * decoded to something, whether or not the budget let it in.
+   * decoded to something, whether or not the budget let it in;
+   * `exhausted`, whether the budget stopped the pass.
    */
   next(
     text: string,
     predecessors: readonly EncodedSegment[],
-  ): { text: string; segments: EncodedSegment[]; decodable: boolean };
+  ): { text: string; segments: EncodedSegment[]; decodable: boolean; exhausted: boolean };
 }
 
 /**
@@ -656,6 +657,7 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT, 
       let copied = 0;
       let shift = 0;
       let decodable = false;
+      let exhausted = false;
       const depth = predecessors.length > 0 ? (predecessors[0] as EncodedSegment).depth + 1 : 1;
       // the first pass reads the whole text, a later one only the lines of the last pass's decoded values
       const decodedBefore = predecessors.length > 0 && !readWhole ? predecessors.map((p) => p.decoded) : undefined;
@@ -669,7 +671,10 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT, 
         }
         if (decoded === '') continue;
         decodable = true;
-        if (decoded.length > budget) break;
+        if (decoded.length > budget) {
+          exhausted = true;
+          break;
+        }
         budget -= decoded.length;
         let encodings = 1 << m.kind;
         for (const p of segmentsOverlapping(predecessors, m)) encodings |= p.encodings;
@@ -685,9 +690,9 @@ export function createDecoder(maxDecodedChars = MAX_DECODED_CHARS_PER_FRAGMENT, 
         parts.push(text.slice(copied, m.start), decoded);
         copied = m.end;
       }
-      if (segments.length === 0) return { text, segments, decodable };
+      if (segments.length === 0) return { text, segments, decodable, exhausted };
       parts.push(text.slice(copied));
-      return { text: parts.join(''), segments, decodable };
+      return { text: parts.join(''), segments, decodable, exhausted };
     },
   };
 }

@@ -242,6 +242,12 @@ export interface TextFacts {
   readonly flags: Uint8Array;
   /** false only when the scan decoded, and its first decoding pass found nothing in the text to decode */
   readonly encoded: boolean;
+  /**
+   * the keyword flags of the lines of every decoding pass's text that hold a
+   * decoded value (a flag may be set for a keyword none holds); undefined
+   * when not known (the scan did not decode, or ran out of decoding budget)
+   */
+  readonly decodedFlags: Uint8Array | undefined;
   /** the findings listed are only those that touch the fragment's changed ranges */
   readonly touchingOnly: boolean;
 }
@@ -480,6 +486,9 @@ interface Region {
   /** where the keywords occur in those lines (offsets from `nearStart`), when the index gives places */
   readonly nearPlaces: KeywordOccurrences | undefined;
   readonly nearStart: number;
+  /** what the text's decoding passes would hold ({@link TextFacts}) */
+  readonly encoded: boolean;
+  readonly decodedFlags: Uint8Array | undefined;
 }
 
 /** Where the line `count` lines before the one holding `at` starts. */
@@ -507,13 +516,15 @@ function linesOn(text: string, at: number, count: number): number {
  */
 function regionOf(
   config: SecretsConfig,
-  index: KeywordIndex,
+  prepared: Prepared,
   region: NonNullable<TextFragment['region']>,
   text: string,
   maxDepth: number,
 ): Region | undefined {
   const { changed, parent } = region;
+  const { index } = prepared;
   if (!regionable(config) || parent.flags.length !== index.keywords.length) return undefined;
+  const decoded = { encoded: parent.encoded, decodedFlags: parent.decodedFlags };
   if (changed.length === 0) {
     return {
       changed,
@@ -521,13 +532,24 @@ function regionOf(
       nearFlags: new Uint8Array(parent.flags.length),
       nearPlaces: undefined,
       nearStart: 0,
+      ...decoded,
     };
   }
   const from = (changed[0] as TextRange).start;
   const to = (changed[changed.length - 1] as TextRange).end;
   if (maxDepth > 0) {
-    if (parent.encoded) return undefined;
-    if (holdsDecodableText(text.slice(linesBack(text, from, 1), Math.min(text.length, linesOn(text, to, 1) + 1)))) {
+    // what a decoding pass decodes lies within a line, or ends with the newline after a `U+XXXX`: a line more
+    // on each side. A parent with nothing decodable: the changed lines must hold nothing either. Else no
+    // decoded value may lie as many lines from a change as a match of a bounded rule may hold newlines (a
+    // match that touched a change and a decoded value would lie in those lines), and no rule without a bound
+    // of REGION_MAX_NEWLINES may run on a decoding pass (its keywords absent from the text and from the lines
+    // of the parent's decoded values: the values outside those lines are the parent's)
+    const margin = parent.encoded ? boundedNewlines(config, prepared) + 1 : 1;
+    if (
+      holdsDecodableText(
+        text.slice(linesBack(text, from, margin), Math.min(text.length, linesOn(text, to, margin) + 1)),
+      )
+    ) {
       return undefined;
     }
   }
@@ -546,7 +568,51 @@ function regionOf(
   }
   const flags = parent.flags.slice();
   for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (nearFlags[k] as number);
-  return { changed, flags, nearFlags, nearPlaces, nearStart };
+  if (maxDepth > 0 && parent.encoded && !unboundedRulesIdle(config, prepared, flags, parent.decodedFlags)) {
+    return undefined;
+  }
+  return { changed, flags, nearFlags, nearPlaces, nearStart, ...decoded };
+}
+
+const boundedByConfig = new WeakMap<SecretsConfig, number>();
+
+/** The most newlines a match of a rule bounded by {@link REGION_MAX_NEWLINES} may hold (each rule's pattern read once). */
+function boundedNewlines(config: SecretsConfig, prepared: Prepared): number {
+  let most = boundedByConfig.get(config);
+  if (most === undefined) {
+    most = 0;
+    for (let r = 0; r < config.rules.length; r += 1) {
+      const n = prepared.factsAt(r).newlines;
+      if (n <= REGION_MAX_NEWLINES && n > most) most = n;
+    }
+    boundedByConfig.set(config, most);
+  }
+  return most;
+}
+
+/**
+ * Whether no rule without a bound of {@link REGION_MAX_NEWLINES} newlines
+ * could run on a decoding pass of a text with keyword flags `flags`, whose
+ * decoded values' lines have keyword flags `decodedFlags` (a pass's keywords
+ * are the text's, or lie in those lines). A path-only rule does not run on a
+ * decoding pass; a rule without keywords always does.
+ */
+function unboundedRulesIdle(
+  config: SecretsConfig,
+  prepared: Prepared,
+  flags: Uint8Array,
+  decodedFlags: Uint8Array | undefined,
+): boolean {
+  if (decodedFlags === undefined) return false;
+  for (let r = 0; r < config.rules.length; r += 1) {
+    const rule = config.rules[r] as SecretRule;
+    if (rule.regex === undefined || rule.skipReport === true) continue;
+    if (prepared.factsAt(r).newlines <= REGION_MAX_NEWLINES) continue;
+    if (rule.keywords.length === 0) return false;
+    const ids = prepared.keywordIds[r] as Int32Array;
+    if (anyPresent(ids, flags) || anyPresent(ids, decodedFlags)) return false;
+  }
+  return true;
 }
 
 /**
@@ -606,8 +672,8 @@ function scanAll(
   const ignored = options.ignoredFingerprints ?? EMPTY_SET;
   const baseline = baselineSetOf(options.baseline);
   // what depends on the configuration alone is built once per configuration (a history scan calls this per blob)
-  const { globalFileLevel, genericIds, rulesById, ruleIndex, listsFor, index, keywordIds, factsAt } =
-    preparedOf(config);
+  const prepared = preparedOf(config);
+  const { globalFileLevel, genericIds, rulesById, ruleIndex, listsFor, index, keywordIds, factsAt } = prepared;
   const out: SecretFinding[] = [];
   const requestedDepth = options.maxDecodeDepth ?? DEFAULT_MAX_DECODE_DEPTH;
   const maxDepth = Number.isFinite(requestedDepth)
@@ -628,7 +694,7 @@ function scanAll(
     const { text, lineStarts, lineNos } = layoutOf(fragment);
     const region =
       'text' in fragment && fragment.region !== undefined && options.readWhole !== true
-        ? regionOf(config, index, fragment.region, text, maxDepth)
+        ? regionOf(config, prepared, fragment.region, text, maxDepth)
         : undefined;
     const lineNoOf = (idx: number): number => (lineNos ? (lineNos[idx] ?? 0) : idx + 1);
     /** The text of lines `from` to `to` (indexes), joined by newlines. */
@@ -865,7 +931,14 @@ function scanAll(
     const countedFlags = new Uint8Array(index.keywords.length);
     // what a scan of a changed version of this text will reuse
     let textFlags: Uint8Array | undefined = region?.flags;
-    let encoded = region !== undefined ? maxDepth === 0 : true;
+    let encoded = region !== undefined ? maxDepth === 0 || region.encoded : true;
+    // the keyword flags of the lines of the decoding passes that hold a decoded value (see TextFacts)
+    let decodedFlags: Uint8Array | undefined =
+      region !== undefined
+        ? region.decodedFlags
+        : options.onFacts && maxDepth > 0
+          ? new Uint8Array(index.keywords.length)
+          : undefined;
     // a text scanned around its changes holds nothing encoded (see regionOf): it has no decoding pass
     const depthLimit = region ? 0 : maxDepth;
     /** The places of a rule's keywords near the changes, in the text's offsets (undefined: the index gave no places). */
@@ -925,6 +998,8 @@ function scanAll(
       if (depth >= depthLimit) break;
       const next = decoder.next(passText, segments);
       if (depth === 0) encoded = next.decodable;
+      if (next.exhausted) decodedFlags = undefined;
+      if (decodedFlags) addDecodedLineFlags(index, next.text, next.segments, decodedFlags);
       if (next.segments.length === 0) break;
       if (
         counts &&
@@ -952,9 +1027,28 @@ function scanAll(
     const kept = region ? spans.filter((s) => touchesAny(region.changed, s)) : spans;
     for (const f of withoutGenericOverlaps(kept)) if (!suppressed.has(f)) out.push(f);
     if (options.onFacts && textFlags)
-      options.onFacts({ flags: textFlags, encoded, touchingOnly: region !== undefined });
+      options.onFacts({ flags: textFlags, encoded, decodedFlags, touchingOnly: region !== undefined });
   }
   return out;
+}
+
+/** Adds to `flags` the keyword flags of the lines of a decoding pass's `text` that hold one of `segments`' decoded values. */
+function addDecodedLineFlags(
+  index: KeywordIndex,
+  text: string,
+  segments: readonly EncodedSegment[],
+  flags: Uint8Array,
+): void {
+  let readTo = -1;
+  for (const s of segments) {
+    const from = Math.max(readTo, text.lastIndexOf('\n', s.decoded.start - 1) + 1);
+    const nl = text.indexOf('\n', Math.max(from, s.decoded.end));
+    const to = nl === -1 ? text.length : nl;
+    if (to <= from) continue;
+    const found = index.flagsIn(text.slice(from, to));
+    for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (found[k] as number);
+    readTo = to;
+  }
 }
 
 /**

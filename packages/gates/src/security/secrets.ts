@@ -466,7 +466,11 @@ function scanCommit(
   return { short, steps, bytes };
 }
 
-/** Blob texts of the range and what their scans learnt, for the scans of their next versions; bounded. */
+/**
+ * Blob texts of the range and what their scans learnt, for the scans of their
+ * next versions: bounded, and each let go when its next version is scanned,
+ * so what is kept is about one version of each file.
+ */
 class KeptTexts {
   private readonly texts = new Map<string, { readonly text: string; readonly facts: TextFacts }>();
   private units = 0;
@@ -484,8 +488,14 @@ class KeptTexts {
     }
   }
 
-  get(sha: string): { readonly text: string; readonly facts: TextFacts } | undefined {
-    return this.texts.get(sha);
+  /** The text kept for `sha`, let go: its next version replaces it (another child of it is scanned whole). */
+  take(sha: string): { readonly text: string; readonly facts: TextFacts } | undefined {
+    const kept = this.texts.get(sha);
+    if (kept) {
+      this.texts.delete(sha);
+      this.units -= kept.text.length;
+    }
+    return kept;
   }
 }
 
@@ -535,7 +545,7 @@ function aroundChanges(
   kept: KeptTexts,
 ): 'nothing' | SecretFinding[] | undefined {
   if (ch.parentShas.length !== 1 || ch.fromPath !== undefined) return undefined;
-  const parent = kept.get(ch.parentShas[0] as string);
+  const parent = kept.take(ch.parentShas[0] as string);
   if (!parent) return undefined;
   let facts: TextFacts | undefined;
   const fragment: TextFragment = {
