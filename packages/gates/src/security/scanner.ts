@@ -1032,23 +1032,42 @@ function scanAll(
   return out;
 }
 
-/** Adds to `flags` the keyword flags of the lines of a decoding pass's `text` that hold one of `segments`' decoded values. */
+/** Lines of decoded values closer than this are read as one stretch (with the lines between them). */
+const DECODED_LINES_GAP = 4096;
+
+/**
+ * Adds to `flags` the keyword flags of the lines of a decoding pass's `text`
+ * that hold one of `segments`' decoded values (sorted), and of the lines
+ * between two of them that lie close: one read per stretch, however many
+ * values it holds.
+ */
 function addDecodedLineFlags(
   index: KeywordIndex,
   text: string,
   segments: readonly EncodedSegment[],
   flags: Uint8Array,
 ): void {
-  let readTo = -1;
-  for (const s of segments) {
-    const from = Math.max(readTo, text.lastIndexOf('\n', s.decoded.start - 1) + 1);
-    const nl = text.indexOf('\n', Math.max(from, s.decoded.end));
-    const to = nl === -1 ? text.length : nl;
-    if (to <= from) continue;
+  let from = -1;
+  let to = -1;
+  const flush = () => {
+    if (to <= from) return;
     const found = index.flagsIn(text.slice(from, to));
     for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (found[k] as number);
-    readTo = to;
+  };
+  for (const s of segments) {
+    if (s.decoded.end <= to) continue;
+    const start = text.lastIndexOf('\n', s.decoded.start - 1) + 1;
+    const nl = text.indexOf('\n', Math.max(start, s.decoded.end));
+    const end = nl === -1 ? text.length : nl;
+    if (from >= 0 && start - to <= DECODED_LINES_GAP) {
+      to = Math.max(to, end);
+      continue;
+    }
+    flush();
+    from = start;
+    to = end;
   }
+  flush();
 }
 
 /**
