@@ -14,6 +14,9 @@
 // config (GITLEAKS_CONFIG, else read from the gitleaks mirror, else a 240-rule
 // config generated here), against the goals: the command within 1.5x of
 // `git log -p -U0` with the built-in rules, and >= 20 MB/s with gitleaks' config.
+// Then a generated history (not a goal row): a 1.2 MB lockfile edited in 200
+// commits: git still prints 240 MB of blobs, a scan of whole blobs would match
+// all of it, the scan around changes matches kilobytes.
 // Beside them, the git work alone that a whole-blob scan needs (the raw log,
 // then every blob it names through one `git cat-file --batch`): the floor of
 // the command as designed, however fast its matching.
@@ -116,6 +119,45 @@ const CLI = join(ROOT, 'packages/gates/dist/cli.js');
 const GITLEAKS_MIRROR = process.env.GITLEAKS_REPO ?? '/work/.mirror/gitleaks+gitleaks/repo';
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
+/**
+ * A generated history beside the real ones: a 1.2 MB lockfile (6,000 entries)
+ * with one entry bumped in each of 200 commits, the shape that makes a
+ * whole-blob scan match 240 MB for a few kilobytes of change. Not a goal row.
+ */
+function lockfileHistory(dir: string): string {
+  const repo = join(dir, 'lockfile-history');
+  const git = (...args: string[]) =>
+    execFileSync('git', ['-c', 'user.name=b', '-c', 'user.email=b@example.invalid', ...args], {
+      cwd: repo,
+      encoding: 'utf8',
+    }).trim();
+  execFileSync('git', ['init', '-q', '-b', 'main', repo]);
+  git('commit', '-q', '--allow-empty', '-m', 'base');
+  const base = git('rev-parse', 'HEAD');
+  const lines = Array.from(
+    { length: 6000 },
+    (_, i) =>
+      `    "node_modules/pkg-${i}": { "version": "1.${i}.0", "resolved": "https://registry.npmjs.org/pkg-${i}/-/pkg-${i}-1.${i}.0.tgz", "integrity": "sha512-${Buffer.from(`${'x'.repeat(30)}${i}`).toString('base64')}" },`,
+  );
+  const input: string[] = [];
+  for (let c = 0; c < 200; c += 1) {
+    const at = (c * 7919) % lines.length;
+    lines[at] = (lines[at] as string).replace(/1\.(\d+)\.0/g, (_m, d: string) => `2.${d}.${c}`);
+    const text = `${lines.join('\n')}\n`;
+    input.push('blob', `mark :${2 * c + 1}`, `data ${Buffer.byteLength(text)}`, text);
+    input.push(
+      'commit refs/heads/main',
+      `mark :${2 * c + 2}`,
+      `committer B <b@example.invalid> ${1_700_000_000 + c} +0000`,
+    );
+    input.push('data 4', `c${String(c).padStart(3, '0')}`, c === 0 ? `from ${base}` : `from :${2 * c}`);
+    input.push(`M 100644 :${2 * c + 1} package-lock.json`);
+  }
+  execFileSync('git', ['fast-import', '--quiet'], { cwd: repo, input: `${input.join('\n')}\n`, maxBuffer: 1 << 30 });
+  git('reset', '-q', '--hard', 'main');
+  return repo;
+}
+
 function gitDirOf(repo: string): string {
   return existsSync(join(repo, '.git')) ? join(repo, '.git') : repo;
 }
@@ -173,10 +215,18 @@ function realHistories(): string[] {
   const out = [`real histories: ${rounds} interleaved rounds, medians; rules with --config: ${cfg.what}`];
   let worstRatio = 0;
   let worstGitleaksMbs = Number.POSITIVE_INFINITY;
+  const entries = [
+    ...repos.map((repo) => ({ repo, label: repo, goal: true })),
+    {
+      repo: lockfileHistory(tmp),
+      label: 'generated: a 1.2 MB lockfile edited in 200 commits (not a goal)',
+      goal: false,
+    },
+  ];
   try {
-    for (const repo of repos) {
+    for (const { repo, label, goal } of entries) {
       if (!existsSync(repo)) {
-        out.push(`  ${repo}: skipped (absent)`);
+        out.push(`  ${label}: skipped (absent)`);
         continue;
       }
       const gitDir = gitDirOf(repo);
@@ -194,7 +244,7 @@ function realHistories(): string[] {
         stdio: ['ignore', 'ignore', 'pipe'],
       });
       if (probe.status !== 0) {
-        out.push(`  ${repo}: skipped (git log -p fails: ${probe.stderr.toString().trim().split('\n')[0]})`);
+        out.push(`  ${label}: skipped (git log -p fails: ${probe.stderr.toString().trim().split('\n')[0]})`);
         continue;
       }
       const report = join(tmp, 'report.json');
@@ -265,14 +315,16 @@ function realHistories(): string[] {
       const mb = bytes / 1e6;
       const [git, builtIn, gitleaks] = [median(times.git), median(times.builtIn), median(times.gitleaks)];
       const mbs = (ms: number) => (mb / (ms / 1000)).toFixed(1);
-      worstRatio = Math.max(worstRatio, builtIn / git);
-      worstGitleaksMbs = Math.min(worstGitleaksMbs, mb / (gitleaks / 1000));
+      if (goal) {
+        worstRatio = Math.max(worstRatio, builtIn / git);
+        worstGitleaksMbs = Math.min(worstGitleaksMbs, mb / (gitleaks / 1000));
+      }
       out.push(
-        `  ${repo}: ${commits} commits, ${mb.toFixed(1)} MB of git log -p -U0`,
+        `  ${label}: ${commits} commits, ${mb.toFixed(1)} MB of git log -p -U0`,
         `    git log -p -U0            ${git.toFixed(0).padStart(6)} ms  ${mbs(git).padStart(6)} MB/s`,
         `    git log --raw + cat-file  ${median(times.floor).toFixed(0).padStart(6)} ms  (the git work of a whole-blob scan: ${(objectBytes / 1e6).toFixed(1)} MB of objects, ${(median(times.floor) / git).toFixed(2)}× git log)`,
-        `    conveyor-scan (built-in)  ${builtIn.toFixed(0).padStart(6)} ms  ${mbs(builtIn).padStart(6)} MB/s  ${(builtIn / git).toFixed(2)}× git log (goal ≤ 1.5×), ${found.builtIn} findings`,
-        `    conveyor-scan (--config)  ${gitleaks.toFixed(0).padStart(6)} ms  ${mbs(gitleaks).padStart(6)} MB/s  (goal ≥ 20 MB/s), ${(gitleaks / git).toFixed(2)}× git log, ${found.gitleaks} findings`,
+        `    conveyor-scan (built-in)  ${builtIn.toFixed(0).padStart(6)} ms  ${mbs(builtIn).padStart(6)} MB/s  ${(builtIn / git).toFixed(2)}× git log${goal ? ' (goal ≤ 1.5×)' : ''}, ${found.builtIn} findings`,
+        `    conveyor-scan (--config)  ${gitleaks.toFixed(0).padStart(6)} ms  ${mbs(gitleaks).padStart(6)} MB/s  ${goal ? '(goal ≥ 20 MB/s), ' : ''}${(gitleaks / git).toFixed(2)}× git log, ${found.gitleaks} findings`,
       );
     }
     // start-up alone: the command with nothing to do

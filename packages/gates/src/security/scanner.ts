@@ -22,7 +22,7 @@ import type {
   SecretRuleRequirement,
   SecretsConfig,
 } from './types.js';
-import { findAllInLines, findAllNear, type TextRange, touchesAny } from './windowed.js';
+import { findAllInLines, findAllNear, linesBack, linesOn, type TextRange, touchesAny } from './windowed.js';
 
 const INLINE_ALLOW = 'gitleaks:allow';
 
@@ -491,20 +491,6 @@ interface Region {
   readonly decodedFlags: Uint8Array | undefined;
 }
 
-/** Where the line `count` lines before the one holding `at` starts. */
-function linesBack(text: string, at: number, count: number): number {
-  let start = at === 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
-  for (let k = 0; k < count && start > 0; k += 1) start = start < 2 ? 0 : text.lastIndexOf('\n', start - 2) + 1;
-  return start;
-}
-
-/** Where the line `count` lines after the one holding `at` ends (its newline, or the text's end). */
-function linesOn(text: string, at: number, count: number): number {
-  let end = text.indexOf('\n', at);
-  for (let k = 0; k < count && end !== -1; k += 1) end = text.indexOf('\n', end + 1);
-  return end === -1 ? text.length : end;
-}
-
 /**
  * How a changed version of a text is scanned around its changes, or
  * undefined when it is scanned whole. Its keyword flags are the parent's
@@ -939,7 +925,8 @@ function scanAll(
         : options.onFacts && maxDepth > 0
           ? new Uint8Array(index.keywords.length)
           : undefined;
-    // a text scanned around its changes holds nothing encoded (see regionOf): it has no decoding pass
+    // a text scanned around its changes has no decoded value a finding touching a change could take part in,
+    // and no rule that could reach one further away runs on a decoding pass (see regionOf): no decoding pass
     const depthLimit = region ? 0 : maxDepth;
     /** The places of a rule's keywords near the changes, in the text's offsets (undefined: the index gave no places). */
     const keywordRangesNear = (near: Region, r: number): TextRange[] | undefined => {

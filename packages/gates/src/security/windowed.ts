@@ -133,18 +133,31 @@ function linesOf(text: string, lineStarts: readonly number[] | undefined): Lines
       },
     };
   }
-  return {
-    back: (at, count) => {
-      let start = text.lastIndexOf('\n', at - 1) + 1;
-      for (let k = 0; k < count && start > 0; k += 1) start = start < 2 ? 0 : text.lastIndexOf('\n', start - 2) + 1;
-      return start;
-    },
-    on: (at, count) => {
-      let end = text.indexOf('\n', at);
-      for (let k = 0; k < count && end !== -1; k += 1) end = text.indexOf('\n', end + 1);
-      return end === -1 ? text.length : end;
-    },
-  };
+  return { back: (at, count) => linesBack(text, at, count), on: (at, count) => linesOn(text, at, count) };
+}
+
+/**
+ * Where the line `count` lines before the one holding `at` starts, by
+ * searching for newlines.
+ *
+ * @internal the scanner's
+ */
+export function linesBack(text: string, at: number, count: number): number {
+  let start = text.lastIndexOf('\n', at - 1) + 1;
+  for (let k = 0; k < count && start > 0; k += 1) start = start < 2 ? 0 : text.lastIndexOf('\n', start - 2) + 1;
+  return start;
+}
+
+/**
+ * Where the line `count` lines after the one holding `at` ends (its newline,
+ * or the text's end), by searching for newlines.
+ *
+ * @internal the scanner's
+ */
+export function linesOn(text: string, at: number, count: number): number {
+  let end = text.indexOf('\n', at);
+  for (let k = 0; k < count && end !== -1; k += 1) end = text.indexOf('\n', end + 1);
+  return end === -1 ? text.length : end;
 }
 
 /**
