@@ -189,14 +189,16 @@ describe('edits a branch makes to slip a secret past the scan around its changes
     return p;
   };
   const secret = chars(24, 77);
+  // lines that keep each change a small part of its file (a change over most of a file is read whole)
+  const pad = `${Array.from({ length: 80 }, (_, i) => `// line ${i}`).join('\n')}\n`;
 
   it('a deletion that joins a keyword to a value below it', async () => {
     const { r, base } = repo();
     const cfg = configPath(r);
     r.commit('value parked under a comment', {
-      'app.env': `top = 1\napi_key =\n# parked\n# parked\n"${secret}"\nend = 2\n`,
+      'app.env': `${pad}top = 1\napi_key =\n# parked\n# parked\n"${secret}"\nend = 2\n${pad}`,
     });
-    const head = r.commit('the comments go', { 'app.env': `top = 1\napi_key =\n"${secret}"\nend = 2\n` });
+    const head = r.commit('the comments go', { 'app.env': `${pad}top = 1\napi_key =\n"${secret}"\nend = 2\n${pad}` });
     const found = await scan(r, base, head, { configPath: cfg });
     expect(found.map((f) => [f.RuleID, f.Secret, f.Commit])).toEqual([['generic-multiline', secret, head]]);
   });
@@ -204,8 +206,8 @@ describe('edits a branch makes to slip a secret past the scan around its changes
   it('a value added below a keyword the parent already held', async () => {
     const { r, base } = repo();
     const cfg = configPath(r);
-    r.commit('a keyword', { 'app.env': 'a = 1\npassword:\n' });
-    const head = r.commit('its value', { 'app.env': `a = 1\npassword:\n\n  "${secret}"\n` });
+    r.commit('a keyword', { 'app.env': `${pad}a = 1\npassword:\n` });
+    const head = r.commit('its value', { 'app.env': `${pad}a = 1\npassword:\n\n  "${secret}"\n` });
     const found = await scan(r, base, head, { configPath: cfg });
     expect(found.map((f) => [f.RuleID, f.Secret, f.Commit])).toEqual([['generic-multiline', secret, head]]);
   });
@@ -250,8 +252,10 @@ describe('edits a branch makes to slip a secret past the scan around its changes
     const { r, base } = repo();
     const cfg = configPath(r);
     const token = `ghp_${chars(36, 10)}`;
-    r.commit('plain', { 'run.sh': 'echo hi\n' });
-    const head = r.commit('encoded', { 'run.sh': `echo hi\nblob = "${Buffer.from(token).toString('base64')}"\n` });
+    r.commit('plain', { 'run.sh': `${pad}echo hi\n` });
+    const head = r.commit('encoded', {
+      'run.sh': `${pad}echo hi\nblob = "${Buffer.from(token).toString('base64')}"\n`,
+    });
     for (const config of [{ configPath: cfg }, {}]) {
       const found = await scan(r, base, head, { ...config, maxDecodeDepth: 2 });
       expect(found.map((f) => [f.Secret, f.Commit])).toContainEqual([token, head]);
@@ -288,8 +292,8 @@ describe('edits a branch makes to slip a secret past the scan around its changes
   it('a secret at the seam of an unchanged U+XXXX escape that ends the line above', async () => {
     const { r, base } = repo();
     const token = `ghp_${chars(36, 11)}`;
-    r.commit('an escape at a line end', { 'a.txt': 'x U+0041\ny\n' });
-    const head = r.commit('a token below it', { 'a.txt': `x U+0041\nexport GITHUB_TOKEN=${token}\n` });
+    r.commit('an escape at a line end', { 'a.txt': `${pad}x U+0041\ny\n` });
+    const head = r.commit('a token below it', { 'a.txt': `${pad}x U+0041\nexport GITHUB_TOKEN=${token}\n` });
     const around = await scan(r, base, head);
     expect(around.map((f) => f.Secret)).toContain(token);
     expect(around).toEqual(await scan(r, base, head, { wholeBlobs: true }));

@@ -547,10 +547,13 @@ function aroundChanges(
   if (ch.parentShas.length !== 1 || ch.fromPath !== undefined) return undefined;
   const parent = kept.take(ch.parentShas[0] as string);
   if (!parent) return undefined;
+  const changed = changedLines(parent.text, text);
+  // a change over most of the file: the whole blob costs less than reading around the change, then maybe again
+  if (2 * (changed.end - changed.start) > text.length) return undefined;
   let facts: TextFacts | undefined;
   const fragment: TextFragment = {
     ...fragmentOf(commit, ch.path, text),
-    region: { changed: [changedLines(parent.text, text)], parent: parent.facts },
+    region: { changed: [changed], parent: parent.facts },
   };
   // a limit reached near the changes is told by the whole scan that follows
   const limited: [string, string][] = [];
