@@ -296,6 +296,17 @@ interface Prepared {
   readonly keywordIds: readonly Int32Array[];
   /** what a rule's pattern allows, by the rule's index: read off the pattern the first time the rule runs */
   readonly factsAt: (rule: number) => RuleFacts;
+  /**
+   * whether a changed version of a text may be scanned around its changes: no composite rule (whose
+   * components may lie anywhere), and no keyword holding a newline (a text's keyword flags are then those of
+   * its lines together)
+   */
+  readonly regionable: boolean;
+  /**
+   * read off every rule's pattern the first time a scan around changes asks: the most newlines a match of a
+   * rule bounded by {@link REGION_MAX_NEWLINES} may hold, and the rules with a pattern and no such bound
+   */
+  readonly regionRules: () => { readonly boundedNewlines: number; readonly unbounded: readonly number[] };
 }
 
 /** What the scan reads off one rule's pattern. */
@@ -307,9 +318,21 @@ interface RuleFacts {
   readonly nearKeywords: 'window' | 'lines' | undefined;
   /** the most newlines one match holds (`Infinity`: unbounded, or no regex) */
   readonly newlines: number;
+  /**
+   * near the changes of a changed version of a text, every match that touches them lies within
+   * {@link NEAR_CHANGES_NEWLINES} lines and holds one of the rule's keywords written there (all ASCII, so
+   * lower-casing reads them as RE2's case folding does, but for U+017F)
+   */
+  readonly nearChanges: boolean;
 }
 
-const NO_FACTS: RuleFacts = { nearKeywords: undefined, newlines: Number.POSITIVE_INFINITY };
+const NO_FACTS: RuleFacts = { nearKeywords: undefined, newlines: Number.POSITIVE_INFINITY, nearChanges: false };
+
+/** Rules whose matches may hold more newlines than this are run on the whole text of a changed version. */
+const REGION_MAX_NEWLINES = 64;
+
+/** A rule whose matches hold at most this many newlines and one of its keywords is run only if they occur near the changes. */
+const NEAR_CHANGES_NEWLINES = 16;
 
 const preparedByConfig = new WeakMap<SecretsConfig, Prepared>();
 
@@ -338,11 +361,17 @@ function preparedOf(config: SecretsConfig): Prepared {
           : Number.isFinite(f.newlines)
             ? 'lines'
             : undefined;
-      known = { nearKeywords: near, newlines: f.newlines };
+      const ascii = r.keywords.every((k) => [...k].every((c) => c.charCodeAt(0) < 0x80));
+      known = {
+        nearKeywords: near,
+        newlines: f.newlines,
+        nearChanges: near !== undefined && f.newlines <= NEAR_CHANGES_NEWLINES && ascii,
+      };
     }
     facts[i] = known;
     return known;
   };
+  let regionRules: ReturnType<Prepared['regionRules']> | undefined;
   const prepared: Prepared = {
     globalFileLevel,
     genericIds: new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id)),
@@ -362,6 +391,22 @@ function preparedOf(config: SecretsConfig): Prepared {
     index,
     keywordIds: keywordIdsOf(config, index.keywords),
     factsAt,
+    regionable: config.rules.every(
+      (r) => (r.required === undefined || r.required.length === 0) && r.keywords.every((k) => !k.includes('\n')),
+    ),
+    regionRules: () => {
+      if (!regionRules) {
+        let boundedNewlines = 0;
+        const unbounded: number[] = [];
+        for (const [i, r] of config.rules.entries()) {
+          const n = factsAt(i).newlines;
+          if (n <= REGION_MAX_NEWLINES) boundedNewlines = Math.max(boundedNewlines, n);
+          else if (r.regex !== undefined && r.skipReport !== true) unbounded.push(i);
+        }
+        regionRules = { boundedNewlines, unbounded };
+      }
+      return regionRules;
+    },
   };
   preparedByConfig.set(config, prepared);
   return prepared;
@@ -440,42 +485,6 @@ export interface TextFragment {
   readonly region?: { readonly changed: readonly TextRange[]; readonly parent: TextFacts };
 }
 
-/** Rules whose matches may hold more newlines than this are run on the whole text of a changed version. */
-const REGION_MAX_NEWLINES = 64;
-
-const regionableConfigs = new WeakMap<SecretsConfig, boolean>();
-
-const asciiRules = new WeakMap<SecretRule, boolean>();
-
-/** Whether a rule's keywords are all ASCII (lower-casing then reads them as RE2's case folding does, but for U+017F). */
-function asciiKeywords(rule: SecretRule): boolean {
-  let ascii = asciiRules.get(rule);
-  if (ascii === undefined) {
-    ascii = rule.keywords.every((k) => [...k].every((c) => c.charCodeAt(0) < 0x80));
-    asciiRules.set(rule, ascii);
-  }
-  return ascii;
-}
-
-/**
- * Whether a changed version of a text may be scanned around its changes: no
- * composite rule (whose components may lie anywhere), and no keyword holding
- * a newline (the flags of a text are then those of its lines together).
- */
-function regionable(config: SecretsConfig): boolean {
-  let ok = regionableConfigs.get(config);
-  if (ok === undefined) {
-    ok = config.rules.every(
-      (r) => (r.required === undefined || r.required.length === 0) && r.keywords.every((k) => !k.includes('\n')),
-    );
-    regionableConfigs.set(config, ok);
-  }
-  return ok;
-}
-
-/** A rule whose matches hold at most this many newlines and one of its keywords is run only if they occur near the changes. */
-const NEAR_CHANGES_NEWLINES = 16;
-
 /** How a changed version of a text is scanned around its changes (see {@link regionOf}). */
 interface Region {
   readonly changed: readonly TextRange[];
@@ -496,12 +505,11 @@ interface Region {
  * undefined when it is scanned whole. Its keyword flags are the parent's
  * with those of the lines around the changes added: a keyword elsewhere lies
  * in lines the parent holds (no keyword crosses a line end). With decoding
- * on, the parent and the changed lines (and the line on each side, as an
- * escape at a line's end takes its newline) must hold nothing decodable, so
- * the whole text holds nothing a decoding pass would decode.
+ * on, no decoded value may lie where a finding touching a change could take
+ * part in it, and no rule that could reach further may run on a decoding
+ * pass (see the comment inside).
  */
 function regionOf(
-  config: SecretsConfig,
   prepared: Prepared,
   region: NonNullable<TextFragment['region']>,
   text: string,
@@ -509,18 +517,7 @@ function regionOf(
 ): Region | undefined {
   const { changed, parent } = region;
   const { index } = prepared;
-  if (!regionable(config) || parent.flags.length !== index.keywords.length) return undefined;
-  const decoded = { encoded: parent.encoded, decodedFlags: parent.decodedFlags };
-  if (changed.length === 0) {
-    return {
-      changed,
-      flags: parent.flags,
-      nearFlags: new Uint8Array(parent.flags.length),
-      nearPlaces: undefined,
-      nearStart: 0,
-      ...decoded,
-    };
-  }
+  if (!prepared.regionable || changed.length === 0 || parent.flags.length !== index.keywords.length) return undefined;
   const from = (changed[0] as TextRange).start;
   const to = (changed[changed.length - 1] as TextRange).end;
   if (maxDepth > 0) {
@@ -530,7 +527,7 @@ function regionOf(
     // match that touched a change and a decoded value would lie in those lines), and no rule without a bound
     // of REGION_MAX_NEWLINES may run on a decoding pass (its keywords absent from the text and from the lines
     // of the parent's decoded values: the values outside those lines are the parent's)
-    const margin = parent.encoded ? boundedNewlines(config, prepared) + 1 : 1;
+    const margin = parent.encoded ? prepared.regionRules().boundedNewlines + 1 : 1;
     if (
       holdsDecodableText(
         text.slice(linesBack(text, from, margin), Math.min(text.length, linesOn(text, to, margin) + 1)),
@@ -554,26 +551,16 @@ function regionOf(
   }
   const flags = parent.flags.slice();
   for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (nearFlags[k] as number);
-  if (maxDepth > 0 && parent.encoded && !unboundedRulesIdle(config, prepared, flags, parent.decodedFlags)) {
-    return undefined;
-  }
-  return { changed, flags, nearFlags, nearPlaces, nearStart, ...decoded };
-}
-
-const boundedByConfig = new WeakMap<SecretsConfig, number>();
-
-/** The most newlines a match of a rule bounded by {@link REGION_MAX_NEWLINES} may hold (each rule's pattern read once). */
-function boundedNewlines(config: SecretsConfig, prepared: Prepared): number {
-  let most = boundedByConfig.get(config);
-  if (most === undefined) {
-    most = 0;
-    for (let r = 0; r < config.rules.length; r += 1) {
-      const n = prepared.factsAt(r).newlines;
-      if (n <= REGION_MAX_NEWLINES && n > most) most = n;
-    }
-    boundedByConfig.set(config, most);
-  }
-  return most;
+  if (maxDepth > 0 && parent.encoded && !unboundedRulesIdle(prepared, flags, parent.decodedFlags)) return undefined;
+  return {
+    changed,
+    flags,
+    nearFlags,
+    nearPlaces,
+    nearStart,
+    encoded: parent.encoded,
+    decodedFlags: parent.decodedFlags,
+  };
 }
 
 /**
@@ -583,20 +570,11 @@ function boundedNewlines(config: SecretsConfig, prepared: Prepared): number {
  * are the text's, or lie in those lines). A path-only rule does not run on a
  * decoding pass; a rule without keywords always does.
  */
-function unboundedRulesIdle(
-  config: SecretsConfig,
-  prepared: Prepared,
-  flags: Uint8Array,
-  decodedFlags: Uint8Array | undefined,
-): boolean {
+function unboundedRulesIdle(prepared: Prepared, flags: Uint8Array, decodedFlags: Uint8Array | undefined): boolean {
   if (decodedFlags === undefined) return false;
-  for (let r = 0; r < config.rules.length; r += 1) {
-    const rule = config.rules[r] as SecretRule;
-    if (rule.regex === undefined || rule.skipReport === true) continue;
-    if (prepared.factsAt(r).newlines <= REGION_MAX_NEWLINES) continue;
-    if (rule.keywords.length === 0) return false;
+  for (const r of prepared.regionRules().unbounded) {
     const ids = prepared.keywordIds[r] as Int32Array;
-    if (anyPresent(ids, flags) || anyPresent(ids, decodedFlags)) return false;
+    if (ids.length === 0 || anyPresent(ids, flags) || anyPresent(ids, decodedFlags)) return false;
   }
   return true;
 }
@@ -680,7 +658,7 @@ function scanAll(
     const { text, lineStarts, lineNos } = layoutOf(fragment);
     const region =
       'text' in fragment && fragment.region !== undefined && options.readWhole !== true
-        ? regionOf(config, prepared, fragment.region, text, maxDepth)
+        ? regionOf(prepared, fragment.region, text, maxDepth)
         : undefined;
     const lineNoOf = (idx: number): number => (lineNos ? (lineNos[idx] ?? 0) : idx + 1);
     /** The text of lines `from` to `to` (indexes), joined by newlines. */
@@ -745,7 +723,7 @@ function scanAll(
         // a rule whose matches near the changes hold a keyword there: its matches near those places; any other
         // rule: its matches that touch a change. Either holds the matches that touch a change, as the whole text
         // gives them (see windowed.ts)
-        const places = r !== undefined && nearOnly(r) ? keywordRangesNear(region, r) : undefined;
+        const places = r !== undefined && factsAt(r).nearChanges ? keywordRangesNear(region, r) : undefined;
         if (places) {
           return factsAt(r as number).nearKeywords === 'window'
             ? findAllNear(re, passText, places, maxLength, limit, true)
@@ -936,15 +914,6 @@ function scanAll(
         ? ranges
         : ranges.map((p) => ({ start: p.start + near.nearStart, end: p.end + near.nearStart }));
     };
-    /** Whether a rule's every match touching a change lies in the lines whose flags are `nearFlags`, and holds a keyword written there. */
-    const nearOnly = (r: number): boolean => {
-      const f = factsAt(r);
-      return (
-        f.nearKeywords !== undefined &&
-        f.newlines <= NEAR_CHANGES_NEWLINES &&
-        asciiKeywords(config.rules[r] as SecretRule)
-      );
-    };
     for (let depth = 0; ; depth += 1) {
       let present: Uint8Array;
       if (depth === 0 && region) present = region.flags;
@@ -969,7 +938,7 @@ function scanAll(
           const ids = keywordIds[r] as Int32Array;
           if (!anyPresent(ids, present)) continue;
           // near the changes, a rule whose every match holds one of its keywords runs only if one is near them
-          if (region && nearOnly(r) && !anyPresent(ids, region.nearFlags)) continue;
+          if (region && factsAt(r).nearChanges && !anyPresent(ids, region.nearFlags)) continue;
         }
         let found = detectOnce(rule);
         if (found.length > 0 && rule.required && rule.required.length > 0) {

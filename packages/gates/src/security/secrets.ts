@@ -14,7 +14,7 @@ import type { SecurityRange } from './git-range.js';
 import type { PatchCommit } from './patch.js';
 import { INLINE_ALLOW_IGNORED_TAG, scanTextFragments, type TextFacts, type TextFragment } from './scanner.js';
 import type { SecretFinding, SecretsConfig } from './types.js';
-import type { TextRange } from './windowed.js';
+import { linesBack, linesOn, type TextRange } from './windowed.js';
 
 /** The rule id of a finding that says the range changed the scan's own configuration. */
 export const SCAN_CONFIG_CHANGED_RULE = 'conveyor-scan-config-changed';
@@ -437,9 +437,8 @@ function scanCommit(
     };
     const texts = blobTexts(blob.content);
     const single = texts.length === 1 ? (texts[0] as string) : undefined;
-    const onFacts = (facts: TextFacts) => {
-      if (single !== undefined) kept.add(ch.newSha, single, facts);
-    };
+    // what the scan learns of a single text is kept for the scan of its next version
+    const keep = single === undefined ? {} : { onFacts: (facts: TextFacts) => kept.add(ch.newSha, single, facts) };
     // a new version of a text this scan read is scanned around what it changed (see aroundChanges)
     const attempt =
       single === undefined ? undefined : aroundChanges(ch, single, commit, trusted.config, blobOptions, kept);
@@ -447,7 +446,7 @@ function scanCommit(
     const results =
       attempt === undefined
         ? texts.map((text) =>
-            scanTextFragments(trusted.config, [fragmentOf(commit, ch.path, text)], { ...blobOptions, onFacts }),
+            scanTextFragments(trusted.config, [fragmentOf(commit, ch.path, text)], { ...blobOptions, ...keep }),
           )
         : [attempt];
     for (const result of results) {
@@ -520,10 +519,8 @@ function changedLines(before: string, after: string): TextRange {
     while (j + block <= n - i && before.slice(b - j - block, b - j) === after.slice(a - j - block, a - j)) j += block;
   }
   while (j < n - i && before.charCodeAt(b - 1 - j) === after.charCodeAt(a - 1 - j)) j += 1;
-  const start = i === 0 ? 0 : after.lastIndexOf('\n', i - 1) + 1;
-  const last = Math.max(i, after.length - j);
-  const nl = last >= after.length ? -1 : after.indexOf('\n', last);
-  return { start, end: nl === -1 ? after.length : nl };
+  // (j ≤ n - i: the common end starts at or after the first unit that differs)
+  return { start: linesBack(after, i, 0), end: linesOn(after, a - j, 0) };
 }
 
 /**
@@ -564,7 +561,8 @@ function aroundChanges(
       facts = f;
     },
   });
-  if (facts === undefined) return undefined;
+  // no facts: a global allowlist skips the file, as it would the whole blob
+  if (facts === undefined) return 'nothing';
   if (facts.touchingOnly && found.length > 0) return undefined;
   kept.add(ch.newSha, text, facts);
   if (facts.touchingOnly) return 'nothing';
