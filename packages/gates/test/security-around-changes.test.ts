@@ -275,6 +275,21 @@ describe('edits a branch makes to slip a secret past the scan around its changes
     expect(found).toEqual(await scan(r, base, head, { configPath: cfg, maxDecodeDepth: 1, wholeBlobs: true }));
   });
 
+  it('the same key, for a rule without keywords (it runs on every decoding pass)', async () => {
+    const { r, base } = repo();
+    const cfg = join(r.dir, '..', `${r.dir.split('/').pop()}-keywordless.toml`);
+    writeFileSync(
+      cfg,
+      `[[rules]]\nid = "pem-no-keywords"\nregex = '''-----BEGIN[ A-Z]*PRIVATE KEY-----[\\s\\S]*?-----END[ A-Z]*PRIVATE KEY-----'''\n`,
+    );
+    const header = Buffer.from('-----BEGIN RSA PRIVATE KEY-----').toString('base64');
+    const body = Array.from({ length: 120 }, (_, i) => chars(64, 800 + i)).join('\n');
+    r.commit('an encoded header and a body', { 'key.txt': `${header}\n${body}\n` });
+    const head = r.commit('the end line', { 'key.txt': `${header}\n${body}\n-----END RSA PRIVATE KEY-----\n` });
+    const found = await scan(r, base, head, { configPath: cfg, maxDecodeDepth: 1 });
+    expect(found.map((f) => [f.RuleID, f.Commit, f.StartLine])).toEqual([['pem-no-keywords', head, 1]]);
+  });
+
   it('a value added a few lines below a keyword the parent held encoded', async () => {
     const { r, base } = repo();
     const cfg = configPath(r);
