@@ -347,7 +347,11 @@ describe('the scanner with a changed region', () => {
           commit,
           file: 'a.env',
           text,
-          region: { changed: [{ start: changedStart, end: text.length - 1 }], parent: parentFacts(0) },
+          region: {
+            changed: [{ start: changedStart, end: text.length - 1 }],
+            parent: parentFacts(0),
+            parentText,
+          },
         },
       ],
       { maxDecodeDepth: 0, onFacts: (f) => (facts = f) },
@@ -375,6 +379,7 @@ describe('the scanner with a changed region', () => {
           region: {
             changed: [{ start: decodable.length, end: changed.length - 1 }],
             parent: parent as TextFacts,
+            parentText: decodable,
           },
         },
       ],
@@ -410,6 +415,7 @@ describe('the scanner with a changed region', () => {
           region: {
             changed: [{ start: parentText.length, end: text.length - 1 }],
             parent: compositeFacts as TextFacts,
+            parentText,
           },
         },
       ],

@@ -250,6 +250,12 @@ export interface TextFacts {
   readonly decodedFlags: Uint8Array | undefined;
   /** the findings listed are only those that touch the fragment's changed ranges */
   readonly touchingOnly: boolean;
+  /** some rule may have reached the scan's limit of matches per rule in the text */
+  readonly limited: boolean;
+  /** some generic finding of the text may have been hidden by a specific one it overlaps */
+  readonly hidesGenerics: boolean;
+  /** some generic finding may have been hidden by a finding of a rule without a bound of {@link REGION_MAX_NEWLINES} newlines */
+  readonly unboundedHides: boolean;
 }
 
 /** The tag of a finding whose line carries a `gitleaks:allow` marker that was not honoured. */
@@ -302,11 +308,36 @@ interface Prepared {
    * its lines together)
    */
   readonly regionable: boolean;
+  /** read off every rule's pattern the first time a scan around changes asks (see {@link RegionRules}) */
+  readonly regionRules: () => RegionRules;
+}
+
+/**
+ * What the scan around changes reads off a configuration's rules. A rule
+ * runs there on a window of lines around the changes, and every match the
+ * whole text holds that touches the window is checked (see {@link regionOf}
+ * for why the window is as wide as it is).
+ */
+interface RegionRules {
   /**
-   * read off every rule's pattern the first time a scan around changes asks: the most newlines a match of a
-   * rule bounded by {@link REGION_MAX_NEWLINES} may hold, and the rules with a pattern and no such bound
+   * how many lines on each side of the changes a rule's window reaches, by
+   * the rule's index; the second array when the parent text may hide a
+   * generic finding behind a specific one (a generic rule's window then
+   * also holds every specific match that touches a specific rule's window)
    */
-  readonly regionRules: () => { readonly boundedNewlines: number; readonly unbounded: readonly number[] };
+  readonly windowLines: readonly [Int32Array, Int32Array];
+  /** how many lines on each side of the changes a match touching some rule's window may reach */
+  readonly reach: number;
+  /** the rules with a pattern, reported, whose matches may hold more than {@link REGION_MAX_NEWLINES} newlines */
+  readonly unbounded: readonly number[];
+  /** the reported rules with keywords whose matches need not hold one: whether they run depends on the whole text */
+  readonly keywordGated: readonly number[];
+  /**
+   * by the rule's index, 1 when every match that touches the rule's window holds one of its keywords within
+   * {@link NEAR_CHANGES_LINES} lines of the changes (all ASCII, so lower-casing reads them as RE2's case
+   * folding does, but for U+017F): the rule runs only if one is written there
+   */
+  readonly nearChanges: Uint8Array;
 }
 
 /** What the scan reads off one rule's pattern. */
@@ -318,23 +349,71 @@ interface RuleFacts {
   readonly nearKeywords: 'window' | 'lines' | undefined;
   /** the most newlines one match holds (`Infinity`: unbounded, or no regex) */
   readonly newlines: number;
-  /**
-   * near the changes of a changed version of a text, every match that touches them lies within
-   * {@link NEAR_CHANGES_NEWLINES} lines and holds one of the rule's keywords written there (all ASCII, so
-   * lower-casing reads them as RE2's case folding does, but for U+017F)
-   */
-  readonly nearChanges: boolean;
+  /** every match holds one of the rule's keywords */
+  readonly holdsKeyword: boolean;
+  /** every keyword is ASCII */
+  readonly asciiKeywords: boolean;
 }
 
-const NO_FACTS: RuleFacts = { nearKeywords: undefined, newlines: Number.POSITIVE_INFINITY, nearChanges: false };
+const NO_FACTS: RuleFacts = {
+  nearKeywords: undefined,
+  newlines: Number.POSITIVE_INFINITY,
+  holdsKeyword: false,
+  asciiKeywords: true,
+};
 
 /** Rules whose matches may hold more newlines than this are run on the whole text of a changed version. */
 const REGION_MAX_NEWLINES = 64;
 
-/** A rule whose matches hold at most this many newlines and one of its keywords is run only if they occur near the changes. */
-const NEAR_CHANGES_NEWLINES = 16;
+/** How many lines around the changes are searched for keywords (see {@link RegionRules.nearChanges}). */
+const NEAR_CHANGES_LINES = 48;
 
 const preparedByConfig = new WeakMap<SecretsConfig, Prepared>();
+
+/** Whether some allowlist names commits: a finding a commit allowlist let pass in a parent may stand in its child. */
+function allowlistsNameCommits(config: SecretsConfig): boolean {
+  return [...config.allowlists, ...config.rules.flatMap((r) => r.allowlists)].some((a) => a.commits.length > 0);
+}
+
+/**
+ * How many lines a match of `newlines` newlines needs around the changes for
+ * the whole-text search to agree with the parent's outside them: none when
+ * no match crosses a line end, else one more than a match holds.
+ */
+function windowLinesFor(newlines: number): number {
+  return newlines === 0 ? 0 : newlines + 1;
+}
+
+function regionRulesOf(config: SecretsConfig, factsAt: (rule: number) => RuleFacts): RegionRules {
+  const n = config.rules.length;
+  const plain = new Int32Array(n);
+  const hiding = new Int32Array(n);
+  const nearChanges = new Uint8Array(n);
+  const unbounded: number[] = [];
+  const keywordGated: number[] = [];
+  // the most newlines a match of a bounded specific rule holds: a specific match that touches its rule's window
+  // lies within twice that (and a line) of the changes
+  let specific = 0;
+  for (const [i, r] of config.rules.entries()) {
+    const f = factsAt(i);
+    if (r.skipReport === true) continue;
+    if (r.keywords.length > 0 && !f.holdsKeyword) keywordGated.push(i);
+    if (f.newlines > REGION_MAX_NEWLINES) {
+      if (r.regex !== undefined) unbounded.push(i);
+    } else if (!r.tags.includes('generic')) specific = Math.max(specific, f.newlines);
+  }
+  let reach = 0;
+  for (const [i, r] of config.rules.entries()) {
+    const f = factsAt(i);
+    if (r.skipReport === true || f.newlines > REGION_MAX_NEWLINES) continue;
+    plain[i] = windowLinesFor(f.newlines);
+    hiding[i] = r.tags.includes('generic') ? Math.max(plain[i] as number, 2 * specific + 2) : (plain[i] as number);
+    const far = (hiding[i] as number) + f.newlines;
+    reach = Math.max(reach, far);
+    if (f.nearKeywords !== undefined && f.asciiKeywords && far <= NEAR_CHANGES_LINES) nearChanges[i] = 1;
+  }
+  return { windowLines: [plain, hiding], reach, unbounded, keywordGated, nearChanges };
+}
 
 function preparedOf(config: SecretsConfig): Prepared {
   const known = preparedByConfig.get(config);
@@ -361,17 +440,17 @@ function preparedOf(config: SecretsConfig): Prepared {
           : Number.isFinite(f.newlines)
             ? 'lines'
             : undefined;
-      const ascii = r.keywords.every((k) => [...k].every((c) => c.charCodeAt(0) < 0x80));
       known = {
         nearKeywords: near,
         newlines: f.newlines,
-        nearChanges: near !== undefined && f.newlines <= NEAR_CHANGES_NEWLINES && ascii,
+        holdsKeyword: f.holdsKeyword,
+        asciiKeywords: r.keywords.every((k) => [...k].every((c) => c.charCodeAt(0) < 0x80)),
       };
     }
     facts[i] = known;
     return known;
   };
-  let regionRules: ReturnType<Prepared['regionRules']> | undefined;
+  let regionRules: RegionRules | undefined;
   const prepared: Prepared = {
     globalFileLevel,
     genericIds: new Set(config.rules.filter((r) => r.tags.includes('generic')).map((r) => r.id)),
@@ -391,20 +470,12 @@ function preparedOf(config: SecretsConfig): Prepared {
     index,
     keywordIds: keywordIdsOf(config, index.keywords),
     factsAt,
-    regionable: config.rules.every(
-      (r) => (r.required === undefined || r.required.length === 0) && r.keywords.every((k) => !k.includes('\n')),
-    ),
+    regionable:
+      config.rules.every(
+        (r) => (r.required === undefined || r.required.length === 0) && r.keywords.every((k) => !k.includes('\n')),
+      ) && !allowlistsNameCommits(config),
     regionRules: () => {
-      if (!regionRules) {
-        let boundedNewlines = 0;
-        const unbounded: number[] = [];
-        for (const [i, r] of config.rules.entries()) {
-          const n = factsAt(i).newlines;
-          if (n <= REGION_MAX_NEWLINES) boundedNewlines = Math.max(boundedNewlines, n);
-          else if (r.regex !== undefined && r.skipReport !== true) unbounded.push(i);
-        }
-        regionRules = { boundedNewlines, unbounded };
-      }
+      regionRules ??= regionRulesOf(config, factsAt);
       return regionRules;
     },
   };
@@ -473,26 +544,41 @@ export interface TextFragment {
   readonly file: string;
   readonly text: string;
   /**
-   * the text is a changed version of a text the scan read before, whose
-   * facts are `parent`: `changed` (sorted, disjoint, each starting at a line
-   * start and ending at a line end) holds every line that differs, and the
-   * text between and around them is the parent's, line for line. The scan
-   * then lists only the findings whose match touches `changed`, exactly as a
-   * scan of the whole text finds them (with, at most, a generic finding
-   * that a specific one elsewhere would have hidden), unless the
-   * configuration or the text does not allow it (see {@link TextFacts}).
+   * the text is a changed version of `parentText`, a text the scan read
+   * before, whose facts are `parent`: `changed` (sorted, disjoint, each
+   * starting at a line start and ending at a line end) holds every line that
+   * differs, and the text before the first and after the last is the
+   * parent's. The scan then lists only findings near the changes: none when
+   * the whole text holds none its parent did not (every match away from the
+   * changes is one the parent's whole-text search found, and passed or
+   * failed the same filters), unless the configuration or the text does not
+   * allow it (see {@link TextFacts}); it then reads the text whole.
    */
-  readonly region?: { readonly changed: readonly TextRange[]; readonly parent: TextFacts };
+  readonly region?: {
+    readonly changed: readonly TextRange[];
+    readonly parent: TextFacts;
+    readonly parentText: string;
+  };
 }
 
 /** How a changed version of a text is scanned around its changes (see {@link regionOf}). */
 interface Region {
   readonly changed: readonly TextRange[];
+  /** the changed lines as one range: from the first changed line's start to the last one's end */
+  readonly from: number;
+  readonly to: number;
+  readonly parentText: string;
+  /** where, in the parent's text, the text after `to` starts over (the unit at `to` is the one at `parentTo`) */
+  readonly parentTo: number;
+  /** which of {@link RegionRules.windowLines} applies: the parent may hide a generic finding */
+  readonly hides: boolean;
+  /** the text's decoding passes may hold decoded values (away from the changes) */
+  readonly decodes: boolean;
   /** the text's keyword flags: a flag may be set that the text does not need */
   readonly flags: Uint8Array;
-  /** the keyword flags of the lines within {@link NEAR_CHANGES_NEWLINES} of a change (U+017F read as `s` too) */
+  /** the keyword flags of the lines within {@link NEAR_CHANGES_LINES} of a change (U+017F read as `s` too) */
   readonly nearFlags: Uint8Array;
-  /** where the keywords occur in those lines (offsets from `nearStart`), when the index gives places */
+  /** where the keywords occur in those lines (offsets from `nearStart`), when the index gives them all */
   readonly nearPlaces: KeywordOccurrences | undefined;
   readonly nearStart: number;
   /** what the text's decoding passes would hold ({@link TextFacts}) */
@@ -500,34 +586,83 @@ interface Region {
   readonly decodedFlags: Uint8Array | undefined;
 }
 
+/** Thrown inside a scan around changes that finds it cannot answer as the whole text would: it reads the text whole. */
+const READ_WHOLE: unique symbol = Symbol('read the text whole');
+
+/** The keyword flags of `text`, with U+017F read as `s` too (RE2's case folding). */
+function foldedFlags(index: KeywordIndex, text: string): Uint8Array {
+  const flags = index.flagsIn(text).slice();
+  if (text.includes('\u017f')) {
+    const folded = index.flagsIn(text.replaceAll('\u017f', 's'));
+    for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (folded[k] as number);
+  }
+  return flags;
+}
+
 /**
  * How a changed version of a text is scanned around its changes, or
- * undefined when it is scanned whole. Its keyword flags are the parent's
- * with those of the lines around the changes added: a keyword elsewhere lies
- * in lines the parent holds (no keyword crosses a line end). With decoding
- * on, no decoded value may lie where a finding touching a change could take
- * part in it, and no rule that could reach further may run on a decoding
- * pass (see the comment inside).
+ * undefined when it is scanned whole.
+ *
+ * Why the answer is the whole text's. Write the text A X B and its parent
+ * A Y B (X and Y the changed lines). For each rule the scan takes a window W
+ * of X and the lines around it, as many as a match holds newlines and one
+ * more, and asks for the whole-text search's matches that touch W (see
+ * windowed.ts). The whole-text searches of the text and of the parent
+ * (leftmost first, each resuming where its last match ended) agree until
+ * they first look for a match at W's start or later: what came before read
+ * only A. A search that resumes after the last match touching W, when that
+ * match ends inside W, finds no match starting before W's end (it would touch
+ * W) and finds, after it, what B alone decides; so when the last match
+ * touching W ends inside W in both texts (asked of the parent only when the
+ * text has such a match), both searches agree again after W. Every match
+ * that touches no window is then the parent's, at the same place in A or B,
+ * with the same lines around it: the same secret, passing or failing the same
+ * entropy and allowlist tests. What the parent's scan answered for, this one
+ * need not.
+ *
+ * What else could differ, and what the scan does about it:
+ * - a rule whose keywords gate it but need not lie in its matches: whether it
+ *   runs depends on the whole text, so a keyword of one written in X or Y
+ *   reads the text whole;
+ * - a generic finding the parent hid behind a specific finding near Y: a
+ *   generic rule's window then holds every specific match that touches a
+ *   specific rule's window; a rule without a bound of
+ *   {@link REGION_MAX_NEWLINES} newlines runs on the whole text, and any
+ *   match of it, or a parent that hid a generic finding behind one, reads the
+ *   text whole;
+ * - a limit on matches per rule: a parent that reached it, or a window that
+ *   does, reads the text whole;
+ * - decoding: a decoding pass of both texts holds their decoded values, away
+ *   from the changes: no decoded value may lie within a match's reach of a
+ *   window, no rule that could reach one further away may run on a decoding
+ *   pass, and no window may hold a match (a pass's search could then enter
+ *   the window elsewhere than the text's).
  */
 function regionOf(
   prepared: Prepared,
   region: NonNullable<TextFragment['region']>,
   text: string,
   maxDepth: number,
+  honourInlineAllow: boolean,
 ): Region | undefined {
-  const { changed, parent } = region;
+  const { changed, parent, parentText } = region;
   const { index } = prepared;
-  if (!prepared.regionable || changed.length === 0 || parent.flags.length !== index.keywords.length) return undefined;
+  // a marker honoured in the text may hide a specific finding that hid a generic one in the parent's own scan
+  if (!prepared.regionable || honourInlineAllow || changed.length === 0) return undefined;
+  if (parent.flags.length !== index.keywords.length || parent.limited || parent.unboundedHides) return undefined;
+  const rules = prepared.regionRules();
   const from = (changed[0] as TextRange).start;
   const to = (changed[changed.length - 1] as TextRange).end;
+  const parentTo = to + parentText.length - text.length;
+  if (parentTo < 0 || parentTo < from - 1) return undefined;
+  const decodes = maxDepth > 0 && parent.encoded;
   if (maxDepth > 0) {
     // what a decoding pass decodes lies within a line, or ends with the newline after a `U+XXXX`: a line more
     // on each side. A parent with nothing decodable: the changed lines must hold nothing either. Else no
-    // decoded value may lie as many lines from a change as a match of a bounded rule may hold newlines (a
-    // match that touched a change and a decoded value would lie in those lines), and no rule without a bound
-    // of REGION_MAX_NEWLINES may run on a decoding pass (its keywords absent from the text and from the lines
-    // of the parent's decoded values: the values outside those lines are the parent's)
-    const margin = parent.encoded ? prepared.regionRules().boundedNewlines + 1 : 1;
+    // decoded value may lie within a match's reach of a window, and no rule without a bound of
+    // REGION_MAX_NEWLINES may run on a decoding pass (its keywords absent from the text and from the lines of
+    // the parent's decoded values: the values outside those lines are the parent's)
+    const margin = decodes ? rules.reach + 2 : 1;
     if (
       holdsDecodableText(
         text.slice(linesBack(text, from, margin), Math.min(text.length, linesOn(text, to, margin) + 1)),
@@ -536,24 +671,37 @@ function regionOf(
       return undefined;
     }
   }
-  const nearStart = linesBack(text, from, NEAR_CHANGES_NEWLINES);
-  const near = text.slice(nearStart, linesOn(text, to, NEAR_CHANGES_NEWLINES));
+  // a keyword that gates a rule without lying in its matches, written or removed where the texts differ
+  if (rules.keywordGated.length > 0) {
+    const written = foldedFlags(index, text.slice(from, to));
+    const removed = foldedFlags(index, parentText.slice(from, Math.max(from, parentTo)));
+    for (const r of rules.keywordGated) {
+      const ids = prepared.keywordIds[r] as Int32Array;
+      if (anyPresent(ids, written) || anyPresent(ids, removed)) return undefined;
+    }
+  }
+  const nearStart = linesBack(text, from, NEAR_CHANGES_LINES);
+  const near = text.slice(nearStart, linesOn(text, to, NEAR_CHANGES_LINES));
   // (the index reuses what it returns: copied before it is asked again)
   const occurrences = index.occurrencesIn(near);
-  const nearPlaces = occurrences
-    ? { offsets: occurrences.occurrences.offsets.slice(), starts: occurrences.occurrences.starts.slice() }
-    : undefined;
-  const nearFlags = (occurrences ? occurrences.flags : index.flagsIn(near)).slice();
-  // RE2 matches `s` case-insensitively with U+017F, which lower-casing leaves alone
-  if (near.includes('\u017f')) {
-    const folded = index.flagsIn(near.replaceAll('\u017f', 's'));
-    for (let k = 0; k < nearFlags.length; k += 1) nearFlags[k] = (nearFlags[k] as number) | (folded[k] as number);
-  }
+  // RE2 matches `s` case-insensitively with U+017F, which lower-casing leaves alone: the places would miss it
+  const folds = near.includes('\u017f');
+  const nearPlaces =
+    occurrences && !folds
+      ? { offsets: occurrences.occurrences.offsets.slice(), starts: occurrences.occurrences.starts.slice() }
+      : undefined;
+  const nearFlags = folds ? foldedFlags(index, near) : (occurrences ? occurrences.flags : index.flagsIn(near)).slice();
   const flags = parent.flags.slice();
   for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (nearFlags[k] as number);
-  if (maxDepth > 0 && parent.encoded && !unboundedRulesIdle(prepared, flags, parent.decodedFlags)) return undefined;
+  if (decodes && !unboundedRulesIdle(prepared, flags, parent.decodedFlags)) return undefined;
   return {
     changed,
+    from,
+    to,
+    parentText,
+    parentTo,
+    hides: parent.hidesGenerics,
+    decodes,
     flags,
     nearFlags,
     nearPlaces,
@@ -644,7 +792,19 @@ function scanAll(
     ? Math.max(0, Math.min(MAX_DECODE_DEPTH, Math.floor(requestedDepth)))
     : 0;
   const limit = options.maxMatchesPerRule ?? Number.POSITIVE_INFINITY;
+  const honourInlineAllow = options.honourInlineAllow === true;
   for (const fragment of fragments) {
+    try {
+      scanOne(fragment, true);
+    } catch (e) {
+      if (e !== READ_WHOLE) throw e;
+      scanOne(fragment, false);
+    }
+  }
+  return out;
+
+  /** One fragment: around its changes when `aroundChanges` and it allows (throwing {@link READ_WHOLE} if that fails). */
+  function scanOne(fragment: PatchFragment | TextFragment, aroundChanges: boolean): void {
     const spans: Span[] = [];
     const suppressed = new Set<SecretFinding>();
     const fileCandidate: Candidate = {
@@ -654,12 +814,59 @@ function scanAll(
       match: '',
       line: '',
     };
-    if (globalFileLevel.some((a) => allowlistApplies(a, fileCandidate))) continue;
+    if (globalFileLevel.some((a) => allowlistApplies(a, fileCandidate))) return;
     const { text, lineStarts, lineNos } = layoutOf(fragment);
     const region =
-      'text' in fragment && fragment.region !== undefined && options.readWhole !== true
-        ? regionOf(prepared, fragment.region, text, maxDepth)
+      aroundChanges && 'text' in fragment && fragment.region !== undefined && options.readWhole !== true
+        ? regionOf(prepared, fragment.region, text, maxDepth, honourInlineAllow)
         : undefined;
+    // whether some rule reached the limit of matches, found once a rule's matches are known
+    let limited = false;
+    // whether a window around the changes held a match of some rule
+    let matchedAround = false;
+    /**
+     * A rule's matches that touch its window around the changes, as the whole text gives them; throws
+     * {@link READ_WHOLE} when the whole-text searches of the text and its parent may disagree away from the
+     * window (see {@link regionOf}).
+     */
+    const matchesAround = (
+      near: Region,
+      r: number | undefined,
+      re: SecretRegex,
+      passText: string,
+      lines: number,
+      maxLength: number,
+    ): RegexMatch[] => {
+      const rules = prepared.regionRules();
+      if (r === undefined || lines > REGION_MAX_NEWLINES) {
+        // a rule without the bound runs on the whole text: a match anywhere reads the text whole
+        if (re.findAll(passText, 1).length > 0) throw READ_WHOLE;
+        return [];
+      }
+      const width = (rules.windowLines[near.hides ? 1 : 0] as Int32Array)[r] as number;
+      const window = { start: linesBack(passText, near.from, width), end: linesOn(passText, near.to, width) };
+      const places = rules.nearChanges[r] === 1 ? keywordRangesNear(near, r) : undefined;
+      let found: RegexMatch[];
+      if (places) {
+        const all =
+          factsAt(r).nearKeywords === 'window'
+            ? findAllNear(re, passText, places, maxLength, limit, true)
+            : findAllInLines(re, passText, places, lines, limit);
+        if (all.length >= limit) throw READ_WHOLE;
+        found = all.filter((m) => touchesAny([window], m));
+      } else found = findAllInLines(re, passText, [window], lines, limit);
+      if (found.length === 0) return found;
+      // a decoding pass's search may enter the window elsewhere than this one; a limit cuts the count short
+      if (near.decodes || found.length >= limit || (found.at(-1) as RegexMatch).end > window.end) throw READ_WHOLE;
+      // the parent's search must leave the window inside it too
+      const parentWindow = { start: window.start, end: near.parentTo + (window.end - near.to) };
+      const before = findAllInLines(re, near.parentText, [parentWindow], lines, limit);
+      if (before.length >= limit || (before.length > 0 && (before.at(-1) as RegexMatch).end > parentWindow.end)) {
+        throw READ_WHOLE;
+      }
+      matchedAround = true;
+      return found;
+    };
     const lineNoOf = (idx: number): number => (lineNos ? (lineNos[idx] ?? 0) : idx + 1);
     /** The text of lines `from` to `to` (indexes), joined by newlines. */
     const linesText = (from: number, to: number): string => {
@@ -719,20 +926,7 @@ function scanAll(
       const lines = r === undefined ? Number.POSITIVE_INFINITY : factsAt(r).newlines;
       const maxLength = maxLengthOf(re);
       if (options.readWhole === true) return re.findAll(passText, limit);
-      if (region && !decoding) {
-        // a rule whose matches near the changes hold a keyword there: its matches near those places; any other
-        // rule: its matches that touch a change. Either holds the matches that touch a change, as the whole text
-        // gives them (see windowed.ts)
-        const places = r !== undefined && factsAt(r).nearChanges ? keywordRangesNear(region, r) : undefined;
-        if (places) {
-          return factsAt(r as number).nearKeywords === 'window'
-            ? findAllNear(re, passText, places, maxLength, limit, true)
-            : findAllInLines(re, passText, places, lines, limit);
-        }
-        return lines <= REGION_MAX_NEWLINES
-          ? findAllInLines(re, passText, region.changed, lines, limit)
-          : re.findAll(passText, limit);
-      }
+      if (region && !decoding) return matchesAround(region, r, re, passText, lines, maxLength);
       if (decoding) {
         return Number.isFinite(maxLength) || !Number.isFinite(lines)
           ? findAllNear(re, passText, decodedRanges, maxLength, limit)
@@ -791,7 +985,10 @@ function scanAll(
       const found: Found[] = [];
       // a line-target allowlist is tested once per line span, however many matches it holds
       const lineVerdicts = new Map<string, boolean>();
-      if (matches.length >= limit) options.onLimit?.(rule.id, fragment.file);
+      if (matches.length >= limit) {
+        limited = true;
+        options.onLimit?.(rule.id, fragment.file);
+      }
       for (const m of matches) {
         let start = m.start;
         let end = m.end;
@@ -938,7 +1135,7 @@ function scanAll(
           const ids = keywordIds[r] as Int32Array;
           if (!anyPresent(ids, present)) continue;
           // near the changes, a rule whose every match holds one of its keywords runs only if one is near them
-          if (region && factsAt(r).nearChanges && !anyPresent(ids, region.nearFlags)) continue;
+          if (region && prepared.regionRules().nearChanges[r] === 1 && !anyPresent(ids, region.nearFlags)) continue;
         }
         let found = detectOnce(rule);
         if (found.length > 0 && rule.required && rule.required.length > 0) {
@@ -980,12 +1177,29 @@ function scanAll(
       segments = next.segments;
       decodedRanges = segments.map((s) => s.decoded);
     }
-    const kept = region ? spans.filter((s) => touchesAny(region.changed, s)) : spans;
-    for (const f of withoutGenericOverlaps(kept)) if (!suppressed.has(f)) out.push(f);
-    if (options.onFacts && textFlags)
-      options.onFacts({ flags: textFlags, encoded, decodedFlags, touchingOnly: region !== undefined });
+    const shown = withoutGenericOverlaps(spans);
+    for (const f of shown) if (!suppressed.has(f)) out.push(f);
+    if (options.onFacts && textFlags) {
+      const hidesGenerics = shown.length < spans.length;
+      options.onFacts({
+        flags: textFlags,
+        encoded,
+        decodedFlags,
+        touchingOnly: region !== undefined,
+        // around the changes: a window's match may make the whole text's count of a rule's matches the parent's and more
+        limited: region ? limited || matchedAround : limited,
+        hidesGenerics: hidesGenerics || (region !== undefined && (region.hides || spans.length > 0)),
+        unboundedHides: hidesGenerics && spans.some((s) => !s.generic && unboundedRule(s.finding.RuleID)),
+      });
+    }
   }
-  return out;
+
+  /** Whether the rule of that id may match more than {@link REGION_MAX_NEWLINES} newlines. */
+  function unboundedRule(id: string): boolean {
+    const rule = rulesById.get(id);
+    const r = rule === undefined ? undefined : ruleIndex.get(rule);
+    return r === undefined || factsAt(r).newlines > REGION_MAX_NEWLINES;
+  }
 }
 
 /** Lines of decoded values closer than this are read as one stretch (with the lines between them). */

@@ -550,7 +550,7 @@ function aroundChanges(
   let facts: TextFacts | undefined;
   const fragment: TextFragment = {
     ...fragmentOf(commit, ch.path, text),
-    region: { changed: [changed], parent: parent.facts },
+    region: { changed: [changed], parent: parent.facts, parentText: parent.text },
   };
   // a limit reached near the changes is told by the whole scan that follows
   const limited: [string, string][] = [];
