@@ -313,6 +313,72 @@ describe('edits a branch makes to slip a secret past the scan around its changes
     expect(around.map((f) => f.Secret)).toContain(token);
     expect(around).toEqual(await scan(r, base, head, { wholeBlobs: true }));
   });
+
+  /** A configuration of the rules given (TOML), written next to the repository. */
+  const rulesAt = (r: TempRepo, toml: string) => {
+    const p = join(r.dir, '..', `${r.dir.split('/').pop()}-attack.toml`);
+    writeFileSync(p, toml);
+    return p;
+  };
+  /** The scan around changes, held to the whole-blob scan's answer. */
+  const agreed = async (r: TempRepo, base: string, head: string, configPath: string) => {
+    const around = await scan(r, base, head, { configPath });
+    expect(around).toEqual(await scan(r, base, head, { configPath, wholeBlobs: true }));
+    return around.map((f) => [f.RuleID, f.Secret, f.Commit, f.StartLine]);
+  };
+  const filler = Array.from({ length: 100 }, (_, i) => `filler line ${i}`).join('\n');
+
+  it('an edit that frees a secret from a match the parent made of it and an allowlist let pass', async () => {
+    const { r, base } = repo();
+    // the parent's match runs from `alpha =` into the next line, takes `betabetabeta` as its value, and is allowed;
+    // with `alpha =` gone, the search starts later on that line and finds the real value
+    const cfg = rulesAt(
+      r,
+      `[[rules]]\nid = "kv"\nregex = '''(?:alpha|beta)\\s*=\\s*([a-z0-9]{8,20})'''\nkeywords = ["alpha", "beta"]\n[[rules.allowlists]]\nregexes = ['''^beta''']\n`,
+    );
+    r.commit('an allowed match', { 'f.txt': `${filler}\nalpha =\nbetabetabeta = 1234567890abc\n${filler}\n` });
+    const head = r.commit('the line above changes', {
+      'f.txt': `${filler}\ngamma\nbetabetabeta = 1234567890abc\n${filler}\n`,
+    });
+    expect(await agreed(r, base, head, cfg)).toEqual([['kv', '1234567890abc', head, 102]]);
+  });
+
+  it('a keyword added far from an old value, for a rule whose matches need not hold it', async () => {
+    const { r, base } = repo();
+    const cfg = rulesAt(r, `[[rules]]\nid = "gated"\nregex = '''[a-z]{3}_([0-9]{12})'''\nkeywords = ["alpha"]\n`);
+    r.commit('a value, no keyword', { 'f.txt': `${filler}\nabc_123456789012\n${filler}\n` });
+    const head = r.commit('the keyword at the top', { 'f.txt': `alpha\n${filler}\nabc_123456789012\n${filler}\n` });
+    expect(await agreed(r, base, head, cfg)).toEqual([['gated', '123456789012', head, 102]]);
+  });
+
+  const hiding = (specific: string) =>
+    `${specific}\n[[rules]]\nid = "generic-key"\nregex = '''[a-z]+_key\\s*=\\s*"([a-z0-9]{16})"'''\nkeywords = ["_key"]\ntags = ["generic"]\n`;
+  const value = chars(16, 31).toLowerCase();
+
+  it('a generic finding the parent hid behind a specific one, freed by an edit lines away', async () => {
+    const { r, base } = repo();
+    const cfg = rulesAt(
+      r,
+      hiding(
+        `[[rules]]\nid = "token-block"\nregex = '''token:(?:[^\\n]*\\n){0,5}[^\\n]*?"([a-z0-9]{16})"'''\nkeywords = ["token:"]`,
+      ),
+    );
+    const below = `a\nb\nc\nd\nmy_key = "${value}"`;
+    r.commit('hidden', { 'f.txt': `${filler}\ntoken:\n${below}\n${filler}\n` });
+    const head = r.commit('the block opener goes', { 'f.txt': `${filler}\nnothing\n${below}\n${filler}\n` });
+    expect(await agreed(r, base, head, cfg)).toContainEqual(['generic-key', value, head, 106]);
+  });
+
+  it('the same, when the edit removes the keyword that gates the specific rule, far above', async () => {
+    const { r, base } = repo();
+    const cfg = rulesAt(
+      r,
+      hiding(`[[rules]]\nid = "gated-key"\nregex = '''my_key\\s*=\\s*"([a-z0-9]{16})"'''\nkeywords = ["curl"]`),
+    );
+    r.commit('hidden', { 'f.txt': `# uses curl\n${filler}\nmy_key = "${value}"\n` });
+    const head = r.commit('curl goes', { 'f.txt': `# uses wget\n${filler}\nmy_key = "${value}"\n` });
+    expect(await agreed(r, base, head, cfg)).toContainEqual(['generic-key', value, head, 102]);
+  });
 });
 
 describe('the scanner with a changed region', () => {
@@ -322,7 +388,8 @@ describe('the scanner with a changed region', () => {
   const commit = { sha: 'c'.repeat(40), parents: [], author: '', email: '', date: '', message: '' };
   const tokenA = `ghp_${chars(36, 1)}`;
   const tokenB = `ghp_${chars(36, 2)}`;
-  const parentText = `export GITHUB_TOKEN=${tokenA}\nx = 1\n`;
+  // (the lines between keep the first token out of every rule's window around the change)
+  const parentText = `export GITHUB_TOKEN=${tokenA}\n${'x = 1\n'.repeat(20)}`;
   const text = `${parentText}export GITHUB_TOKEN=${tokenB}\n`;
 
   function parentFacts(depth: number): TextFacts {
@@ -337,7 +404,7 @@ describe('the scanner with a changed region', () => {
     return facts;
   }
 
-  it('lists only the findings that touch the changes, and says so', () => {
+  it('lists only the findings near the changes, and says so', () => {
     const changedStart = parentText.length;
     let facts: TextFacts | undefined;
     const found = scanTextFragments(
@@ -356,7 +423,7 @@ describe('the scanner with a changed region', () => {
       ],
       { maxDecodeDepth: 0, onFacts: (f) => (facts = f) },
     );
-    expect(found.map((f) => [f.Secret, f.StartLine])).toEqual([[tokenB, 3]]);
+    expect(found.map((f) => [f.Secret, f.StartLine])).toEqual([[tokenB, 22]]);
     expect(facts?.touchingOnly).toBe(true);
     // the whole text lists both
     expect(scanTextFragments(config, [{ commit, file: 'a.env', text }]).map((f) => f.Secret)).toEqual([tokenA, tokenB]);
