@@ -248,7 +248,7 @@ export interface TextFacts {
    * when not known (the scan did not decode, or ran out of decoding budget)
    */
   readonly decodedFlags: Uint8Array | undefined;
-  /** the findings listed are only those that touch the fragment's changed ranges */
+  /** the text was scanned around its changed ranges: the findings listed are only those near them */
   readonly touchingOnly: boolean;
   /** some rule may have reached the scan's limit of matches per rule in the text */
   readonly limited: boolean;
