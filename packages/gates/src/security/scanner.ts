@@ -370,8 +370,12 @@ const NEAR_CHANGES_LINES = 48;
 
 const preparedByConfig = new WeakMap<SecretsConfig, Prepared>();
 
-/** Whether some allowlist names commits: a finding a commit allowlist let pass in a parent may stand in its child. */
-function allowlistsNameCommits(config: SecretsConfig): boolean {
+/**
+ * Whether some allowlist names commits: a finding a commit allowlist let pass in a parent may stand in its child.
+ *
+ * @internal the history scan's
+ */
+export function allowlistsNameCommits(config: SecretsConfig): boolean {
   return [...config.allowlists, ...config.rules.flatMap((r) => r.allowlists)].some((a) => a.commits.length > 0);
 }
 
@@ -563,7 +567,6 @@ export interface TextFragment {
 
 /** How a changed version of a text is scanned around its changes (see {@link regionOf}). */
 interface Region {
-  readonly changed: readonly TextRange[];
   /** the changed lines as one range: from the first changed line's start to the last one's end */
   readonly from: number;
   readonly to: number;
@@ -695,7 +698,6 @@ function regionOf(
   for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (nearFlags[k] as number);
   if (decodes && !unboundedRulesIdle(prepared, flags, parent.decodedFlags)) return undefined;
   return {
-    changed,
     from,
     to,
     parentText,

@@ -12,7 +12,13 @@ import {
 } from './git-objects.js';
 import type { SecurityRange } from './git-range.js';
 import type { PatchCommit } from './patch.js';
-import { INLINE_ALLOW_IGNORED_TAG, scanTextFragments, type TextFacts, type TextFragment } from './scanner.js';
+import {
+  allowlistsNameCommits,
+  INLINE_ALLOW_IGNORED_TAG,
+  scanTextFragments,
+  type TextFacts,
+  type TextFragment,
+} from './scanner.js';
 import type { SecretFinding, SecretsConfig } from './types.js';
 import { linesBack, linesOn, type TextRange } from './windowed.js';
 
@@ -576,7 +582,7 @@ const commitsNamed = new WeakMap<SecretsConfig, boolean>();
 function namesCommits(config: SecretsConfig): boolean {
   let named = commitsNamed.get(config);
   if (named === undefined) {
-    named = [...config.allowlists, ...config.rules.flatMap((r) => r.allowlists)].some((a) => a.commits.length > 0);
+    named = allowlistsNameCommits(config);
     commitsNamed.set(config, named);
   }
   return named;
