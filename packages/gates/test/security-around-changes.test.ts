@@ -192,6 +192,43 @@ describe('edits a branch makes to slip a secret past the scan around its changes
   // lines that keep each change a small part of its file (a change over most of a file is read whole)
   const pad = `${Array.from({ length: 80 }, (_, i) => `// line ${i}`).join('\n')}\n`;
 
+  it('a copy of a file at a path where an allowlist changes what its scan learnt', async () => {
+    // at docs/ the specific rule is allowlisted, so nothing hides the generic match there; at src/ the
+    // specific match hides it. The branch writes both copies at once (one blob), then breaks the specific
+    // match at src/: the generic value below the change is new there, and must be found
+    const { r, base } = repo();
+    const cfg = join(r.dir, '..', `${r.dir.split('/').pop()}-paths.toml`);
+    writeFileSync(
+      cfg,
+      [
+        '[[rules]]',
+        'id = "spec-block"',
+        'description = "a marker line, then the value"',
+        `regex = '''BEGINSPEC\\nsecret = "([a-z0-9]{20})"'''`,
+        'keywords = ["beginspec"]',
+        '[[rules.allowlists]]',
+        `paths = ['''^docs/''']`,
+        '',
+        '[[rules]]',
+        'id = "generic-secret"',
+        'description = "a value after secret ="',
+        `regex = '''secret = "([a-z0-9]{20})"'''`,
+        'keywords = ["secret"]',
+        'tags = ["generic"]',
+        '',
+      ].join('\n'),
+    );
+    const value = chars(20, 31).toLowerCase();
+    const text = (marker: string) => `${pad}${marker}\nsecret = "${value}"\n${pad}`;
+    r.commit('two copies', { 'docs/a.txt': text('BEGINSPEC'), 'src/a.txt': text('BEGINSPEC') });
+    const head = r.commit('the marker goes at src/', { 'src/a.txt': text('ENDED') });
+    const around = await scan(r, base, head, { configPath: cfg });
+    expect(around.filter((f) => f.Commit === head).map((f) => [f.RuleID, f.File, f.Secret])).toEqual([
+      ['generic-secret', 'src/a.txt', value],
+    ]);
+    expect(around).toEqual(await scan(r, base, head, { configPath: cfg, wholeBlobs: true }));
+  });
+
   it('a deletion that joins a keyword to a value below it', async () => {
     const { r, base } = repo();
     const cfg = configPath(r);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { maxMatchLength } from '../src/security/re2-translate.js';
 import { compileSecretRegex } from '../src/security/regex.js';
 import type { RegexMatch, SecretRegex } from '../src/security/types.js';
-import { findAllNear, type TextRange } from '../src/security/windowed.js';
+import { findAllNear, linesBack, linesOn, type TextRange } from '../src/security/windowed.js';
 
 const touches = (m: RegexMatch, ranges: readonly TextRange[]) =>
   ranges.some((r) => m.start <= r.end && m.end >= r.start);
@@ -102,5 +102,18 @@ describe('findAllNear (a pattern searched only near ranges answers as the whole-
     reads.length = 0;
     findAllNear(spy, `${'z'.repeat(200)}abc${'z'.repeat(200)}`, [{ start: 201, end: 202 }], 3);
     expect(reads[0]?.length).toBeLessThan(20);
+  });
+});
+
+describe('the lines around a place', () => {
+  it('start at the line that holds it, also at the first unit of a text that starts with a newline', () => {
+    // a search for the newline before offset 0 must not find the one at 0 itself: line 0 is the empty line
+    expect(linesBack('\nabc\n', 0, 0)).toBe(0);
+    expect(linesBack('\nabc\n', 0, 2)).toBe(0);
+    expect(linesBack('\nabc\n', 1, 0)).toBe(1);
+    expect(linesBack('\nabc\n', 3, 1)).toBe(0);
+    expect(linesBack('a\nb\nc', 4, 1)).toBe(2);
+    expect(linesOn('a\nb\nc', 0, 0)).toBe(1);
+    expect(linesOn('a\nb\nc', 0, 5)).toBe(5);
   });
 });

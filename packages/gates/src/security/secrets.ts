@@ -444,7 +444,8 @@ function scanCommit(
     const texts = blobTexts(blob.content);
     const single = texts.length === 1 ? (texts[0] as string) : undefined;
     // what the scan learns of a single text is kept for the scan of its next version
-    const keep = single === undefined ? {} : { onFacts: (facts: TextFacts) => kept.add(ch.newSha, single, facts) };
+    const keep =
+      single === undefined ? {} : { onFacts: (facts: TextFacts) => kept.add(ch.newSha, ch.path, single, facts) };
     // a new version of a text this scan read is scanned around what it changed (see aroundChanges)
     const attempt =
       single === undefined ? undefined : aroundChanges(ch, single, commit, trusted.config, blobOptions, kept);
@@ -473,7 +474,9 @@ function scanCommit(
 
 /**
  * Blob texts of the range and what their scans learnt, for the scans of their
- * next versions: bounded, and each let go when its next version is scanned,
+ * next versions: by blob and path (what a scan learns of a text depends on its
+ * path, which rules and allowlists may name: a copy of the text elsewhere is
+ * another entry), bounded, and each let go when its next version is scanned,
  * so what is kept is about one version of each file.
  */
 class KeptTexts {
@@ -482,9 +485,10 @@ class KeptTexts {
 
   constructor(private readonly budget: number) {}
 
-  add(sha: string, text: string, facts: TextFacts): void {
-    if (this.budget === 0 || text.length > this.budget / 4 || this.texts.has(sha)) return;
-    this.texts.set(sha, { text, facts });
+  add(sha: string, path: string, text: string, facts: TextFacts): void {
+    const key = `${sha}\u0000${path}`;
+    if (this.budget === 0 || text.length > this.budget / 4 || this.texts.has(key)) return;
+    this.texts.set(key, { text, facts });
     this.units += text.length;
     for (const [old, k] of this.texts) {
       if (this.units <= this.budget) break;
@@ -493,11 +497,12 @@ class KeptTexts {
     }
   }
 
-  /** The text kept for `sha`, let go: its next version replaces it (another child of it is scanned whole). */
-  take(sha: string): { readonly text: string; readonly facts: TextFacts } | undefined {
-    const kept = this.texts.get(sha);
+  /** The text kept for `sha` at `path`, let go: its next version replaces it (another child of it is scanned whole). */
+  take(sha: string, path: string): { readonly text: string; readonly facts: TextFacts } | undefined {
+    const key = `${sha}\u0000${path}`;
+    const kept = this.texts.get(key);
     if (kept) {
-      this.texts.delete(sha);
+      this.texts.delete(key);
       this.units -= kept.text.length;
     }
     return kept;
@@ -548,7 +553,7 @@ function aroundChanges(
   kept: KeptTexts,
 ): 'nothing' | SecretFinding[] | undefined {
   if (ch.parentShas.length !== 1 || ch.fromPath !== undefined) return undefined;
-  const parent = kept.take(ch.parentShas[0] as string);
+  const parent = kept.take(ch.parentShas[0] as string, ch.path);
   if (!parent) return undefined;
   const changed = changedLines(parent.text, text);
   // a change over most of the file: the whole blob costs less than reading around the change, then maybe again
@@ -570,7 +575,7 @@ function aroundChanges(
   // no facts: a global allowlist skips the file, as it would the whole blob
   if (facts === undefined) return 'nothing';
   if (facts.touchingOnly && found.length > 0) return undefined;
-  kept.add(ch.newSha, text, facts);
+  kept.add(ch.newSha, ch.path, text, facts);
   if (facts.touchingOnly) return 'nothing';
   for (const [rule, file] of limited) blobOptions.onLimit?.(rule, file);
   return found;

@@ -143,7 +143,8 @@ function linesOf(text: string, lineStarts: readonly number[] | undefined): Lines
  * @internal the scanner's
  */
 export function linesBack(text: string, at: number, count: number): number {
-  let start = text.lastIndexOf('\n', at - 1) + 1;
+  // (at 0 the search would find a newline at 0 itself)
+  let start = at <= 0 ? 0 : text.lastIndexOf('\n', at - 1) + 1;
   for (let k = 0; k < count && start > 0; k += 1) start = start < 2 ? 0 : text.lastIndexOf('\n', start - 2) + 1;
   return start;
 }
