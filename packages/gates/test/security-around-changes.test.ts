@@ -249,6 +249,24 @@ describe('edits a branch makes to slip a secret past the scan around its changes
     expect(found.map((f) => [f.RuleID, f.Secret, f.Commit])).toEqual([['generic-multiline', secret, head]]);
   });
 
+  it('a header broken far above a private key that the parent matched from that header', async () => {
+    // the parent's only match of the unbounded rule runs from the first header (a key without an end) to the
+    // second key's end; breaking the first header leaves the second key a match of its own, away from the
+    // change and unlike any match of the parent
+    const { r, base } = repo();
+    const cfg = configPath(r);
+    const body = (seed: number) => Array.from({ length: 4 }, (_, i) => chars(64, seed + i)).join('\n');
+    const second = `-----BEGIN RSA PRIVATE KEY-----\n${body(500)}\n-----END RSA PRIVATE KEY-----\n`;
+    const text = (header: string) => `${pad}${header}\n${body(400)}\n${pad}${second}${pad}`;
+    r.commit('a key without an end, then a key', { 'keys.txt': text('-----BEGIN RSA PRIVATE KEY-----') });
+    const head = r.commit('the first header goes', { 'keys.txt': text('-----BEGIN RSA PUBLIC KEY-----') });
+    const around = await scan(r, base, head, { configPath: cfg });
+    expect(around.filter((f) => f.Commit === head).map((f) => [f.RuleID, f.Secret])).toEqual([
+      ['pem-anywhere', second.trimEnd()],
+    ]);
+    expect(around).toEqual(await scan(r, base, head, { configPath: cfg, wholeBlobs: true }));
+  });
+
   it('a private key finished many lines below the header the parent held', async () => {
     const { r, base } = repo();
     const cfg = configPath(r);
@@ -440,6 +458,42 @@ describe('the scanner with a changed region', () => {
     if (!facts) throw new Error('no facts');
     return facts;
   }
+
+  it('stays around the changes when a rule without a bound of newlines matches only where the parent did', () => {
+    const key = [
+      '-----BEGIN RSA PRIVATE KEY-----',
+      ...Array.from({ length: 4 }, (_, i) => chars(64, 40 + i)),
+      '-----END RSA PRIVATE KEY-----',
+    ].join('\n');
+    const before = `${key}\n${'x = 1\n'.repeat(20)}`;
+    const after = `${before}y = 2\n`;
+    let parent: TextFacts | undefined;
+    expect(
+      scanTextFragments(config, [{ commit, file: 'k.txt', text: before }], { onFacts: (f) => (parent = f) }).map(
+        (f) => f.RuleID,
+      ),
+    ).toEqual(['private-key']);
+    let facts: TextFacts | undefined;
+    const found = scanTextFragments(
+      config,
+      [
+        {
+          commit,
+          file: 'k.txt',
+          text: after,
+          region: {
+            changed: [{ start: before.length, end: after.length - 1 }],
+            parent: parent as TextFacts,
+            parentText: before,
+          },
+        },
+      ],
+      { onFacts: (f) => (facts = f) },
+    );
+    // the key is the parent's finding, at the same place: nothing near the change, and the text was not read whole
+    expect(found).toEqual([]);
+    expect(facts?.touchingOnly).toBe(true);
+  });
 
   it('lists only the findings near the changes, and says so', () => {
     const changedStart = parentText.length;

@@ -587,6 +587,11 @@ interface Region {
   /** what the text's decoding passes would hold ({@link TextFacts}) */
   readonly encoded: boolean;
   readonly decodedFlags: Uint8Array | undefined;
+  /**
+   * the rules without a bound of {@link REGION_MAX_NEWLINES} newlines that may run on a decoding pass (by
+   * index): a match of one on any decoding pass of the text reads the text whole
+   */
+  readonly unboundedOnPasses: readonly number[];
 }
 
 /** Thrown inside a scan around changes that finds it cannot answer as the whole text would: it reads the text whole. */
@@ -629,17 +634,23 @@ function foldedFlags(index: KeywordIndex, text: string): Uint8Array {
  *   reads the text whole;
  * - a generic finding the parent hid behind a specific finding near Y: a
  *   generic rule's window then holds every specific match that touches a
- *   specific rule's window; a rule without a bound of
- *   {@link REGION_MAX_NEWLINES} newlines runs on the whole text, and any
- *   match of it, or a parent that hid a generic finding behind one, reads the
- *   text whole;
+ *   specific rule's window; a parent that hid a generic finding behind a
+ *   finding of a rule without a bound of {@link REGION_MAX_NEWLINES} newlines
+ *   reads the text whole;
+ * - a rule without that bound runs on the whole text (and on the parent's
+ *   when it matches): a match of it away from the changed lines (and a line
+ *   on each side) must be a match of the parent at the same place in the same
+ *   text, else the text is read whole; a generic one reads the text whole
+ *   when it matches at all;
  * - a limit on matches per rule: a parent that reached it, or a window that
  *   does, reads the text whole;
  * - decoding: a decoding pass of both texts holds their decoded values, away
  *   from the changes: no decoded value may lie within a match's reach of a
- *   window, no rule that could reach one further away may run on a decoding
- *   pass, and no window may hold a match (a pass's search could then enter
- *   the window elsewhere than the text's).
+ *   window, and no window may hold a match (a pass's search could then enter
+ *   the window elsewhere than the text's); a rule that could reach one
+ *   further away (one without the bound) is run on the text's decoding
+ *   passes, made whole, and a match of it there that touches a decoded value
+ *   reads the text whole.
  */
 function regionOf(
   prepared: Prepared,
@@ -662,9 +673,8 @@ function regionOf(
   if (maxDepth > 0) {
     // what a decoding pass decodes lies within a line, or ends with the newline after a `U+XXXX`: a line more
     // on each side. A parent with nothing decodable: the changed lines must hold nothing either. Else no
-    // decoded value may lie within a match's reach of a window, and no rule without a bound of
-    // REGION_MAX_NEWLINES may run on a decoding pass (its keywords absent from the text and from the lines of
-    // the parent's decoded values: the values outside those lines are the parent's)
+    // decoded value may lie within a match's reach of a window (a rule without a bound of REGION_MAX_NEWLINES
+    // whose keywords may be on a decoding pass is run on the passes: see unboundedOnPasses)
     const margin = decodes ? rules.reach + 2 : 1;
     if (
       holdsDecodableText(
@@ -696,7 +706,6 @@ function regionOf(
   const nearFlags = folds ? foldedFlags(index, near) : (occurrences ? occurrences.flags : index.flagsIn(near)).slice();
   const flags = parent.flags.slice();
   for (let k = 0; k < flags.length; k += 1) flags[k] = (flags[k] as number) | (nearFlags[k] as number);
-  if (decodes && !unboundedRulesIdle(prepared, flags, parent.decodedFlags)) return undefined;
   return {
     from,
     to,
@@ -710,23 +719,27 @@ function regionOf(
     nearStart,
     encoded: parent.encoded,
     decodedFlags: parent.decodedFlags,
+    unboundedOnPasses: decodes ? unboundedOnPasses(prepared, flags, parent.decodedFlags) : [],
   };
 }
 
 /**
- * Whether no rule without a bound of {@link REGION_MAX_NEWLINES} newlines
+ * The rules without a bound of {@link REGION_MAX_NEWLINES} newlines that
  * could run on a decoding pass of a text with keyword flags `flags`, whose
  * decoded values' lines have keyword flags `decodedFlags` (a pass's keywords
- * are the text's, or lie in those lines). A path-only rule does not run on a
- * decoding pass; a rule without keywords always does.
+ * are the text's, or lie in those lines; undefined: not known, every such
+ * rule could run). A path-only rule does not run on a decoding pass; a rule
+ * without keywords always does.
  */
-function unboundedRulesIdle(prepared: Prepared, flags: Uint8Array, decodedFlags: Uint8Array | undefined): boolean {
-  if (decodedFlags === undefined) return false;
+function unboundedOnPasses(prepared: Prepared, flags: Uint8Array, decodedFlags: Uint8Array | undefined): number[] {
+  const out: number[] = [];
   for (const r of prepared.regionRules().unbounded) {
     const ids = prepared.keywordIds[r] as Int32Array;
-    if (ids.length === 0 || anyPresent(ids, flags) || anyPresent(ids, decodedFlags)) return false;
+    if (decodedFlags === undefined || ids.length === 0 || anyPresent(ids, flags) || anyPresent(ids, decodedFlags)) {
+      out.push(r);
+    }
   }
-  return true;
+  return out;
 }
 
 /**
@@ -840,11 +853,7 @@ function scanAll(
       maxLength: number,
     ): RegexMatch[] => {
       const rules = prepared.regionRules();
-      if (r === undefined || lines > REGION_MAX_NEWLINES) {
-        // a rule without the bound runs on the whole text: a match anywhere reads the text whole
-        if (re.findAll(passText, 1).length > 0) throw READ_WHOLE;
-        return [];
-      }
+      if (r === undefined || lines > REGION_MAX_NEWLINES) return unboundedAround(near, r, re, passText);
       const width = (rules.windowLines[near.hides ? 1 : 0] as Int32Array)[r] as number;
       const window = { start: linesBack(passText, near.from, width), end: linesOn(passText, near.to, width) };
       const places = rules.nearChanges[r] === 1 ? keywordRangesNear(near, r) : undefined;
@@ -868,6 +877,37 @@ function scanAll(
       }
       matchedAround = true;
       return found;
+    };
+    /**
+     * A rule without a bound of {@link REGION_MAX_NEWLINES} newlines runs on the whole text, and on the
+     * parent's when it matches: its matches that touch the lines of the changes and the line on each side,
+     * when every other one is a match of the parent at the same place in the same text (the same finding,
+     * which the parent's scan answered for); else it throws {@link READ_WHOLE}. A generic rule's match reads
+     * the text whole (the parent may have hidden it behind a specific finding the change took away), and so
+     * does a rule that reaches the limit in either text.
+     */
+    const unboundedAround = (near: Region, r: number | undefined, re: SecretRegex, passText: string): RegexMatch[] => {
+      const all = re.findAll(passText, limit);
+      if (all.length === 0) return all;
+      const rule = r === undefined ? undefined : config.rules[r];
+      if (!rule || rule.tags.includes('generic') || all.length >= limit) throw READ_WHOLE;
+      const window = { start: linesBack(passText, near.from, 1), end: linesOn(passText, near.to, 1) };
+      const touching = all.filter((m) => touchesAny([window], m));
+      if (touching.length > 0) {
+        // a finding near the changes: the text is read whole anyway
+        matchedAround = true;
+        return touching;
+      }
+      const theirs = new Set<string>();
+      for (const m of re.findAll(near.parentText, limit)) theirs.add(`${m.start}:${m.end}`);
+      if (theirs.size >= limit) throw READ_WHOLE;
+      // the text after the changes is the parent's, `shift` units later
+      const shift = near.parentTo - near.to;
+      for (const m of all) {
+        const at = m.start >= window.end ? `${m.start + shift}:${m.end + shift}` : `${m.start}:${m.end}`;
+        if (!theirs.has(at)) throw READ_WHOLE;
+      }
+      return [];
     };
     const lineNoOf = (idx: number): number => (lineNos ? (lineNos[idx] ?? 0) : idx + 1);
     /** The text of lines `from` to `to` (indexes), joined by newlines. */
@@ -1077,6 +1117,30 @@ function scanAll(
       return { mode, ranges };
     };
 
+    /**
+     * Around the changes no decoding pass runs (see {@link regionOf}); a rule without a bound of
+     * {@link REGION_MAX_NEWLINES} newlines could still reach a change from a decoded value far from it. So the
+     * text's decoding passes are made as the whole scan makes them, and a match of such a rule on one that
+     * touches a decoded value (what the whole scan reports there) reads the text whole.
+     */
+    const unboundedOnDecodingPasses = (rules: readonly number[]): void => {
+      const passes = createDecoder();
+      let passText = text;
+      let segments: EncodedSegment[] = [];
+      for (let depth = 0; depth < maxDepth; depth += 1) {
+        const next = passes.next(passText, segments);
+        if (next.segments.length === 0) return;
+        passText = next.text;
+        segments = next.segments;
+        for (const r of rules) {
+          const rule = config.rules[r] as SecretRule;
+          if (rule.path && !rule.path.test(fragment.file)) continue;
+          // (a decoding pass reports only matches that touch a decoded value)
+          const decoded = segments.map((g) => g.decoded);
+          if (rule.regex?.findAll(passText, limit).some((m) => touchesAny(decoded, m))) throw READ_WHOLE;
+        }
+      }
+    };
     // pass 0 scans the text as written; each further pass scans it with one more level decoded
     const decoder = createDecoder(undefined, options.readWhole === true);
     let passText = text;
@@ -1113,6 +1177,7 @@ function scanAll(
         ? ranges
         : ranges.map((p) => ({ start: p.start + near.nearStart, end: p.end + near.nearStart }));
     };
+    if (region && region.unboundedOnPasses.length > 0) unboundedOnDecodingPasses(region.unboundedOnPasses);
     for (let depth = 0; ; depth += 1) {
       let present: Uint8Array;
       if (depth === 0 && region) present = region.flags;
