@@ -589,7 +589,7 @@ interface Region {
   readonly decodedFlags: Uint8Array | undefined;
   /**
    * the rules without a bound of {@link REGION_MAX_NEWLINES} newlines that may run on a decoding pass (by
-   * index): a match of one on any decoding pass of the text reads the text whole
+   * index): a match of one on a decoding pass of the text that touches a decoded value reads the text whole
    */
   readonly unboundedOnPasses: readonly number[];
 }
@@ -1132,11 +1132,11 @@ function scanAll(
         if (next.segments.length === 0) return;
         passText = next.text;
         segments = next.segments;
+        // (a decoding pass reports only matches that touch a decoded value)
+        const decoded = segments.map((g) => g.decoded);
         for (const r of rules) {
           const rule = config.rules[r] as SecretRule;
           if (rule.path && !rule.path.test(fragment.file)) continue;
-          // (a decoding pass reports only matches that touch a decoded value)
-          const decoded = segments.map((g) => g.decoded);
           if (rule.regex?.findAll(passText, limit).some((m) => touchesAny(decoded, m))) throw READ_WHOLE;
         }
       }

@@ -145,6 +145,8 @@ function fragmentOf(commit: PatchCommit, file: string, text: string): TextFragme
 }
 
 const keyOf = (f: SecretFinding) => `${f.RuleID}\u0000${f.Secret}`;
+/** The key of a blob at a path (what a scan learns of a text depends on its path too). */
+const blobAt = (sha: string, path: string) => `${sha}\u0000${path}`;
 
 /**
  * The built-in engine. Configuration comes only from the range's base commit
@@ -285,7 +287,7 @@ async function scanRange(
       for (const step of sc.steps) {
         if (step.kind !== 'blob') continue;
         for (const parentSha of step.parentShas) {
-          if (!isNullSha(parentSha) && !parentKeys.has(`${parentSha}\u0000${step.parentPath}`)) missing.push(parentSha);
+          if (!isNullSha(parentSha) && !parentKeys.has(blobAt(parentSha, step.parentPath))) missing.push(parentSha);
         }
       }
     }
@@ -465,7 +467,7 @@ function scanCommit(
       }
     }
     // with nothing ignored, baselined or honoured, what this blob holds is what a later commit's parent check asks
-    if (neutral) parentKeys.set(`${ch.newSha}\u0000${ch.path}`, new Set(found.map(keyOf)));
+    if (neutral) parentKeys.set(blobAt(ch.newSha, ch.path), new Set(found.map(keyOf)));
     if (found.length === 0) continue;
     steps.push({ kind: 'blob', found, parentShas: ch.parentShas, parentPath: ch.fromPath ?? ch.path });
   }
@@ -486,7 +488,7 @@ class KeptTexts {
   constructor(private readonly budget: number) {}
 
   add(sha: string, path: string, text: string, facts: TextFacts): void {
-    const key = `${sha}\u0000${path}`;
+    const key = blobAt(sha, path);
     if (this.budget === 0 || text.length > this.budget / 4 || this.texts.has(key)) return;
     this.texts.set(key, { text, facts });
     this.units += text.length;
@@ -499,7 +501,7 @@ class KeptTexts {
 
   /** The text kept for `sha` at `path`, let go: its next version replaces it (another child of it is scanned whole). */
   take(sha: string, path: string): { readonly text: string; readonly facts: TextFacts } | undefined {
-    const key = `${sha}\u0000${path}`;
+    const key = blobAt(sha, path);
     const kept = this.texts.get(key);
     if (kept) {
       this.texts.delete(key);
@@ -603,7 +605,7 @@ function keysOfBlob(
   maxDecodeDepth: number | undefined,
 ): Set<string> {
   if (isNullSha(sha)) return new Set();
-  const cacheKey = `${sha}\u0000${path}`;
+  const cacheKey = blobAt(sha, path);
   const hit = cache.get(cacheKey);
   if (hit) return hit;
   const keys = new Set<string>();
