@@ -30,6 +30,8 @@ function samples(): string[] {
       `key${t}`,
       `x${t.slice(0, 30)} ey ${t};ey${pick(ALNUM, 40)}`,
       `\u{1f600}${t}\u00e9 ${t}`,
+      // a match right where the last one ended: whether one starts there depends on the character before it
+      `${t}${t} ${t}curl curl -u a:${pick(ALNUM, 9)}curl -u b:${pick(ALNUM, 9)}`,
       `they say eyes ${pick(ALNUM, 30)}\r\n${t}\\n${t}`,
       `curl -u admin:${pick(ALNUM, 12)} https://example.com\ncurl https://x -H "Authorization: Bearer ${pick(ALNUM, 24)}"`,
       `curl curl\n--user "me:${pick(ALNUM, 8)}" \ncurl\tx -u 'a:${pick(ALNUM, 9)}' y`,

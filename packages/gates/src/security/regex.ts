@@ -142,6 +142,9 @@ function compileRe2(source: string): SecretRegex | string {
   return compiled;
 }
 
+/** re2js's flag for a search that may start anywhere at or after its position. */
+const RE2_UNANCHORED = 0;
+
 /** re2js programs by source: the same pattern in many rules or allowlists is compiled once. */
 const re2Cache = new Map<string, SecretRegex>();
 
@@ -154,8 +157,10 @@ const re2Cache = new Map<string, SecretRegex>();
  * them comes first: no occurrence, no match (most texts hold no `ey` followed
  * by 17 letters, and re2js would have read them all); otherwise re2js
  * searches from the first occurrence, which changes nothing, since no match
- * starts before it. The V8 search is linear (a fixed-length sequence of
- * classes), re2js's too.
+ * starts before it. Before each search for a match and its submatches
+ * (re2js's NFA), re2js's DFA, which keeps no submatches, says whether there
+ * is one at all: most texts hold none past their last match. The V8 search is
+ * linear (a fixed-length sequence of classes), re2js's DFA and NFA too.
  */
 export function compileRe2Engine(source: string, options: { prefilter?: boolean } = {}): SecretRegex | string {
   let compiled: RE2JS;
@@ -165,7 +170,17 @@ export function compileRe2Engine(source: string, options: { prefilter?: boolean 
     return thrown instanceof Error ? thrown.message : String(thrown);
   }
   const groupCount = compiled.groupCount();
-  const prefixSource = options.prefilter === false ? undefined : necessaryPrefix(source);
+  const program = compiled.re2Input;
+  /**
+   * Whether a match starts at or after `from`: re2js asked for no submatch
+   * runs its DFA, not its NFA, which would keep threads for the submatches
+   * of every place it reads (several times slower: a text with no match left
+   * is read once, by the DFA, and a text with one by both).
+   */
+  const matchesFrom = (input: string, from: number): boolean =>
+    program.matchWithGroup(input, from, input.length, RE2_UNANCHORED, 0)[0] === true;
+  const prefilter = options.prefilter !== false;
+  const prefixSource = !prefilter ? undefined : necessaryPrefix(source);
   const prefix = prefixSource === undefined ? undefined : new RegExp(prefixSource, 'g');
   /** Where the next match may start, at or after `from`; -1: nowhere. */
   const nextStart = (input: string, from: number): number => {
@@ -179,7 +194,7 @@ export function compileRe2Engine(source: string, options: { prefilter?: boolean 
       throw thrown;
     }
   };
-  const factors = options.prefilter === false ? [] : requiredFactors(source).slice(0, 3).map(factorSearch);
+  const factors = !prefilter ? [] : requiredFactors(source).slice(0, 3).map(factorSearch);
   /** Whether every set of {@link requiredFactors} has a string at or after `from` (`seen`: the last places found, per set). */
   const holdsFactors = (input: string, from: number, seen: Int32Array): boolean => {
     for (let k = 0; k < factors.length; k += 1) {
@@ -199,9 +214,8 @@ export function compileRe2Engine(source: string, options: { prefilter?: boolean 
       source,
       test: (input: string) => {
         if (factors.length > 0 && !holdsFactors(input, 0, new Int32Array(factors.length).fill(-1))) return false;
-        if (!prefix) return compiled.test(input);
         const at = nextStart(input, 0);
-        return at >= 0 && compiled.matcher(input).find(at);
+        return at >= 0 && matchesFrom(input, at);
       },
       findAll: (input: string, limit = Number.POSITIVE_INFINITY): RegexMatch[] => {
         const out: RegexMatch[] = [];
@@ -215,6 +229,7 @@ export function compileRe2Engine(source: string, options: { prefilter?: boolean 
           from >= 0 &&
           from <= input.length &&
           (factors.length === 0 || holdsFactors(input, from, seen)) &&
+          (!prefilter || matchesFrom(input, from)) &&
           m.find(from)
         ) {
           const start = m.start();
